@@ -1,0 +1,123 @@
+//! Construction of connection pools and AWS SDK clients from [`Config`]. Nothing here knows a
+//! table, a query or a business rule.
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, Region, SdkConfig};
+use serde::Deserialize;
+use sqlx::{
+    PgPool,
+    postgres::{PgConnectOptions, PgPoolOptions, PgSslMode},
+};
+
+use crate::{
+    config::{Config, DatabaseSource},
+    error::{BoxError, Error},
+};
+
+/// Every AWS client the platform uses, built once per process (they are cheap to clone).
+#[derive(Clone, Debug)]
+pub struct AwsClients {
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub s3: aws_sdk_s3::Client,
+    pub sns: aws_sdk_sns::Client,
+    pub sqs: aws_sdk_sqs::Client,
+    pub sfn: aws_sdk_sfn::Client,
+    pub secrets: aws_sdk_secretsmanager::Client,
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+}
+
+pub async fn sdk_config(config: &Config) -> SdkConfig {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .region(Region::new(config.aws_region.clone()))
+        .timeout_config(
+            aws_config::timeout::TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(2))
+                .operation_attempt_timeout(Duration::from_secs(5))
+                .build(),
+        )
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2));
+    if let Some(endpoint) = &config.aws_endpoint_url {
+        loader = loader.endpoint_url(endpoint);
+    }
+    loader.load().await
+}
+
+impl AwsClients {
+    pub fn new(sdk: &SdkConfig, config: &Config) -> Self {
+        let s3 = aws_sdk_s3::config::Builder::from(sdk)
+            // The emulator serves buckets by path; in AWS virtual-hosted style is the default.
+            .force_path_style(config.aws_endpoint_url.is_some())
+            .build();
+        Self {
+            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
+            s3: aws_sdk_s3::Client::from_conf(s3),
+            sns: aws_sdk_sns::Client::new(sdk),
+            sqs: aws_sdk_sqs::Client::new(sdk),
+            sfn: aws_sdk_sfn::Client::new(sdk),
+            secrets: aws_sdk_secretsmanager::Client::new(sdk),
+            cognito: aws_sdk_cognitoidentityprovider::Client::new(sdk),
+        }
+    }
+}
+
+/// The database secret as RDS and Secrets Manager write it.
+#[derive(Deserialize)]
+struct DbSecret {
+    username: String,
+    password: String,
+    host: String,
+    port: Option<u16>,
+    dbname: Option<String>,
+}
+
+/// A Postgres pool. Connections are made lazily, so a cold start does not wait for the
+/// database and a database outage shows as 503 on the requests that need it.
+pub async fn postgres(config: &Config, aws: &AwsClients) -> Result<PgPool, Error> {
+    let options = match &config.database {
+        DatabaseSource::Url(url) => url
+            .expose()
+            .parse::<PgConnectOptions>()
+            .map_err(|e| Error::internal(format!("DATABASE_URL is not a valid URL: {e}")))?,
+        DatabaseSource::SecretId(id) => {
+            let secret = aws
+                .secrets
+                .get_secret_value()
+                .secret_id(id)
+                .send()
+                .await
+                .map_err(|e| Error::unavailable("secrets manager", e))?;
+            let doc: DbSecret = serde_json::from_str(secret.secret_string().unwrap_or_default())
+                .map_err(|e| Error::internal(format!("the database secret is malformed: {e}")))?;
+            PgConnectOptions::new()
+                .host(&doc.host)
+                .port(doc.port.unwrap_or(5432))
+                .username(&doc.username)
+                .password(&doc.password)
+                .database(doc.dbname.as_deref().unwrap_or("shop"))
+                .ssl_mode(PgSslMode::Require)
+        }
+    };
+    Ok(pg_pool_options(config.database_max_connections).connect_lazy_with(options))
+}
+
+pub fn pg_pool_options(max_connections: u32) -> PgPoolOptions {
+    PgPoolOptions::new()
+        .max_connections(max_connections)
+        .min_connections(0)
+        .acquire_timeout(Duration::from_secs(3))
+        .idle_timeout(Duration::from_secs(300))
+}
+
+/// A Redis connection manager that connects lazily and fails fast, so a Redis outage costs a
+/// request a few milliseconds, never an error.
+pub fn redis(config: &Config) -> Result<Option<redis::aio::ConnectionManager>, BoxError> {
+    let Some(url) = &config.redis_url else { return Ok(None) };
+    let client = redis::Client::open(url.expose().as_str())?;
+    let manager_config = redis::aio::ConnectionManagerConfig::new()
+        .set_connection_timeout(Some(Duration::from_millis(250)))
+        .set_response_timeout(Some(Duration::from_millis(250)))
+        .set_number_of_retries(1)
+        .set_max_delay(Duration::from_millis(100));
+    Ok(Some(redis::aio::ConnectionManager::new_lazy_with_config(client, manager_config)?))
+}

@@ -1,0 +1,44 @@
+//! HTTP plumbing shared by every router: request ids, JSON in and out, pagination,
+//! idempotency, and the router's own 404/405 in the error envelope.
+
+pub mod extract;
+pub mod idempotency;
+pub mod pagination;
+pub mod request_id;
+
+use axum::{
+    Router,
+    extract::{DefaultBodyLimit, Request},
+    http::StatusCode,
+    middleware::{self, Next},
+    response::{IntoResponse, Response},
+};
+
+use crate::error::Error;
+
+/// Wraps a router with what every service needs: the body limit, the envelope for axum's own
+/// 404 and 405, and the request id (outermost, so every response carries it).
+pub fn finish<S: Clone + Send + Sync + 'static>(router: Router<S>, body_limit: usize) -> Router<S> {
+    router
+        .fallback(|| async { Error::NotFound("no such route".into()) })
+        .layer(middleware::from_fn(method_not_allowed_envelope))
+        .layer(DefaultBodyLimit::max(body_limit))
+        .layer(middleware::from_fn(request_id::middleware))
+}
+
+/// axum answers a known path with an unknown method by an empty 405; give it the envelope,
+/// keeping the `allow` header.
+async fn method_not_allowed_envelope(req: Request, next: Next) -> Response {
+    let response = next.run(req).await;
+    if response.status() == StatusCode::METHOD_NOT_ALLOWED
+        && response.headers().get(axum::http::header::CONTENT_TYPE).is_none()
+    {
+        let allow = response.headers().get(axum::http::header::ALLOW).cloned();
+        let mut replaced = Error::MethodNotAllowed.into_response();
+        if let Some(allow) = allow {
+            replaced.headers_mut().insert(axum::http::header::ALLOW, allow);
+        }
+        return replaced;
+    }
+    response
+}

@@ -1,0 +1,21 @@
+//! The shared library of every service, in layers: `routers → services → repositories →
+//! clients`, with `models`, `error` and `config` usable by all. Binaries only read config,
+//! build [`state::AppState`] and hand a router to [`runtime::run`].
+
+pub mod auth;
+pub mod clients;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod models;
+pub mod repositories;
+pub mod routers;
+pub mod runtime;
+pub mod services;
+pub mod state;
+
+pub use error::{Error, Result};
+
+/// The sqlx migrations (`migrations/`), for the local server's `migrate` and the test kit.
+/// Production binaries never run them: deployments migrate as a separate step.
+pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

@@ -1,0 +1,116 @@
+//! The transactional outbox in Postgres: rows written with the change they announce, claimed
+//! here with `FOR UPDATE SKIP LOCKED` (so concurrent relays never apply one row twice at the
+//! same time), and either marked processed or rescheduled with exponential backoff.
+
+use std::future::Future;
+
+use sqlx::PgPool;
+
+use super::{RepoError, pg};
+use crate::error::{BoxError, error_chain};
+
+#[derive(Debug, Clone, sqlx::FromRow)]
+pub struct OutboxEntry {
+    pub outbox_id: i64,
+    pub aggregate_type: String,
+    pub aggregate_id: i64,
+    pub event_type: String,
+    pub attempts: i32,
+}
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct RelayOutcome {
+    pub applied: usize,
+    pub failed: usize,
+}
+
+#[derive(Clone)]
+pub struct PgOutbox {
+    pool: PgPool,
+}
+
+impl PgOutbox {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+
+    /// Applies up to `limit` due entries of `aggregate_type` with `apply`.
+    #[tracing::instrument(skip(self, apply))]
+    pub async fn process_due<F, Fut>(
+        &self,
+        aggregate_type: &str,
+        limit: i64,
+        apply: F,
+    ) -> Result<RelayOutcome, RepoError>
+    where
+        F: Fn(OutboxEntry) -> Fut,
+        Fut: Future<Output = Result<(), BoxError>>,
+    {
+        let mut tx = self.pool.begin().await.map_err(pg)?;
+        let entries: Vec<OutboxEntry> = sqlx::query_as(
+            "SELECT outbox_id, aggregate_type, aggregate_id, event_type, attempts FROM outbox \
+             WHERE processed_at IS NULL AND available_at <= now() AND aggregate_type = $1 \
+             ORDER BY outbox_id LIMIT $2 FOR UPDATE SKIP LOCKED",
+        )
+        .bind(aggregate_type)
+        .bind(limit)
+        .fetch_all(&mut *tx)
+        .await
+        .map_err(pg)?;
+        let mut outcome = RelayOutcome::default();
+        for entry in entries {
+            let id = entry.outbox_id;
+            let attempts = entry.attempts;
+            match apply(entry).await {
+                Ok(()) => {
+                    sqlx::query("UPDATE outbox SET processed_at = now(), attempts = attempts + 1, last_error = NULL WHERE outbox_id = $1")
+                        .bind(id)
+                        .execute(&mut *tx)
+                        .await
+                        .map_err(pg)?;
+                    outcome.applied += 1;
+                }
+                Err(err) => {
+                    let message = error_chain(err.as_ref());
+                    tracing::warn!(outbox_id = id, attempts = attempts + 1, error = %message, "outbox entry failed; will retry");
+                    // 1 s, 2 s, 4 s … capped at 5 minutes.
+                    let backoff_secs = 2_i64.saturating_pow(attempts.clamp(0, 20) as u32).min(300);
+                    sqlx::query(
+                        "UPDATE outbox SET attempts = attempts + 1, last_error = left($2, 1000), \
+                         available_at = now() + make_interval(secs => $3) WHERE outbox_id = $1",
+                    )
+                    .bind(id)
+                    .bind(message)
+                    .bind(backoff_secs as f64)
+                    .execute(&mut *tx)
+                    .await
+                    .map_err(pg)?;
+                    outcome.failed += 1;
+                }
+            }
+        }
+        tx.commit().await.map_err(pg)?;
+        Ok(outcome)
+    }
+
+    /// Entries not yet applied (any due time).
+    pub async fn pending(&self, aggregate_type: &str) -> Result<i64, RepoError> {
+        let (count,): (i64,) = sqlx::query_as(
+            "SELECT count(*) FROM outbox WHERE processed_at IS NULL AND aggregate_type = $1",
+        )
+        .bind(aggregate_type)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(pg)?;
+        Ok(count)
+    }
+
+    /// Makes every pending entry due now (operators and tests: "retry now").
+    pub async fn make_all_due(&self) -> Result<(), RepoError> {
+        sqlx::query("UPDATE outbox SET available_at = now() WHERE processed_at IS NULL")
+            .execute(&self.pool)
+            .await
+            .map_err(pg)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,269 @@
+//! Products in Postgres, the source of truth. Every write also appends an outbox record in the
+//! same transaction, so the projections can never miss it.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
+
+use super::{RepoError, pg};
+use crate::models::{
+    Money,
+    product::{Inventory, NewProduct, Product, ProductChanges, ProductFilter},
+};
+
+/// The Postgres side of the products service.
+#[async_trait]
+pub trait ProductStore: Send + Sync {
+    async fn create(&self, new: &NewProduct) -> Result<Product, RepoError>;
+    /// A product; deleted ones only when `include_deleted` (the projection relay needs them).
+    async fn get(&self, product_id: i64, include_deleted: bool) -> Result<Option<Product>, RepoError>;
+    /// Live products after `after`, by id, at most `limit`.
+    async fn list(&self, filter: &ProductFilter, after: Option<i64>, limit: u32) -> Result<Vec<Product>, RepoError>;
+    async fn update(&self, product_id: i64, changes: &ProductChanges) -> Result<Option<Product>, RepoError>;
+    /// Soft-deletes; false when there was no live product.
+    async fn delete(&self, product_id: i64) -> Result<bool, RepoError>;
+    async fn set_stock(&self, product_id: i64, stock: i32) -> Result<Option<Inventory>, RepoError>;
+}
+
+pub struct PgProductStore {
+    pool: PgPool,
+}
+
+impl PgProductStore {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+const SELECT: &str = "SELECT p.product_id, p.sku, p.name, p.description, p.price, p.currency, p.category, \
+     p.tags, p.thumbnail_url, p.image_urls, p.created_at, p.updated_at, p.version, \
+     p.deleted_at IS NOT NULL AS deleted, (i.stock - i.reserved)::BIGINT AS available \
+     FROM products p JOIN product_inventory i USING (product_id)";
+
+#[derive(sqlx::FromRow)]
+struct ProductRow {
+    product_id: i64,
+    sku: String,
+    name: String,
+    description: String,
+    price: Decimal,
+    currency: String,
+    category: Option<String>,
+    tags: Vec<String>,
+    thumbnail_url: Option<String>,
+    image_urls: Vec<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+    version: i64,
+    deleted: bool,
+    available: i64,
+}
+
+impl From<ProductRow> for Product {
+    fn from(r: ProductRow) -> Self {
+        Product {
+            product_id: r.product_id,
+            sku: r.sku,
+            name: r.name,
+            description: r.description,
+            price: Money::from_decimal(r.price),
+            currency: r.currency,
+            category: r.category,
+            tags: r.tags,
+            stock_available: r.available,
+            thumbnail_url: r.thumbnail_url,
+            image_urls: r.image_urls,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+            version: r.version,
+            deleted: r.deleted,
+        }
+    }
+}
+
+/// Appends "product `id` changed" to the outbox inside `tx`.
+pub async fn announce_product_change(
+    tx: &mut Transaction<'_, Postgres>,
+    product_id: i64,
+    event_type: &str,
+) -> Result<(), RepoError> {
+    sqlx::query("INSERT INTO outbox (aggregate_type, aggregate_id, event_type) VALUES ('product', $1, $2)")
+        .bind(product_id)
+        .bind(event_type)
+        .execute(&mut **tx)
+        .await
+        .map_err(pg)?;
+    Ok(())
+}
+
+async fn fetch_in(tx: &mut Transaction<'_, Postgres>, product_id: i64) -> Result<Product, RepoError> {
+    let row: ProductRow = sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE p.product_id = $1")))
+        .bind(product_id)
+        .fetch_one(&mut **tx)
+        .await
+        .map_err(pg)?;
+    Ok(row.into())
+}
+
+/// `%`, `_` and `\` are literal in a user's search text.
+fn like_pattern(q: &str) -> String {
+    let mut out = String::with_capacity(q.len() + 2);
+    out.push('%');
+    for c in q.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('%');
+    out
+}
+
+#[async_trait]
+impl ProductStore for PgProductStore {
+    #[tracing::instrument(skip_all, fields(sku = %new.sku))]
+    async fn create(&self, new: &NewProduct) -> Result<Product, RepoError> {
+        let mut tx = self.pool.begin().await.map_err(pg)?;
+        let (product_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO products (sku, name, description, price, category, tags) \
+             VALUES ($1, $2, $3, $4, $5, $6) RETURNING product_id",
+        )
+        .bind(&new.sku)
+        .bind(&new.name)
+        .bind(&new.description)
+        .bind(new.price.amount())
+        .bind(&new.category)
+        .bind(&new.tags)
+        .fetch_one(&mut *tx)
+        .await
+        .map_err(pg)?;
+        sqlx::query("INSERT INTO product_inventory (product_id, stock) VALUES ($1, $2)")
+            .bind(product_id)
+            .bind(new.stock)
+            .execute(&mut *tx)
+            .await
+            .map_err(pg)?;
+        announce_product_change(&mut tx, product_id, "product.created").await?;
+        let product = fetch_in(&mut tx, product_id).await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(product)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn get(&self, product_id: i64, include_deleted: bool) -> Result<Option<Product>, RepoError> {
+        let row: Option<ProductRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT} WHERE p.product_id = $1 AND ($2 OR p.deleted_at IS NULL)"
+        )))
+        .bind(product_id)
+        .bind(include_deleted)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(pg)?;
+        Ok(row.map(Into::into))
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn list(&self, filter: &ProductFilter, after: Option<i64>, limit: u32) -> Result<Vec<Product>, RepoError> {
+        let rows: Vec<ProductRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT} WHERE p.deleted_at IS NULL \
+               AND ($1::TEXT IS NULL OR p.category = $1) \
+               AND ($2::TEXT IS NULL OR lower(p.name) LIKE $2) \
+               AND ($3::BIGINT IS NULL OR p.product_id > $3) \
+             ORDER BY p.product_id LIMIT $4"
+        )))
+        .bind(&filter.category)
+        .bind(filter.q.as_deref().map(like_pattern))
+        .bind(after)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(pg)?;
+        Ok(rows.into_iter().map(Into::into).collect())
+    }
+
+    #[tracing::instrument(skip(self, changes))]
+    async fn update(&self, product_id: i64, changes: &ProductChanges) -> Result<Option<Product>, RepoError> {
+        let mut tx = self.pool.begin().await.map_err(pg)?;
+        let updated = sqlx::query(
+            "UPDATE products SET \
+                name = COALESCE($2, name), \
+                description = COALESCE($3, description), \
+                price = COALESCE($4, price), \
+                category = CASE WHEN $5 THEN $6 ELSE category END, \
+                tags = COALESCE($7, tags), \
+                version = version + 1, updated_at = now() \
+             WHERE product_id = $1 AND deleted_at IS NULL",
+        )
+        .bind(product_id)
+        .bind(&changes.name)
+        .bind(&changes.description)
+        .bind(changes.price.map(Money::amount))
+        .bind(changes.category.is_some())
+        .bind(changes.category.clone().flatten())
+        .bind(&changes.tags)
+        .execute(&mut *tx)
+        .await
+        .map_err(pg)?;
+        if updated.rows_affected() == 0 {
+            return Ok(None);
+        }
+        announce_product_change(&mut tx, product_id, "product.updated").await?;
+        let product = fetch_in(&mut tx, product_id).await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(Some(product))
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn delete(&self, product_id: i64) -> Result<bool, RepoError> {
+        let mut tx = self.pool.begin().await.map_err(pg)?;
+        let deleted = sqlx::query(
+            "UPDATE products SET deleted_at = now(), updated_at = now(), version = version + 1 \
+             WHERE product_id = $1 AND deleted_at IS NULL",
+        )
+        .bind(product_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(pg)?;
+        if deleted.rows_affected() == 0 {
+            return Ok(false);
+        }
+        announce_product_change(&mut tx, product_id, "product.deleted").await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(true)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn set_stock(&self, product_id: i64, stock: i32) -> Result<Option<Inventory>, RepoError> {
+        let mut tx = self.pool.begin().await.map_err(pg)?;
+        let row: Option<(i32, i32)> = sqlx::query_as(
+            "UPDATE product_inventory i SET stock = $2, updated_at = now() \
+             FROM products p \
+             WHERE i.product_id = $1 AND p.product_id = i.product_id AND p.deleted_at IS NULL \
+             RETURNING i.stock, i.reserved",
+        )
+        .bind(product_id)
+        .bind(stock)
+        .fetch_optional(&mut *tx)
+        .await
+        .map_err(pg)?;
+        let Some((stock, reserved)) = row else { return Ok(None) };
+        sqlx::query("UPDATE products SET version = version + 1, updated_at = now() WHERE product_id = $1")
+            .bind(product_id)
+            .execute(&mut *tx)
+            .await
+            .map_err(pg)?;
+        announce_product_change(&mut tx, product_id, "product.stock_changed").await?;
+        tx.commit().await.map_err(pg)?;
+        Ok(Some(Inventory { product_id, stock: stock.into(), reserved: reserved.into() }))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn like_wildcards_in_search_text_are_literal() {
+        assert_eq!(super::like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+        assert_eq!(super::like_pattern("Mug"), "%mug%");
+    }
+}

@@ -1,0 +1,127 @@
+//! Users in Postgres, linked to Cognito by `cognito_sub`.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use sqlx::{AssertSqlSafe, PgPool};
+
+use super::{RepoError, pg};
+use crate::models::user::User;
+
+#[async_trait]
+pub trait UserStore: Send + Sync {
+    async fn insert(&self, cognito_sub: &str, email: &str, name: &str, address: Option<&str>) -> Result<User, RepoError>;
+    async fn get(&self, user_id: i64) -> Result<Option<User>, RepoError>;
+    async fn by_sub(&self, cognito_sub: &str) -> Result<Option<User>, RepoError>;
+    /// Links the row with this e-mail to a (new) Cognito `sub`, e.g. after the pool was rebuilt.
+    async fn relink(&self, email: &str, cognito_sub: &str) -> Result<Option<User>, RepoError>;
+    async fn update(&self, user_id: i64, name: Option<&str>, address: Option<Option<&str>>) -> Result<Option<User>, RepoError>;
+}
+
+pub struct PgUserStore {
+    pool: PgPool,
+}
+
+impl PgUserStore {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+const COLUMNS: &str = "user_id, cognito_sub::TEXT AS cognito_sub, email, name, address, avatar_url, created_at, updated_at";
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    user_id: i64,
+    cognito_sub: String,
+    email: String,
+    name: String,
+    address: Option<String>,
+    avatar_url: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl From<UserRow> for User {
+    fn from(r: UserRow) -> Self {
+        User {
+            user_id: r.user_id,
+            cognito_sub: r.cognito_sub,
+            email: r.email,
+            name: r.name,
+            address: r.address,
+            avatar_url: r.avatar_url,
+            created_at: r.created_at,
+            updated_at: r.updated_at,
+        }
+    }
+}
+
+#[async_trait]
+impl UserStore for PgUserStore {
+    #[tracing::instrument(skip_all)]
+    async fn insert(&self, cognito_sub: &str, email: &str, name: &str, address: Option<&str>) -> Result<User, RepoError> {
+        let row: UserRow = sqlx::query_as(AssertSqlSafe(format!(
+            "INSERT INTO users (cognito_sub, email, name, address) VALUES ($1::UUID, $2, $3, $4) RETURNING {COLUMNS}"
+        )))
+        .bind(cognito_sub)
+        .bind(email)
+        .bind(name)
+        .bind(address)
+        .fetch_one(&self.pool)
+        .await
+        .map_err(pg)?;
+        Ok(row.into())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn get(&self, user_id: i64) -> Result<Option<User>, RepoError> {
+        let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE user_id = $1")))
+            .bind(user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(pg)?;
+        Ok(row.map(Into::into))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn by_sub(&self, cognito_sub: &str) -> Result<Option<User>, RepoError> {
+        let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM users WHERE cognito_sub::TEXT = $1"
+        )))
+        .bind(cognito_sub)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(pg)?;
+        Ok(row.map(Into::into))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn relink(&self, email: &str, cognito_sub: &str) -> Result<Option<User>, RepoError> {
+        let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "UPDATE users SET cognito_sub = $2::UUID, updated_at = now() WHERE lower(email) = lower($1) RETURNING {COLUMNS}"
+        )))
+        .bind(email)
+        .bind(cognito_sub)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(pg)?;
+        Ok(row.map(Into::into))
+    }
+
+    #[tracing::instrument(skip_all)]
+    async fn update(&self, user_id: i64, name: Option<&str>, address: Option<Option<&str>>) -> Result<Option<User>, RepoError> {
+        let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "UPDATE users SET name = COALESCE($2, name), \
+             address = CASE WHEN $3 THEN $4 ELSE address END, updated_at = now() \
+             WHERE user_id = $1 RETURNING {COLUMNS}"
+        )))
+        .bind(user_id)
+        .bind(name)
+        .bind(address.is_some())
+        .bind(address.flatten())
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(pg)?;
+        Ok(row.map(Into::into))
+    }
+}

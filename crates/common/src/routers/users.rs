@@ -1,0 +1,232 @@
+//! `/v1/users`: sign-up, sign-in, token refresh and profiles.
+
+use axum::{extract::State, http::StatusCode, response::IntoResponse};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::{dto::double_option, health::__path_users_health, health::users_health};
+use crate::{
+    auth::{AdminUser, CurrentUser},
+    config::Secret,
+    error::{Error, ErrorEnvelope},
+    http::extract::{ApiJson, ApiPath},
+    models::{
+        product::Issues,
+        timestamp,
+        user::{Tokens, User},
+    },
+    services::users::Registration,
+    state::AppState,
+};
+
+pub fn router() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(register))
+        .routes(routes!(confirm))
+        .routes(routes!(login))
+        .routes(routes!(refresh))
+        .routes(routes!(get_me, update_me))
+        .routes(routes!(get_user))
+        .routes(routes!(users_health))
+}
+
+#[derive(Debug, Serialize, ToSchema)]
+pub struct UserView {
+    pub user_id: i64,
+    pub email: String,
+    pub name: String,
+    pub address: Option<String>,
+    pub avatar_url: Option<String>,
+    #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created_at: DateTime<Utc>,
+    #[serde(serialize_with = "timestamp::serialize")]
+    #[schema(value_type = String, format = DateTime)]
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<User> for UserView {
+    fn from(u: User) -> Self {
+        Self {
+            user_id: u.user_id,
+            email: u.email,
+            name: u.name,
+            address: u.address,
+            avatar_url: u.avatar_url,
+            created_at: u.created_at,
+            updated_at: u.updated_at,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RegisterRequest {
+    #[schema(example = "Ada Lovelace")]
+    pub name: String,
+    #[schema(example = "ada@example.com")]
+    pub email: String,
+    /// The pool's policy: 8+ characters, upper and lower case, a digit and a symbol.
+    pub password: String,
+    pub address: Option<String>,
+}
+
+fn check_email(issues: &mut Issues, raw: &str) -> String {
+    let email = raw.trim().to_owned();
+    let valid = email.len() <= 254
+        && email.split_once('@').is_some_and(|(local, domain)| {
+            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+        })
+        && !email.chars().any(char::is_whitespace);
+    if !valid {
+        issues.add("email", "must be an e-mail address");
+    }
+    email
+}
+
+impl RegisterRequest {
+    fn validate(self) -> Result<Registration, Error> {
+        let mut issues = Issues::default();
+        let reg = Registration {
+            name: issues.text("name", &self.name, 1, 200),
+            email: check_email(&mut issues, &self.email),
+            address: self.address.map(|a| issues.text("address", &a, 0, 1000)).filter(|a| !a.is_empty()),
+            password: Secret::new(self.password),
+        };
+        let len = reg.password.expose().chars().count();
+        if !(8..=256).contains(&len) {
+            issues.add("password", "must be 8 to 256 characters");
+        }
+        issues.into_result(reg).map_err(Error::Validation)
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ConfirmRequest {
+    pub email: String,
+    pub code: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct LoginRequest {
+    pub email: String,
+    pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct TokenResponse {
+    pub access_token: String,
+    pub id_token: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refresh_token: Option<String>,
+    /// Always `Bearer`.
+    pub token_type: &'static str,
+    /// Seconds until the access token expires.
+    pub expires_in: i32,
+}
+
+impl From<Tokens> for TokenResponse {
+    fn from(t: Tokens) -> Self {
+        Self {
+            access_token: t.access_token,
+            id_token: t.id_token,
+            refresh_token: t.refresh_token,
+            token_type: "Bearer",
+            expires_in: t.expires_in,
+        }
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct UpdateMeRequest {
+    pub name: Option<String>,
+    /// `null` removes the address.
+    #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>)]
+    pub address: Option<Option<String>>,
+}
+
+#[utoipa::path(post, path = "/v1/users/register", tag = "users", request_body = RegisterRequest,
+    responses((status = 201, body = UserView), (status = 400, description = "invalid input or weak password", body = ErrorEnvelope),
+        (status = 409, description = "e-mail taken", body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
+async fn register(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RegisterRequest>,
+) -> Result<impl IntoResponse, Error> {
+    let user = state.users.register(body.validate()?).await?;
+    Ok((StatusCode::CREATED, ApiJson(UserView::from(user))))
+}
+
+#[utoipa::path(post, path = "/v1/users/confirm", tag = "users", request_body = ConfirmRequest,
+    responses((status = 204), (status = 400, body = ErrorEnvelope)))]
+async fn confirm(State(state): State<AppState>, ApiJson(body): ApiJson<ConfirmRequest>) -> Result<StatusCode, Error> {
+    state.users.confirm(&body.email, &body.code).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+#[utoipa::path(post, path = "/v1/users/login", tag = "users", request_body = LoginRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, description = "wrong e-mail or password", body = ErrorEnvelope),
+        (status = 429, body = ErrorEnvelope)))]
+async fn login(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<LoginRequest>,
+) -> Result<ApiJson<TokenResponse>, Error> {
+    Ok(ApiJson(state.users.login(&body.email, &body.password).await?.into()))
+}
+
+#[utoipa::path(post, path = "/v1/users/refresh", tag = "users", request_body = RefreshRequest,
+    responses((status = 200, body = TokenResponse), (status = 401, body = ErrorEnvelope)))]
+async fn refresh(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<RefreshRequest>,
+) -> Result<ApiJson<TokenResponse>, Error> {
+    Ok(ApiJson(state.users.refresh(&body.refresh_token).await?.into()))
+}
+
+#[utoipa::path(get, path = "/v1/users/me", tag = "users", security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 401, body = ErrorEnvelope)))]
+async fn get_me(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> Result<ApiJson<UserView>, Error> {
+    Ok(ApiJson(state.users.me(&me).await?.into()))
+}
+
+#[utoipa::path(patch, path = "/v1/users/me", tag = "users", request_body = UpdateMeRequest, security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+async fn update_me(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ApiJson(body): ApiJson<UpdateMeRequest>,
+) -> Result<ApiJson<UserView>, Error> {
+    let mut issues = Issues::default();
+    let name = body.name.map(|n| issues.text("name", &n, 1, 200));
+    let address = body
+        .address
+        .map(|a| a.map(|a| issues.text("address", &a, 0, 1000)).filter(|a| !a.is_empty()));
+    if name.is_none() && address.is_none() {
+        issues.add("body", "name or address must be given");
+    }
+    issues.into_result(()).map_err(Error::Validation)?;
+    Ok(ApiJson(state.users.update_me(&me, name, address).await?.into()))
+}
+
+#[utoipa::path(get, path = "/v1/users/{user_id}", tag = "users", params(("user_id" = i64, Path)),
+    security(("bearer" = [])),
+    responses((status = 200, body = UserView), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope)))]
+async fn get_user(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiPath(user_id): ApiPath<i64>,
+) -> Result<ApiJson<UserView>, Error> {
+    Ok(ApiJson(state.users.get(user_id).await?.into()))
+}

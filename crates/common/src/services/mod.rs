@@ -1,0 +1,7 @@
+//! Business rules and workflows. Services know repository traits and domain types; they know no
+//! HTTP, no SQL and no SDK types.
+
+pub mod health;
+pub mod products;
+pub mod projection;
+pub mod users;

@@ -1,0 +1,180 @@
+//! The products service: the catalogue's rules and its read path
+//! (Redis → DynamoDB `ProductCatalog` → Postgres) and write path (Postgres + outbox, then the
+//! projection and cache invalidation through [`ProductProjector`]).
+
+use std::{sync::Arc, time::Duration};
+
+use sha2::{Digest, Sha256};
+
+use crate::{
+    error::Error,
+    http::pagination::{Page, PageRequest, encode_cursor},
+    models::product::{Inventory, NewProduct, Product, ProductChanges, ProductFilter},
+    repositories::{
+        cache::Cache, catalog_dynamo::CatalogProjection, images_dynamo::{ImageMetaReader, ImageRecord},
+        on_constraint, products_pg::ProductStore,
+    },
+    services::projection::ProductProjector,
+};
+
+/// Cache keys of the products service (namespaced and versioned).
+pub mod keys {
+    pub const LIST_GENERATION: &str = "products:v1:list_gen";
+
+    pub fn item(product_id: i64) -> String {
+        format!("products:v1:item:{product_id}")
+    }
+
+    pub fn list(generation: i64, digest: &str) -> String {
+        format!("products:v1:list:{generation}:{digest}")
+    }
+}
+
+pub struct ProductService {
+    store: Arc<dyn ProductStore>,
+    catalog: Arc<dyn CatalogProjection>,
+    images: Arc<dyn ImageMetaReader>,
+    cache: Cache,
+    cache_ttl: Duration,
+    projector: Arc<ProductProjector>,
+}
+
+impl ProductService {
+    pub fn new(
+        store: Arc<dyn ProductStore>,
+        catalog: Arc<dyn CatalogProjection>,
+        images: Arc<dyn ImageMetaReader>,
+        cache: Cache,
+        cache_ttl: Duration,
+        projector: Arc<ProductProjector>,
+    ) -> Self {
+        Self { store, catalog, images, cache, cache_ttl, projector }
+    }
+
+    pub fn projector(&self) -> &Arc<ProductProjector> {
+        &self.projector
+    }
+
+    fn not_found(product_id: i64) -> Error {
+        Error::NotFound(format!("product {product_id} does not exist"))
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn get(&self, product_id: i64) -> Result<Product, Error> {
+        let key = keys::item(product_id);
+        if let Some(product) = self.cache.get::<Product>(&key).await {
+            return Ok(product);
+        }
+        let projected = match self.catalog.get(product_id).await {
+            Ok(found) => found,
+            Err(err) => {
+                tracing::warn!(error = %err, "ProductCatalog read failed; reading Postgres");
+                None
+            }
+        };
+        // A product missing from the projection may be one whose projection is still on its
+        // way: Postgres decides.
+        let product = match projected {
+            Some(product) => product,
+            None => self.store.get(product_id, false).await?.ok_or_else(|| Self::not_found(product_id))?,
+        };
+        self.cache.set(&key, &product, self.cache_ttl).await;
+        Ok(product)
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn list(&self, filter: ProductFilter, page: PageRequest<i64>) -> Result<Page<Product>, Error> {
+        let cache_key = match self.cache.counter(keys::LIST_GENERATION).await {
+            Some(generation) => {
+                let digest = Sha256::digest(format!("{filter:?}|{:?}|{}", page.after, page.limit));
+                Some(keys::list(generation, &hex::encode(&digest[..12])))
+            }
+            None => None,
+        };
+        if let Some(key) = &cache_key {
+            if let Some(cached) = self.cache.get::<Page<Product>>(key).await {
+                return Ok(cached);
+            }
+        }
+        let result = match self.catalog.list(&filter, page.after, page.limit).await {
+            Ok(found) => Page {
+                next_cursor: if found.more { found.last_examined.map(|id| encode_cursor(&id)) } else { None },
+                items: found.items,
+            },
+            Err(err) => {
+                tracing::warn!(error = %err, "ProductCatalog listing failed; reading Postgres");
+                let rows = self.store.list(&filter, page.after, page.limit + 1).await?;
+                Page::from_overfetch(rows, page.limit, |p: &Product| p.product_id)
+            }
+        };
+        if let Some(key) = &cache_key {
+            self.cache.set(key, &result, self.cache_ttl).await;
+        }
+        Ok(result)
+    }
+
+    #[tracing::instrument(skip_all, fields(sku = %new.sku))]
+    pub async fn create(&self, new: NewProduct) -> Result<Product, Error> {
+        let sku = new.sku.clone();
+        let product = self.store.create(&new).await.map_err(|err| {
+            on_constraint(err, "products_sku_key", || {
+                Error::Conflict(format!("a product with SKU {sku} already exists"))
+            })
+        })?;
+        self.project().await;
+        Ok(product)
+    }
+
+    #[tracing::instrument(skip(self, changes))]
+    pub async fn update(&self, product_id: i64, changes: ProductChanges) -> Result<Product, Error> {
+        if changes.is_empty() {
+            return Err(Error::validation("body", "name, description, price, category or tags must be given"));
+        }
+        let product = self
+            .store
+            .update(product_id, &changes)
+            .await?
+            .ok_or_else(|| Self::not_found(product_id))?;
+        self.project().await;
+        Ok(product)
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn delete(&self, product_id: i64) -> Result<(), Error> {
+        if !self.store.delete(product_id).await? {
+            return Err(Self::not_found(product_id));
+        }
+        self.project().await;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn set_stock(&self, product_id: i64, stock: i32) -> Result<Inventory, Error> {
+        let inventory = self
+            .store
+            .set_stock(product_id, stock)
+            .await
+            .map_err(|err| {
+                on_constraint(err, "product_inventory_reserved_le_stock", || {
+                    Error::Conflict("stock cannot be lower than the units reserved by open orders".into())
+                })
+            })?
+            .ok_or_else(|| Self::not_found(product_id))?;
+        self.project().await;
+        Ok(inventory)
+    }
+
+    #[tracing::instrument(skip(self))]
+    pub async fn images(&self, product_id: i64) -> Result<Vec<ImageRecord>, Error> {
+        self.get(product_id).await?;
+        Ok(self.images.list(&format!("product#{product_id}")).await?)
+    }
+
+    /// Brings the projection up to date after a write. A failure is not the caller's: the write
+    /// is committed and the relay retries it.
+    async fn project(&self) {
+        if let Err(err) = self.projector.drain().await {
+            tracing::warn!(error = %err, "projection deferred to the relay");
+        }
+    }
+}

@@ -1,0 +1,122 @@
+//! Wiring: the dependencies a process needs (built once from [`Config`]) and the state every
+//! router shares. Tests build the same [`Deps`] and may swap an adapter (fault injection).
+
+use std::{sync::Arc, time::Duration};
+
+use axum::extract::FromRef;
+use sqlx::PgPool;
+
+use crate::{
+    auth::{Authenticator, JwksPolicy},
+    clients::{self, AwsClients},
+    config::Config,
+    error::Error,
+    http::idempotency::Idempotency,
+    repositories::{
+        cache::Cache,
+        catalog_dynamo::{CatalogProjection, DynamoCatalog},
+        identity_cognito::{CognitoIdentity, IdentityProvider},
+        idempotency_dynamo::{DynamoIdempotencyStore, IdempotencyStore},
+        images_dynamo::{DynamoImageMeta, ImageMetaReader},
+        outbox::PgOutbox,
+        products_pg::{PgProductStore, ProductStore},
+        users_pg::{PgUserStore, UserStore},
+    },
+    services::{health::HealthService, products::ProductService, projection::ProductProjector, users::UserService},
+};
+
+/// The adapters behind every port. Build with [`Deps::from_config`], then replace any field.
+pub struct Deps {
+    pub config: Config,
+    pub pool: PgPool,
+    pub aws: AwsClients,
+    pub cache: Cache,
+    pub jwks_policy: JwksPolicy,
+    pub product_store: Arc<dyn ProductStore>,
+    pub catalog: Arc<dyn CatalogProjection>,
+    pub images: Arc<dyn ImageMetaReader>,
+    pub idempotency: Arc<dyn IdempotencyStore>,
+    pub identity: Arc<dyn IdentityProvider>,
+    pub users: Arc<dyn UserStore>,
+}
+
+impl Deps {
+    pub async fn from_config(config: Config) -> Result<Self, Error> {
+        let sdk = clients::sdk_config(&config).await;
+        let aws = AwsClients::new(&sdk, &config);
+        let pool = clients::postgres(&config, &aws).await?;
+        let cache = Cache::new(clients::redis(&config).map_err(Error::internal)?, config.cache_key_prefix.clone());
+        Ok(Self {
+            product_store: Arc::new(PgProductStore::new(pool.clone())),
+            catalog: Arc::new(DynamoCatalog::new(aws.dynamodb.clone(), config.table("ProductCatalog"))),
+            images: Arc::new(DynamoImageMeta::new(aws.dynamodb.clone(), config.table("ProductImagesMeta"))),
+            idempotency: Arc::new(DynamoIdempotencyStore::new(aws.dynamodb.clone(), config.table("Idempotency"))),
+            identity: Arc::new(CognitoIdentity::new(
+                aws.cognito.clone(),
+                config.cognito.user_pool_id.clone(),
+                config.cognito.client_id.clone(),
+            )),
+            users: Arc::new(PgUserStore::new(pool.clone())),
+            jwks_policy: JwksPolicy::default(),
+            cache,
+            pool,
+            aws,
+            config,
+        })
+    }
+}
+
+/// What every router shares. Cheap to clone.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<Config>,
+    pub auth: Arc<Authenticator>,
+    pub idempotency: Idempotency,
+    pub products: Arc<ProductService>,
+    pub users: Arc<UserService>,
+    pub health: Arc<HealthService>,
+}
+
+impl FromRef<AppState> for Arc<Authenticator> {
+    fn from_ref(state: &AppState) -> Self {
+        state.auth.clone()
+    }
+}
+
+impl AppState {
+    pub fn new(deps: Deps) -> Self {
+        let config = Arc::new(deps.config);
+        let auth = Arc::new(Authenticator::new(config.auth_mode, &config.cognito, deps.jwks_policy));
+        let projector = Arc::new(ProductProjector::new(
+            PgOutbox::new(deps.pool.clone()),
+            deps.product_store.clone(),
+            deps.catalog.clone(),
+            deps.cache.clone(),
+        ));
+        Self {
+            idempotency: Idempotency::new(deps.idempotency, auth.clone(), config.body_limit_bytes),
+            products: Arc::new(ProductService::new(
+                deps.product_store,
+                deps.catalog,
+                deps.images,
+                deps.cache.clone(),
+                config.cache_ttl,
+                projector,
+            )),
+            users: Arc::new(UserService::new(deps.identity, deps.users, config.cognito.auto_confirm)),
+            health: Arc::new(HealthService::new(
+                deps.pool,
+                deps.aws.dynamodb.clone(),
+                config.table("ProductCatalog"),
+                deps.cache,
+            )),
+            auth,
+            config,
+        }
+    }
+
+    /// Starts the background work of a long-lived process: the outbox relay.
+    pub fn spawn_background(&self) {
+        self.products.projector().clone().spawn(Duration::from_secs(1));
+    }
+}

@@ -1,0 +1,6 @@
+//! `api_orders_lambda`: the orders routes of /v1, under Lambda or as a plain HTTP server.
+
+#[tokio::main]
+async fn main() -> Result<(), common::error::BoxError> {
+    common::runtime::serve(common::routers::Service::Orders).await
+}

@@ -1,0 +1,51 @@
+# terraform workspace select -or-create prod
+# terraform plan -var-file=environments/prod.tfvars
+environment = "prod"
+aws_region  = "us-east-1"
+
+network = {
+  vpc_cidr           = "10.40.0.0/16"
+  availability_zones = ["us-east-1a", "us-east-1b", "us-east-1c"]
+  nat_gateway        = { enabled = true, one_per_az = true }
+}
+
+rds = {
+  instance_class          = "db.r6g.large"
+  allocated_storage       = 100
+  max_allocated_storage   = 500
+  multi_az                = true
+  deletion_protection     = true
+  backup_retention_period = 30
+  skip_final_snapshot     = false
+}
+
+redis = {
+  node_type                = "cache.r7g.large"
+  num_cache_clusters       = 3
+  snapshot_retention_limit = 7
+}
+
+lambda_functions = {
+  api_users_lambda        = { memory_size = 1024, timeout = 10, reserved_concurrency = 200 }
+  api_products_lambda     = { memory_size = 1024, timeout = 10, reserved_concurrency = 300 }
+  api_cart_lambda         = { memory_size = 1024, timeout = 10, reserved_concurrency = 200 }
+  api_orders_lambda       = { memory_size = 1024, timeout = 25, reserved_concurrency = 100 }
+  image_processing_lambda = { memory_size = 2048, timeout = 50, reserved_concurrency = 20 }
+}
+
+database_max_connections = 3
+log_retention_days       = 365
+
+api_throttling = { burst_limit = 2000, rate_limit = 1000 }
+
+cors_allowed_origins = ["https://shop.example.com"]
+
+cognito = { auto_confirm = false, advanced_security_mode = "ENFORCED" }
+
+protect_data = true
+
+alarm_emails = ["oncall@example.com"]
+
+# Set to serve the API at a custom domain through CloudFront + WAF:
+domain_name    = ""
+hosted_zone_id = ""

@@ -1,0 +1,20 @@
+variable "name_prefix" {
+  description = "Prefix of the pool and client names, e.g. \"shop-dev-\"."
+  type        = string
+}
+
+variable "deletion_protection" {
+  description = "Protect the user pool against deletion (prod)."
+  type        = bool
+}
+
+variable "advanced_security_mode" {
+  description = "Cognito threat protection: OFF, AUDIT or ENFORCED (needs the Plus tier)."
+  type        = string
+  default     = "AUDIT"
+
+  validation {
+    condition     = contains(["OFF", "AUDIT", "ENFORCED"], var.advanced_security_mode)
+    error_message = "advanced_security_mode must be OFF, AUDIT or ENFORCED."
+  }
+}

@@ -1,0 +1,13 @@
+output "alarm_topic_arn" {
+  description = "ARN of the alarm topic."
+  value       = aws_sns_topic.alarms.arn
+}
+
+output "alarm_names" {
+  description = "Names of every alarm."
+  value = concat(
+    [for a in aws_cloudwatch_metric_alarm.lambda_errors : a.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.dlq_depth : a.alarm_name],
+    [aws_cloudwatch_metric_alarm.api_5xx.alarm_name],
+  )
+}
