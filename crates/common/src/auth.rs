@@ -115,7 +115,9 @@ impl JwtVerifier {
         if header.alg != Algorithm::RS256 {
             return Err(unauthenticated("the token must be signed with RS256"));
         }
-        let kid = header.kid.ok_or_else(|| unauthenticated("the token names no signing key"))?;
+        let kid = header
+            .kid
+            .ok_or_else(|| unauthenticated("the token names no signing key"))?;
         let key = self.key_for(&kid).await?;
 
         let mut validation = Validation::new(Algorithm::RS256);
@@ -187,7 +189,9 @@ impl JwtVerifier {
     }
 
     fn is_fresh(&self, cache: &KeyCache) -> bool {
-        cache.fetched_at.is_some_and(|at| at.elapsed() < self.policy.ttl)
+        cache
+            .fetched_at
+            .is_some_and(|at| at.elapsed() < self.policy.ttl)
     }
 
     fn may_refetch(&self, cache: &KeyCache) -> bool {
@@ -211,7 +215,9 @@ impl JwtVerifier {
             .map_err(unavailable)?;
         let mut keys = HashMap::new();
         for jwk in &set.keys {
-            let Some(kid) = jwk.common.key_id.clone() else { continue };
+            let Some(kid) = jwk.common.key_id.clone() else {
+                continue;
+            };
             match DecodingKey::from_jwk(jwk) {
                 Ok(key) => {
                     keys.insert(kid, Arc::new(key));
@@ -238,7 +244,11 @@ fn check_claims(claims: AccessClaims, client_id: &str) -> Result<Principal, Erro
     if claims.sub.is_empty() {
         return Err(unauthenticated("the token names no subject"));
     }
-    Ok(Principal { subject: claims.sub, username: claims.username, groups: claims.groups })
+    Ok(Principal {
+        subject: claims.sub,
+        username: claims.username,
+        groups: claims.groups,
+    })
 }
 
 /// API Gateway renders array claims as `[a b]` or `[a, b]` strings; JSON arrays also occur.
@@ -262,7 +272,10 @@ fn claims_from_api_gateway(
     issuer: &str,
     client_id: &str,
 ) -> Result<Principal, Error> {
-    let claims = match parts.extensions.get::<lambda_http::request::RequestContext>() {
+    let claims = match parts
+        .extensions
+        .get::<lambda_http::request::RequestContext>()
+    {
         Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx
             .authorizer
             .as_ref()
@@ -282,7 +295,10 @@ fn claims_from_api_gateway(
             token_use: claims.get("token_use").cloned(),
             client_id: claims.get("client_id").cloned(),
             username: claims.get("username").cloned(),
-            groups: claims.get("cognito:groups").map(|g| parse_groups(g)).unwrap_or_default(),
+            groups: claims
+                .get("cognito:groups")
+                .map(|g| parse_groups(g))
+                .unwrap_or_default(),
         },
         client_id,
     )
@@ -312,7 +328,9 @@ impl Authenticator {
             return Ok(principal.clone());
         }
         let principal = match self.mode {
-            AuthMode::ApiGatewayClaims => claims_from_api_gateway(parts, &self.issuer, &self.client_id)?,
+            AuthMode::ApiGatewayClaims => {
+                claims_from_api_gateway(parts, &self.issuer, &self.client_id)?
+            }
             AuthMode::VerifyToken => {
                 let value = parts
                     .headers
@@ -321,7 +339,10 @@ impl Authenticator {
                 let token = value
                     .to_str()
                     .ok()
-                    .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+                    .and_then(|v| {
+                        v.strip_prefix("Bearer ")
+                            .or_else(|| v.strip_prefix("bearer "))
+                    })
                     .map(str::trim)
                     .filter(|t| !t.is_empty())
                     .ok_or_else(|| {
@@ -366,7 +387,9 @@ where
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let CurrentUser(principal) = CurrentUser::from_request_parts(parts, state).await?;
         if !principal.is_admin() {
-            return Err(Error::Forbidden("this action requires the admin role".into()));
+            return Err(Error::Forbidden(
+                "this action requires the admin role".into(),
+            ));
         }
         Ok(AdminUser(principal))
     }
@@ -381,7 +404,10 @@ mod tests {
         assert_eq!(parse_groups("[admin]"), vec!["admin"]);
         assert_eq!(parse_groups("[admin staff]"), vec!["admin", "staff"]);
         assert_eq!(parse_groups("[admin, staff]"), vec!["admin", "staff"]);
-        assert_eq!(parse_groups("[\"admin\",\"staff\"]"), vec!["admin", "staff"]);
+        assert_eq!(
+            parse_groups("[\"admin\",\"staff\"]"),
+            vec!["admin", "staff"]
+        );
         assert!(parse_groups("[]").is_empty());
     }
 

@@ -94,12 +94,16 @@ impl Config {
     /// Reads configuration through `lookup` (the environment in production; a map in tests).
     pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
         let get = |name: &'static str| lookup(name);
-        let or = |name: &'static str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
+        let or =
+            |name: &'static str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
         let parse = |name: &'static str, default: &str| -> Result<u64, ConfigError> {
-            or(name, default).trim().parse::<u64>().map_err(|_| ConfigError {
-                name,
-                problem: "must be a non-negative integer".into(),
-            })
+            or(name, default)
+                .trim()
+                .parse::<u64>()
+                .map_err(|_| ConfigError {
+                    name,
+                    problem: "must be a non-negative integer".into(),
+                })
         };
 
         let database = match (get("DATABASE_URL"), get("DATABASE_SECRET_ID")) {
@@ -128,12 +132,11 @@ impl Config {
             .unwrap_or_else(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
         let images_bucket = or("IMAGES_BUCKET", "shop-images-local");
         let aws_endpoint_url = get("AWS_ENDPOINT_URL");
-        let images_public_base_url = get("IMAGES_PUBLIC_BASE_URL").unwrap_or_else(|| {
-            match &aws_endpoint_url {
+        let images_public_base_url =
+            get("IMAGES_PUBLIC_BASE_URL").unwrap_or_else(|| match &aws_endpoint_url {
                 Some(endpoint) => format!("{}/{images_bucket}", endpoint.trim_end_matches('/')),
                 None => format!("https://{images_bucket}.s3.{aws_region}.amazonaws.com"),
-            }
-        });
+            });
         let auth_mode = match get("AUTH_MODE").as_deref() {
             Some("verify") => AuthMode::VerifyToken,
             Some("apigateway") => AuthMode::ApiGatewayClaims,
@@ -196,8 +199,10 @@ mod tests {
     use std::collections::HashMap;
 
     fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-        let map: HashMap<String, String> =
-            pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
         move |k| map.get(k).cloned()
     }
 
@@ -211,8 +216,14 @@ mod tests {
         ]))
         .expect("valid config");
         let printed = format!("{config:?}");
-        assert!(!printed.contains("hunter2"), "database password leaked: {printed}");
-        assert!(!printed.contains("s3cret"), "redis password leaked: {printed}");
+        assert!(
+            !printed.contains("hunter2"),
+            "database password leaked: {printed}"
+        );
+        assert!(
+            !printed.contains("s3cret"),
+            "redis password leaked: {printed}"
+        );
     }
 
     #[test]
@@ -223,15 +234,24 @@ mod tests {
             ("COGNITO_CLIENT_ID", "client"),
         ];
         let config = Config::from_lookup(lookup(&base)).unwrap();
-        assert_eq!(config.cognito.issuer, "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool");
+        assert_eq!(
+            config.cognito.issuer,
+            "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
+        );
         assert_eq!(
             config.cognito.jwks_url,
             "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool/.well-known/jwks.json"
         );
         let mut with_jwks = base.to_vec();
-        with_jwks.push(("COGNITO_JWKS_URL", "http://127.0.0.1:5000/pool/.well-known/jwks.json"));
+        with_jwks.push((
+            "COGNITO_JWKS_URL",
+            "http://127.0.0.1:5000/pool/.well-known/jwks.json",
+        ));
         let config = Config::from_lookup(lookup(&with_jwks)).unwrap();
-        assert_eq!(config.cognito.jwks_url, "http://127.0.0.1:5000/pool/.well-known/jwks.json");
+        assert_eq!(
+            config.cognito.jwks_url,
+            "http://127.0.0.1:5000/pool/.well-known/jwks.json"
+        );
         assert_eq!(config.auth_mode, AuthMode::VerifyToken);
     }
 
@@ -250,7 +270,12 @@ mod tests {
 
     #[test]
     fn malformed_values_are_rejected_with_the_variable_name() {
-        for (name, value) in [("PORT", "eighty"), ("PORT", "70000"), ("BODY_LIMIT_BYTES", "-1"), ("AUTH_MODE", "trust")] {
+        for (name, value) in [
+            ("PORT", "eighty"),
+            ("PORT", "70000"),
+            ("BODY_LIMIT_BYTES", "-1"),
+            ("AUTH_MODE", "trust"),
+        ] {
             let err = Config::from_lookup(lookup(&[
                 ("DATABASE_URL", "postgres://x"),
                 ("COGNITO_USER_POOL_ID", "p"),

@@ -22,7 +22,10 @@ pub struct FieldIssue {
 
 impl FieldIssue {
     pub fn new(field: impl Into<String>, issue: impl Into<String>) -> Self {
-        Self { field: field.into(), issue: issue.into() }
+        Self {
+            field: field.into(),
+            issue: issue.into(),
+        }
     }
 }
 
@@ -74,7 +77,10 @@ impl Error {
     }
 
     pub fn unavailable(dependency: &'static str, source: impl Into<BoxError>) -> Self {
-        Self::Unavailable { dependency, source: source.into() }
+        Self::Unavailable {
+            dependency,
+            source: source.into(),
+        }
     }
 
     pub fn status(&self) -> StatusCode {

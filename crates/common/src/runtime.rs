@@ -21,7 +21,10 @@ pub fn init_tracing() {
         .with_span_list(false)
         .with_target(false)
         .with_ansi(false);
-    let _ = tracing_subscriber::registry().with(filter).with(layer).try_init();
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(layer)
+        .try_init();
 }
 
 pub async fn run(router: Router, config: &Config) -> Result<(), BoxError> {
@@ -30,7 +33,9 @@ pub async fn run(router: Router, config: &Config) -> Result<(), BoxError> {
     }
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
-    axum::serve(listener, router).with_graceful_shutdown(shutdown_signal()).await?;
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
     Ok(())
 }
 

@@ -15,14 +15,17 @@ use crate::{
     repositories::{
         cache::Cache,
         catalog_dynamo::{CatalogProjection, DynamoCatalog},
-        identity_cognito::{CognitoIdentity, IdentityProvider},
         idempotency_dynamo::{DynamoIdempotencyStore, IdempotencyStore},
+        identity_cognito::{CognitoIdentity, IdentityProvider},
         images_dynamo::{DynamoImageMeta, ImageMetaReader},
         outbox::PgOutbox,
         products_pg::{PgProductStore, ProductStore},
         users_pg::{PgUserStore, UserStore},
     },
-    services::{health::HealthService, products::ProductService, projection::ProductProjector, users::UserService},
+    services::{
+        health::HealthService, products::ProductService, projection::ProductProjector,
+        users::UserService,
+    },
 };
 
 /// The adapters behind every port. Build with [`Deps::from_config`], then replace any field.
@@ -45,12 +48,24 @@ impl Deps {
         let sdk = clients::sdk_config(&config).await;
         let aws = AwsClients::new(&sdk, &config);
         let pool = clients::postgres(&config, &aws).await?;
-        let cache = Cache::new(clients::redis(&config).map_err(Error::internal)?, config.cache_key_prefix.clone());
+        let cache = Cache::new(
+            clients::redis(&config).map_err(Error::internal)?,
+            config.cache_key_prefix.clone(),
+        );
         Ok(Self {
             product_store: Arc::new(PgProductStore::new(pool.clone())),
-            catalog: Arc::new(DynamoCatalog::new(aws.dynamodb.clone(), config.table("ProductCatalog"))),
-            images: Arc::new(DynamoImageMeta::new(aws.dynamodb.clone(), config.table("ProductImagesMeta"))),
-            idempotency: Arc::new(DynamoIdempotencyStore::new(aws.dynamodb.clone(), config.table("Idempotency"))),
+            catalog: Arc::new(DynamoCatalog::new(
+                aws.dynamodb.clone(),
+                config.table("ProductCatalog"),
+            )),
+            images: Arc::new(DynamoImageMeta::new(
+                aws.dynamodb.clone(),
+                config.table("ProductImagesMeta"),
+            )),
+            idempotency: Arc::new(DynamoIdempotencyStore::new(
+                aws.dynamodb.clone(),
+                config.table("Idempotency"),
+            )),
             identity: Arc::new(CognitoIdentity::new(
                 aws.cognito.clone(),
                 config.cognito.user_pool_id.clone(),
@@ -86,7 +101,11 @@ impl FromRef<AppState> for Arc<Authenticator> {
 impl AppState {
     pub fn new(deps: Deps) -> Self {
         let config = Arc::new(deps.config);
-        let auth = Arc::new(Authenticator::new(config.auth_mode, &config.cognito, deps.jwks_policy));
+        let auth = Arc::new(Authenticator::new(
+            config.auth_mode,
+            &config.cognito,
+            deps.jwks_policy,
+        ));
         let projector = Arc::new(ProductProjector::new(
             PgOutbox::new(deps.pool.clone()),
             deps.product_store.clone(),
@@ -103,7 +122,11 @@ impl AppState {
                 config.cache_ttl,
                 projector,
             )),
-            users: Arc::new(UserService::new(deps.identity, deps.users, config.cognito.auto_confirm)),
+            users: Arc::new(UserService::new(
+                deps.identity,
+                deps.users,
+                config.cognito.auto_confirm,
+            )),
             health: Arc::new(HealthService::new(
                 deps.pool,
                 deps.aws.dynamodb.clone(),
@@ -117,6 +140,9 @@ impl AppState {
 
     /// Starts the background work of a long-lived process: the outbox relay.
     pub fn spawn_background(&self) {
-        self.products.projector().clone().spawn(Duration::from_secs(1));
+        self.products
+            .projector()
+            .clone()
+            .spawn(Duration::from_secs(1));
     }
 }

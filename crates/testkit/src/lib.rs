@@ -1,1 +1,557 @@
+//! Test helpers. `TestApp::spawn()` boots the real router on a port of its own, against a fresh,
+//! uniquely named Postgres database (migrated, dropped afterwards), its own copies of the
+//! DynamoDB tables in the emulator, and its own Redis key prefix, so tests run in parallel
+//! without seeing one another. Users are real Cognito users of the emulator, and tokens are
+//! the ones its login returns.
+//!
+//! The local stack must be up (`scripts/stack.sh up`); its settings are read from the process
+//! environment, else from `$STACK_DIR/stack.env`.
 
+pub mod faults;
+pub mod lambda;
+pub mod redis_server;
+pub mod tokens;
+
+use std::{
+    collections::HashMap,
+    sync::{Arc, OnceLock},
+};
+
+use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
+use aws_sdk_dynamodb::types::{
+    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
+    ProjectionType, ScalarAttributeType,
+};
+use common::{
+    auth::JwksPolicy,
+    config::{AuthMode, Config},
+    routers,
+    state::{AppState, Deps},
+};
+use serde_json::{Value, json};
+use sqlx::{Connection, Executor, PgConnection, PgPool};
+
+pub use faults::{FaultSwitch, FlakyCatalog};
+
+/// The local stack's settings: the process environment over `$STACK_DIR/stack.env`.
+pub fn stack_env() -> &'static HashMap<String, String> {
+    static ENV: OnceLock<HashMap<String, String>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let dir = std::env::var("STACK_DIR").unwrap_or_else(|_| "/var/tmp/shop-stack".into());
+        let mut vars = HashMap::new();
+        if let Ok(text) = std::fs::read_to_string(format!("{dir}/stack.env")) {
+            for line in text.lines() {
+                let line = line.trim().trim_start_matches("export ").trim();
+                if let Some((k, v)) = line.split_once('=') {
+                    let v = v.trim().trim_matches('"').trim_matches('\'');
+                    vars.insert(k.trim().to_owned(), v.to_owned());
+                }
+            }
+        }
+        for (k, v) in std::env::vars() {
+            vars.insert(k, v);
+        }
+        vars
+    })
+}
+
+pub fn var(name: &str) -> Option<String> {
+    stack_env().get(name).cloned().filter(|v| !v.is_empty())
+}
+
+fn init_test_logging() {
+    static ONCE: OnceLock<()> = OnceLock::new();
+    ONCE.get_or_init(|| {
+        if std::env::var_os("TEST_LOG").is_some() {
+            common::runtime::init_tracing();
+        }
+    });
+}
+
+/// The AWS resource manifest (`scripts/aws_resources.json`).
+pub fn manifest() -> Value {
+    serde_json::from_str(include_str!("../../../scripts/aws_resources.json"))
+        .expect("manifest is JSON")
+}
+
+/// Options of a test app.
+pub struct TestAppBuilder {
+    auth_mode: AuthMode,
+    overrides: HashMap<String, String>,
+    jwks_policy: JwksPolicy,
+    background: bool,
+    migrate: bool,
+}
+
+impl Default for TestAppBuilder {
+    fn default() -> Self {
+        Self {
+            auth_mode: AuthMode::VerifyToken,
+            overrides: HashMap::new(),
+            jwks_policy: JwksPolicy::default(),
+            background: true,
+            migrate: true,
+        }
+    }
+}
+
+impl TestAppBuilder {
+    /// Behind API Gateway: claims from the request context.
+    pub fn api_gateway_mode(mut self) -> Self {
+        self.auth_mode = AuthMode::ApiGatewayClaims;
+        self
+    }
+
+    /// Overrides one configuration variable.
+    pub fn env(mut self, name: &str, value: impl Into<String>) -> Self {
+        self.overrides.insert(name.to_owned(), value.into());
+        self
+    }
+
+    pub fn jwks_policy(mut self, policy: JwksPolicy) -> Self {
+        self.jwks_policy = policy;
+        self
+    }
+
+    /// Without the background outbox relay (tests that drive it by hand).
+    pub fn without_background(mut self) -> Self {
+        self.background = false;
+        self
+    }
+
+    /// For apps pointed at an unreachable database.
+    pub async fn spawn_without_migrations(mut self) -> TestApp {
+        self.migrate = false;
+        self.spawn().await
+    }
+
+    pub async fn spawn(self) -> TestApp {
+        init_test_logging();
+        let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
+        let db_name = format!("test_{id}");
+        let admin_url = var("PG_ADMIN_URL")
+            .expect("PG_ADMIN_URL: is the local stack up? (scripts/stack.sh up)");
+        let mut admin = PgConnection::connect(&admin_url)
+            .await
+            .expect("connect to the local Postgres");
+        admin
+            .execute(sqlx::AssertSqlSafe(format!(
+                "CREATE DATABASE \"{db_name}\""
+            )))
+            .await
+            .expect("create the test database");
+        let database_url = match admin_url.rsplit_once('/') {
+            Some((base, _)) => format!("{base}/{db_name}"),
+            None => panic!("PG_ADMIN_URL has no database part"),
+        };
+        let table_prefix = format!("t{id}_");
+
+        let mut overrides = self.overrides;
+        overrides
+            .entry("DATABASE_URL".into())
+            .or_insert(database_url);
+        overrides
+            .entry("DYNAMODB_TABLE_PREFIX".into())
+            .or_insert(table_prefix.clone());
+        overrides
+            .entry("CACHE_KEY_PREFIX".into())
+            .or_insert(format!("t{id}:"));
+        overrides.insert(
+            "AUTH_MODE".into(),
+            match self.auth_mode {
+                AuthMode::VerifyToken => "verify".into(),
+                AuthMode::ApiGatewayClaims => "apigateway".into(),
+            },
+        );
+        overrides.entry("APP_ENV".into()).or_insert("test".into());
+        overrides
+            .entry("COGNITO_AUTO_CONFIRM".into())
+            .or_insert("true".into());
+        let config = Config::from_lookup(|name| {
+            overrides
+                .get(name)
+                .cloned()
+                .or_else(|| var(name))
+                .filter(|v| !v.is_empty())
+        })
+        .expect("test configuration");
+
+        let mut deps = Deps::from_config(config.clone())
+            .await
+            .expect("dependencies");
+        deps.jwks_policy = self.jwks_policy;
+        if self.migrate {
+            common::MIGRATOR
+                .run(&deps.pool)
+                .await
+                .expect("migrate the test database");
+        }
+        create_tables(&deps.aws.dynamodb, &table_prefix).await;
+
+        let catalog_fault = FaultSwitch::default();
+        deps.catalog = Arc::new(FlakyCatalog::new(
+            deps.catalog.clone(),
+            catalog_fault.clone(),
+        ));
+        let pool = deps.pool.clone();
+        let dynamodb = deps.aws.dynamodb.clone();
+        let cognito = deps.aws.cognito.clone();
+        let state = AppState::new(deps);
+        if self.background {
+            state.spawn_background();
+        }
+
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = format!("http://{}", listener.local_addr().expect("address"));
+        let router = routers::local_router(state.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            state,
+            config,
+            pool,
+            dynamodb,
+            cognito,
+            catalog_fault,
+            db_name,
+            admin_url,
+            table_prefix,
+        }
+    }
+}
+
+async fn create_tables(client: &aws_sdk_dynamodb::Client, prefix: &str) {
+    let scalar = |t: &str| {
+        if t == "N" {
+            ScalarAttributeType::N
+        } else {
+            ScalarAttributeType::S
+        }
+    };
+    let key = |name: &str, kind: KeyType| {
+        KeySchemaElement::builder()
+            .attribute_name(name)
+            .key_type(kind)
+            .build()
+            .expect("key")
+    };
+    for table in manifest()["dynamodb_tables"].as_array().expect("tables") {
+        let mut attributes: HashMap<String, String> = HashMap::new();
+        let mut remember = |k: &Value| {
+            attributes.insert(
+                k["name"].as_str().unwrap().to_owned(),
+                k["type"].as_str().unwrap().to_owned(),
+            );
+        };
+        remember(&table["hash_key"]);
+        if !table["range_key"].is_null() {
+            remember(&table["range_key"]);
+        }
+        let gsis = table["gsis"].as_array().cloned().unwrap_or_default();
+        for gsi in &gsis {
+            remember(&gsi["hash_key"]);
+            remember(&gsi["range_key"]);
+        }
+        let mut request = client
+            .create_table()
+            .table_name(format!("{prefix}{}", table["name"].as_str().unwrap()))
+            .billing_mode(BillingMode::PayPerRequest)
+            .key_schema(key(
+                table["hash_key"]["name"].as_str().unwrap(),
+                KeyType::Hash,
+            ));
+        if !table["range_key"].is_null() {
+            request = request.key_schema(key(
+                table["range_key"]["name"].as_str().unwrap(),
+                KeyType::Range,
+            ));
+        }
+        for (name, kind) in &attributes {
+            request = request.attribute_definitions(
+                AttributeDefinition::builder()
+                    .attribute_name(name)
+                    .attribute_type(scalar(kind))
+                    .build()
+                    .unwrap(),
+            );
+        }
+        for gsi in &gsis {
+            request = request.global_secondary_indexes(
+                GlobalSecondaryIndex::builder()
+                    .index_name(gsi["name"].as_str().unwrap())
+                    .key_schema(key(
+                        gsi["hash_key"]["name"].as_str().unwrap(),
+                        KeyType::Hash,
+                    ))
+                    .key_schema(key(
+                        gsi["range_key"]["name"].as_str().unwrap(),
+                        KeyType::Range,
+                    ))
+                    .projection(
+                        Projection::builder()
+                            .projection_type(ProjectionType::All)
+                            .build(),
+                    )
+                    .build()
+                    .unwrap(),
+            );
+        }
+        request.send().await.expect("create a test table");
+    }
+}
+
+/// A real Cognito user of the emulator's pool, signed in through the API.
+#[derive(Debug, Clone)]
+pub struct TestUser {
+    pub email: String,
+    pub password: String,
+    pub access_token: String,
+    pub id_token: String,
+    pub refresh_token: String,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub config: Config,
+    pub pool: PgPool,
+    pub dynamodb: aws_sdk_dynamodb::Client,
+    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    /// While on, every `ProductCatalog` call fails as if DynamoDB were down.
+    pub catalog_fault: FaultSwitch,
+    db_name: String,
+    admin_url: String,
+    table_prefix: String,
+}
+
+pub const PASSWORD: &str = "Test-Passw0rd!";
+
+impl TestApp {
+    pub async fn spawn() -> Self {
+        Self::builder().spawn().await
+    }
+
+    pub fn builder() -> TestAppBuilder {
+        TestAppBuilder::default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.address)
+    }
+
+    pub fn table(&self, logical: &str) -> String {
+        format!("{}{logical}", self.table_prefix)
+    }
+
+    /// A request with an optional bearer token.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+    ) -> reqwest::RequestBuilder {
+        let request = self.client.request(method, self.url(path));
+        match token {
+            Some(token) => request.bearer_auth(token),
+            None => request,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> reqwest::Response {
+        self.request(reqwest::Method::GET, path, token)
+            .send()
+            .await
+            .expect("GET")
+    }
+
+    pub async fn send_json(
+        &self,
+        method: reqwest::Method,
+        path: &str,
+        token: Option<&str>,
+        body: &Value,
+    ) -> reqwest::Response {
+        self.request(method, path, token)
+            .json(body)
+            .send()
+            .await
+            .expect("request")
+    }
+
+    /// Creates a confirmed Cognito user (optionally in `admin`) and signs it in.
+    pub async fn user(&self, admin: bool) -> TestUser {
+        let email = format!("u-{}@example.com", uuid::Uuid::new_v4().simple());
+        let pool = &self.config.cognito.user_pool_id;
+        let attr = |n: &str, v: &str| AttributeType::builder().name(n).value(v).build().unwrap();
+        self.cognito
+            .admin_create_user()
+            .user_pool_id(pool)
+            .username(&email)
+            .user_attributes(attr("email", &email))
+            .user_attributes(attr("email_verified", "true"))
+            .message_action(MessageActionType::Suppress)
+            .send()
+            .await
+            .expect("admin_create_user");
+        self.cognito
+            .admin_set_user_password()
+            .user_pool_id(pool)
+            .username(&email)
+            .password(PASSWORD)
+            .permanent(true)
+            .send()
+            .await
+            .expect("admin_set_user_password");
+        if admin {
+            self.cognito
+                .admin_add_user_to_group()
+                .user_pool_id(pool)
+                .username(&email)
+                .group_name("admin")
+                .send()
+                .await
+                .expect("admin_add_user_to_group");
+        }
+        self.login(&email, PASSWORD).await
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> TestUser {
+        let response = self
+            .send_json(
+                reqwest::Method::POST,
+                "/v1/users/login",
+                None,
+                &json!({"email": email, "password": password}),
+            )
+            .await;
+        assert_eq!(response.status(), 200, "login of {email}");
+        let body: Value = response.json().await.unwrap();
+        TestUser {
+            email: email.to_owned(),
+            password: password.to_owned(),
+            access_token: body["access_token"].as_str().unwrap().to_owned(),
+            id_token: body["id_token"].as_str().unwrap().to_owned(),
+            refresh_token: body["refresh_token"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned(),
+        }
+    }
+
+    pub async fn admin(&self) -> TestUser {
+        self.user(true).await
+    }
+
+    pub async fn customer(&self) -> TestUser {
+        self.user(false).await
+    }
+
+    /// Creates a product through the API and returns its body.
+    pub async fn create_product(&self, admin: &TestUser, body: Value) -> Value {
+        let response = self
+            .send_json(
+                reqwest::Method::POST,
+                "/v1/products",
+                Some(&admin.access_token),
+                &body,
+            )
+            .await;
+        assert_eq!(response.status(), 201, "create product {body}");
+        response.json().await.unwrap()
+    }
+
+    /// A product body with a unique SKU.
+    pub fn product_body(name: &str, price: &str, stock: i64) -> Value {
+        json!({
+            "sku": format!("SKU-{}", &uuid::Uuid::new_v4().simple().to_string()[..10]),
+            "name": name,
+            "price": price,
+            "stock": stock,
+        })
+    }
+
+    /// The `ProductCatalog` item of a product, read straight from DynamoDB.
+    pub async fn catalog_item(
+        &self,
+        product_id: i64,
+    ) -> Option<HashMap<String, aws_sdk_dynamodb::types::AttributeValue>> {
+        self.dynamodb
+            .get_item()
+            .table_name(self.table("ProductCatalog"))
+            .key(
+                "product_id",
+                aws_sdk_dynamodb::types::AttributeValue::N(product_id.to_string()),
+            )
+            .consistent_read(true)
+            .send()
+            .await
+            .expect("get_item")
+            .item
+    }
+
+    /// Waits (bounded) until `check` holds; panics with `what` otherwise. For eventual states,
+    /// never for timing assertions.
+    pub async fn eventually<F, Fut>(&self, what: &str, check: F)
+    where
+        F: Fn() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..150 {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        panic!("timed out waiting until {what}");
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let admin_url = self.admin_url.clone();
+        let db_name = self.db_name.clone();
+        let dynamodb = self.dynamodb.clone();
+        let prefix = self.table_prefix.clone();
+        // Async cleanup needs a runtime of its own: the test's is blocked in this drop. The pool
+        // is not closed (that would wait for connections held by the blocked runtime's tasks);
+        // DROP DATABASE … WITH (FORCE) ends them.
+        let _ = std::thread::spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            runtime.block_on(async move {
+                if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
+                    let _ = admin
+                        .execute(sqlx::AssertSqlSafe(format!(
+                            "DROP DATABASE IF EXISTS \"{db_name}\" WITH (FORCE)"
+                        )))
+                        .await;
+                }
+                for table in manifest()["dynamodb_tables"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    let _ = dynamodb
+                        .delete_table()
+                        .table_name(format!(
+                            "{prefix}{}",
+                            table["name"].as_str().unwrap_or_default()
+                        ))
+                        .send()
+                        .await;
+                }
+            });
+        })
+        .join();
+    }
+}

@@ -112,12 +112,17 @@ pub fn pg_pool_options(max_connections: u32) -> PgPoolOptions {
 /// A Redis connection manager that connects lazily and fails fast, so a Redis outage costs a
 /// request a few milliseconds, never an error.
 pub fn redis(config: &Config) -> Result<Option<redis::aio::ConnectionManager>, BoxError> {
-    let Some(url) = &config.redis_url else { return Ok(None) };
+    let Some(url) = &config.redis_url else {
+        return Ok(None);
+    };
     let client = redis::Client::open(url.expose().as_str())?;
     let manager_config = redis::aio::ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_millis(250)))
         .set_response_timeout(Some(Duration::from_millis(250)))
         .set_number_of_retries(1)
         .set_max_delay(Duration::from_millis(100));
-    Ok(Some(redis::aio::ConnectionManager::new_lazy_with_config(client, manager_config)?))
+    Ok(Some(redis::aio::ConnectionManager::new_lazy_with_config(
+        client,
+        manager_config,
+    )?))
 }

@@ -32,13 +32,15 @@ pub fn is_json_content_type(value: Option<&header::HeaderValue>) -> bool {
 
 /// Reads a body, turning the length-limit rejection into 413.
 pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Error> {
-    Bytes::from_request(req, state).await.map_err(|rejection: BytesRejection| {
-        if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-            Error::PayloadTooLarge("the request body is too large".into())
-        } else {
-            Error::BadRequest("the request body could not be read".into())
-        }
-    })
+    Bytes::from_request(req, state)
+        .await
+        .map_err(|rejection: BytesRejection| {
+            if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
+                Error::PayloadTooLarge("the request body is too large".into())
+            } else {
+                Error::BadRequest("the request body could not be read".into())
+            }
+        })
 }
 
 /// Parses JSON, telling a syntax error (400 `BAD_REQUEST`) from a well-formed body that breaks
@@ -56,7 +58,8 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
             _ => Error::BadRequest("the request body is not valid JSON".into()),
         }
     })?;
-    de.end().map_err(|_| Error::BadRequest("the request body is not valid JSON".into()))?;
+    de.end()
+        .map_err(|_| Error::BadRequest("the request body is not valid JSON".into()))?;
     Ok(value)
 }
 
@@ -127,12 +130,28 @@ mod tests {
     fn syntax_errors_are_bad_requests_and_schema_errors_name_the_field() {
         let cases: &[(&str, &str, Option<&str>)] = &[
             ("{", "BAD_REQUEST", None),
-            ("{\"name\": \"a\", \"stock\": 1} trailing", "BAD_REQUEST", None),
+            (
+                "{\"name\": \"a\", \"stock\": 1} trailing",
+                "BAD_REQUEST",
+                None,
+            ),
             ("", "BAD_REQUEST", None),
-            ("{\"name\": 5, \"stock\": 1}", "VALIDATION_FAILED", Some("name")),
-            ("{\"name\": \"a\", \"stock\": -1}", "VALIDATION_FAILED", Some("stock")),
+            (
+                "{\"name\": 5, \"stock\": 1}",
+                "VALIDATION_FAILED",
+                Some("name"),
+            ),
+            (
+                "{\"name\": \"a\", \"stock\": -1}",
+                "VALIDATION_FAILED",
+                Some("stock"),
+            ),
             ("{\"name\": \"a\"}", "VALIDATION_FAILED", Some("body")),
-            ("{\"name\": \"a\", \"stock\": 1, \"x\": 1}", "VALIDATION_FAILED", Some("body")),
+            (
+                "{\"name\": \"a\", \"stock\": 1, \"x\": 1}",
+                "VALIDATION_FAILED",
+                Some("x"),
+            ),
             ("[]", "VALIDATION_FAILED", Some("body")),
         ];
         for (body, code, field) in cases {

@@ -50,7 +50,11 @@ pub struct Idempotency {
 }
 
 impl Idempotency {
-    pub fn new(store: Arc<dyn IdempotencyStore>, auth: Arc<Authenticator>, body_limit: usize) -> Self {
+    pub fn new(
+        store: Arc<dyn IdempotencyStore>,
+        auth: Arc<Authenticator>,
+        body_limit: usize,
+    ) -> Self {
         Self {
             store,
             auth,
@@ -66,9 +70,12 @@ impl Idempotency {
 }
 
 fn parse_key(value: &HeaderValue) -> Result<String, Error> {
-    let key = value.to_str().ok().filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic() || b == b' '));
-    key.map(str::to_owned)
-        .ok_or_else(|| Error::BadRequest("Idempotency-Key must be 1 to 255 printable ASCII characters".into()))
+    let key = value.to_str().ok().filter(|k| {
+        (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
+    });
+    key.map(str::to_owned).ok_or_else(|| {
+        Error::BadRequest("Idempotency-Key must be 1 to 255 printable ASCII characters".into())
+    })
 }
 
 /// JSON with object keys sorted, so `{"a":1,"b":2}` and `{ "b": 2, "a": 1 }` are one request.
@@ -120,13 +127,19 @@ fn replay(stored: StoredResponse) -> Response {
     let mut response = Response::new(Body::from(stored.body));
     *response.status_mut() = axum::http::StatusCode::from_u16(stored.status).unwrap_or_default();
     let headers = response.headers_mut();
-    if let Some(ct) = stored.content_type.and_then(|v| HeaderValue::from_str(&v).ok()) {
+    if let Some(ct) = stored
+        .content_type
+        .and_then(|v| HeaderValue::from_str(&v).ok())
+    {
         headers.insert(header::CONTENT_TYPE, ct);
     }
     if let Some(loc) = stored.location.and_then(|v| HeaderValue::from_str(&v).ok()) {
         headers.insert(header::LOCATION, loc);
     }
-    headers.insert(IDEMPOTENT_REPLAYED.clone(), HeaderValue::from_static("true"));
+    headers.insert(
+        IDEMPOTENT_REPLAYED.clone(),
+        HeaderValue::from_static("true"),
+    );
     response
 }
 
@@ -139,7 +152,10 @@ pub async fn layer(State(idem): State<Idempotency>, req: Request, next: Next) ->
 }
 
 async fn guard(idem: Idempotency, req: Request, next: Next) -> Result<Response, Error> {
-    let route = req.extensions().get::<MatchedPath>().map(|m| m.as_str().to_owned());
+    let route = req
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|m| m.as_str().to_owned());
     let rule = match route.as_deref().and_then(|r| idem.routes.get(r)) {
         Some(rule) if req.method() == Method::POST => *rule,
         _ => return Ok(next.run(req).await),
@@ -147,7 +163,9 @@ async fn guard(idem: Idempotency, req: Request, next: Next) -> Result<Response, 
     let key = match req.headers().get(&IDEMPOTENCY_KEY) {
         Some(value) => parse_key(value)?,
         None if rule == KeyRule::Required => {
-            return Err(Error::BadRequest("the Idempotency-Key header is required".into()));
+            return Err(Error::BadRequest(
+                "the Idempotency-Key header is required".into(),
+            ));
         }
         None => return Ok(next.run(req).await),
     };
@@ -161,17 +179,36 @@ async fn guard(idem: Idempotency, req: Request, next: Next) -> Result<Response, 
     let bytes = axum::body::to_bytes(body, idem.body_limit)
         .await
         .map_err(|_| Error::PayloadTooLarge("the request body is too large".into()))?;
-    let print = fingerprint(&parts.method, route.as_deref().unwrap_or_default(), parts.uri.path(), &bytes);
+    let print = fingerprint(
+        &parts.method,
+        route.as_deref().unwrap_or_default(),
+        parts.uri.path(),
+        &bytes,
+    );
     let scoped_key = format!("{}#{key}", principal.subject);
 
-    match idem.store.claim(&scoped_key, &print, idem.lease, idem.retention).await? {
+    match idem
+        .store
+        .claim(&scoped_key, &print, idem.lease, idem.retention)
+        .await?
+    {
         Claim::Acquired => {}
-        Claim::Existing { fingerprint, .. } if fingerprint != print => return Err(Error::IdempotencyKeyReused),
-        Claim::Existing { state: RecordState::InProgress, .. } => return Err(Error::IdempotencyInProgress),
-        Claim::Existing { state: RecordState::Completed(stored), .. } => return Ok(replay(stored)),
+        Claim::Existing { fingerprint, .. } if fingerprint != print => {
+            return Err(Error::IdempotencyKeyReused);
+        }
+        Claim::Existing {
+            state: RecordState::InProgress,
+            ..
+        } => return Err(Error::IdempotencyInProgress),
+        Claim::Existing {
+            state: RecordState::Completed(stored),
+            ..
+        } => return Ok(replay(stored)),
     }
 
-    let response = next.run(Request::from_parts(parts, Body::from(bytes))).await;
+    let response = next
+        .run(Request::from_parts(parts, Body::from(bytes)))
+        .await;
     if response.status().is_server_error() {
         if let Err(err) = idem.store.release(&scoped_key).await {
             tracing::warn!(error = %err, "could not release an idempotency key after a failure");
@@ -179,15 +216,27 @@ async fn guard(idem: Idempotency, req: Request, next: Next) -> Result<Response, 
         return Ok(response);
     }
     let (parts, body) = response.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX).await.map_err(Error::internal)?;
-    let header_text = |name| parts.headers.get(name).and_then(|v: &HeaderValue| v.to_str().ok()).map(str::to_owned);
+    let body = axum::body::to_bytes(body, usize::MAX)
+        .await
+        .map_err(Error::internal)?;
+    let header_text = |name| {
+        parts
+            .headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+            .map(str::to_owned)
+    };
     let stored = StoredResponse {
         status: parts.status.as_u16(),
         content_type: header_text(header::CONTENT_TYPE),
         location: header_text(header::LOCATION),
         body: body.to_vec(),
     };
-    if let Err(err) = idem.store.complete(&scoped_key, &stored, idem.retention).await {
+    if let Err(err) = idem
+        .store
+        .complete(&scoped_key, &stored, idem.retention)
+        .await
+    {
         // The work is done; a retry after the lease may run it again, which the resource's own
         // uniqueness rules (SKU, cart checkout) then refuse.
         tracing::error!(error = %err, "could not store an idempotent response");
@@ -201,10 +250,30 @@ mod tests {
 
     #[test]
     fn the_same_json_in_another_order_or_spacing_has_the_same_fingerprint() {
-        let a = fingerprint(&Method::POST, "/v1/products", "/v1/products", br#"{"a":1,"b":{"y":2,"x":[1,2]}}"#);
-        let b = fingerprint(&Method::POST, "/v1/products", "/v1/products", br#"{ "b": {"x": [1, 2], "y": 2}, "a": 1 }"#);
-        let c = fingerprint(&Method::POST, "/v1/products", "/v1/products", br#"{"a":2,"b":{"y":2,"x":[1,2]}}"#);
-        let d = fingerprint(&Method::POST, "/v1/orders", "/v1/orders", br#"{"a":1,"b":{"y":2,"x":[1,2]}}"#);
+        let a = fingerprint(
+            &Method::POST,
+            "/v1/products",
+            "/v1/products",
+            br#"{"a":1,"b":{"y":2,"x":[1,2]}}"#,
+        );
+        let b = fingerprint(
+            &Method::POST,
+            "/v1/products",
+            "/v1/products",
+            br#"{ "b": {"x": [1, 2], "y": 2}, "a": 1 }"#,
+        );
+        let c = fingerprint(
+            &Method::POST,
+            "/v1/products",
+            "/v1/products",
+            br#"{"a":2,"b":{"y":2,"x":[1,2]}}"#,
+        );
+        let d = fingerprint(
+            &Method::POST,
+            "/v1/orders",
+            "/v1/orders",
+            br#"{"a":1,"b":{"y":2,"x":[1,2]}}"#,
+        );
         assert_eq!(a, b);
         assert_ne!(a, c, "a different body must differ");
         assert_ne!(a, d, "another route must differ");

@@ -31,12 +31,17 @@ pub fn finish<S: Clone + Send + Sync + 'static>(router: Router<S>, body_limit: u
 async fn method_not_allowed_envelope(req: Request, next: Next) -> Response {
     let response = next.run(req).await;
     if response.status() == StatusCode::METHOD_NOT_ALLOWED
-        && response.headers().get(axum::http::header::CONTENT_TYPE).is_none()
+        && response
+            .headers()
+            .get(axum::http::header::CONTENT_TYPE)
+            .is_none()
     {
         let allow = response.headers().get(axum::http::header::ALLOW).cloned();
         let mut replaced = Error::MethodNotAllowed.into_response();
         if let Some(allow) = allow {
-            replaced.headers_mut().insert(axum::http::header::ALLOW, allow);
+            replaced
+                .headers_mut()
+                .insert(axum::http::header::ALLOW, allow);
         }
         return replaced;
     }

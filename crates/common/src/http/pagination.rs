@@ -33,7 +33,10 @@ impl<K: Serialize + DeserializeOwned> PageRequest<K> {
             Some(raw) => match raw.trim().parse::<u32>() {
                 Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
                 _ => {
-                    issues.push(FieldIssue::new("limit", format!("must be an integer from 1 to {MAX_LIMIT}")));
+                    issues.push(FieldIssue::new(
+                        "limit",
+                        format!("must be an integer from 1 to {MAX_LIMIT}"),
+                    ));
                     DEFAULT_LIMIT
                 }
             },
@@ -48,7 +51,11 @@ impl<K: Serialize + DeserializeOwned> PageRequest<K> {
                 }
             },
         };
-        if issues.is_empty() { Ok(Self { limit, after }) } else { Err(Error::Validation(issues)) }
+        if issues.is_empty() {
+            Ok(Self { limit, after })
+        } else {
+            Err(Error::Validation(issues))
+        }
     }
 }
 
@@ -76,15 +83,26 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` fetched items: the extra one only says "there is more".
-    pub fn from_overfetch<K: Serialize>(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> K) -> Self {
+    pub fn from_overfetch<K: Serialize>(
+        mut items: Vec<T>,
+        limit: u32,
+        key: impl Fn(&T) -> K,
+    ) -> Self {
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);
-        let next_cursor = if more { items.last().map(|last| encode_cursor(&key(last))) } else { None };
+        let next_cursor = if more {
+            items.last().map(|last| encode_cursor(&key(last)))
+        } else {
+            None
+        };
         Self { items, next_cursor }
     }
 
     pub fn map<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
-        Page { items: self.items.into_iter().map(f).collect(), next_cursor: self.next_cursor }
+        Page {
+            items: self.items.into_iter().map(f).collect(),
+            next_cursor: self.next_cursor,
+        }
     }
 }
 
@@ -96,20 +114,35 @@ mod tests {
     fn cursor_round_trips_and_garbage_is_a_validation_error() {
         let cursor = encode_cursor(&42_i64);
         let page = PageRequest::<i64>::parse(Some("5"), Some(&cursor)).unwrap();
-        assert_eq!(page, PageRequest { limit: 5, after: Some(42) });
+        assert_eq!(
+            page,
+            PageRequest {
+                limit: 5,
+                after: Some(42)
+            }
+        );
         for bad in ["%%%", "bm90IGpzb24", "", &encode_cursor(&"str")] {
             let err = PageRequest::<i64>::parse(None, Some(bad)).expect_err(bad);
-            assert!(matches!(err, Error::Validation(ref d) if d[0].field == "cursor"), "cursor {bad:?}");
+            assert!(
+                matches!(err, Error::Validation(ref d) if d[0].field == "cursor"),
+                "cursor {bad:?}"
+            );
         }
     }
 
     #[test]
     fn limit_must_be_between_one_and_a_hundred() {
         for bad in ["0", "101", "-1", "abc", "1.5"] {
-            assert!(PageRequest::<i64>::parse(Some(bad), None).is_err(), "limit {bad}");
+            assert!(
+                PageRequest::<i64>::parse(Some(bad), None).is_err(),
+                "limit {bad}"
+            );
         }
         assert_eq!(PageRequest::<i64>::parse(None, None).unwrap().limit, 20);
-        assert_eq!(PageRequest::<i64>::parse(Some("100"), None).unwrap().limit, 100);
+        assert_eq!(
+            PageRequest::<i64>::parse(Some("100"), None).unwrap().limit,
+            100
+        );
     }
 
     #[test]

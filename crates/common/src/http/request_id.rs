@@ -32,7 +32,10 @@ fn is_valid(id: &[u8]) -> bool {
 }
 
 pub async fn middleware(req: Request, next: Next) -> Response {
-    let client_id = req.headers().get(&X_REQUEST_ID).map(|v| v.as_bytes().to_vec());
+    let client_id = req
+        .headers()
+        .get(&X_REQUEST_ID)
+        .map(|v| v.as_bytes().to_vec());
     let gateway_id = match req.request_context_ref() {
         Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => ctx.request_id.clone(),
         _ => None,
@@ -41,7 +44,10 @@ pub async fn middleware(req: Request, next: Next) -> Response {
     let (id, invalid) = match client_id {
         Some(raw) if is_valid(&raw) => (String::from_utf8_lossy(&raw).into_owned(), false),
         Some(_) => (uuid::Uuid::new_v4().to_string(), true),
-        None => (gateway_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()), false),
+        None => (
+            gateway_id.unwrap_or_else(|| uuid::Uuid::new_v4().to_string()),
+            false,
+        ),
     };
     let span = tracing::info_span!(
         "request",
@@ -54,22 +60,25 @@ pub async fn middleware(req: Request, next: Next) -> Response {
     let started = Instant::now();
     let scoped_id = id.clone();
     let mut response = REQUEST_ID
-        .scope(scoped_id, async move {
-            if invalid {
-                return Error::BadRequest(
-                    "x-request-id must be 1 to 128 visible ASCII characters".into(),
-                )
-                .into_response();
+        .scope(
+            scoped_id,
+            async move {
+                if invalid {
+                    return Error::BadRequest(
+                        "x-request-id must be 1 to 128 visible ASCII characters".into(),
+                    )
+                    .into_response();
+                }
+                let response = next.run(req).await;
+                tracing::info!(
+                    status = response.status().as_u16(),
+                    latency_us = started.elapsed().as_micros() as u64,
+                    "request completed"
+                );
+                response
             }
-            let response = next.run(req).await;
-            tracing::info!(
-                status = response.status().as_u16(),
-                latency_us = started.elapsed().as_micros() as u64,
-                "request completed"
-            );
-            response
-        }
-        .instrument(span))
+            .instrument(span),
+        )
         .await;
     if let Ok(value) = HeaderValue::from_str(&id) {
         response.headers_mut().insert(X_REQUEST_ID.clone(), value);

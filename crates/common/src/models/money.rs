@@ -9,7 +9,7 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 pub const CURRENCY: &str = "USD";
 
 /// The largest amount `NUMERIC(10,2)` holds.
-const MAX_PRICE: Decimal = Decimal::from_parts(999_999_999, 0, 0, false, 2);
+const MAX_PRICE: Decimal = Decimal::from_parts(1_410_065_407, 2, 0, false, 2);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Money(Decimal);
@@ -24,7 +24,9 @@ impl Money {
         if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
             return Err("must be a decimal string such as \"19.99\"");
         }
-        let value: Decimal = raw.parse().map_err(|_| "must be a decimal string such as \"19.99\"")?;
+        let value: Decimal = raw
+            .parse()
+            .map_err(|_| "must be a decimal string such as \"19.99\"")?;
         if value.scale() > 2 {
             return Err("must have at most two decimal places");
         }
@@ -75,7 +77,9 @@ impl Serialize for Money {
 impl<'de> Deserialize<'de> for Money {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let raw = String::deserialize(d)?;
-        raw.parse::<Decimal>().map(Money::from_decimal).map_err(serde::de::Error::custom)
+        raw.parse::<Decimal>()
+            .map(Money::from_decimal)
+            .map_err(serde::de::Error::custom)
     }
 }
 
@@ -88,8 +92,22 @@ mod tests {
         for ok in ["19.99", "1", "0.01", "99999999.99", "5.5"] {
             assert!(Money::parse_price(ok).is_ok(), "{ok} should parse");
         }
-        for bad in ["0", "0.00", "-1", "1.999", "abc", "", "1e3", "100000000.00", " ", "NaN"] {
-            assert!(Money::parse_price(bad).is_err(), "{bad:?} should be refused");
+        for bad in [
+            "0",
+            "0.00",
+            "-1",
+            "1.999",
+            "abc",
+            "",
+            "1e3",
+            "100000000.00",
+            " ",
+            "NaN",
+        ] {
+            assert!(
+                Money::parse_price(bad).is_err(),
+                "{bad:?} should be refused"
+            );
         }
     }
 
@@ -97,7 +115,13 @@ mod tests {
     fn money_always_prints_two_places() {
         assert_eq!(Money::parse_price("5.5").unwrap().to_string(), "5.50");
         assert_eq!(Money::parse_price("7").unwrap().to_string(), "7.00");
-        assert_eq!(Money::parse_price("2.25").unwrap().times(3).to_string(), "6.75");
-        assert_eq!(serde_json::to_string(&Money::parse_price("19.9").unwrap()).unwrap(), "\"19.90\"");
+        assert_eq!(
+            Money::parse_price("2.25").unwrap().times(3).to_string(),
+            "6.75"
+        );
+        assert_eq!(
+            serde_json::to_string(&Money::parse_price("19.9").unwrap()).unwrap(),
+            "\"19.90\""
+        );
     }
 }

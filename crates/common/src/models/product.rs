@@ -87,7 +87,11 @@ impl Issues {
     }
 
     pub fn into_result<T>(self, value: T) -> Result<T, Vec<FieldIssue>> {
-        if self.0.is_empty() { Ok(value) } else { Err(self.0) }
+        if self.0.is_empty() {
+            Ok(value)
+        } else {
+            Err(self.0)
+        }
     }
 
     /// A trimmed text of `min..=max` characters.
@@ -107,7 +111,9 @@ impl Issues {
     pub fn sku(&mut self, raw: &str) -> String {
         let sku = raw.trim().to_owned();
         let ok = (1..=64).contains(&sku.len())
-            && sku.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+            && sku
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
         if !ok {
             self.add("sku", "must be 1 to 64 letters, digits, '-', '_' or '.'");
         }
@@ -123,7 +129,9 @@ impl Issues {
 
     /// A category: lower-cased, 1..=64 characters; empty means none.
     pub fn category(&mut self, raw: Option<&str>) -> Option<String> {
-        let value = raw.map(|c| c.trim().to_lowercase()).filter(|c| !c.is_empty())?;
+        let value = raw
+            .map(|c| c.trim().to_lowercase())
+            .filter(|c| !c.is_empty())?;
         if value.chars().count() > 64 {
             self.add("category", "must be at most 64 characters");
         }

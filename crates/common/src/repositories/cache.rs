@@ -16,11 +16,17 @@ pub struct Cache {
 impl Cache {
     /// `prefix` isolates deployments (and test runs) sharing one Redis.
     pub fn new(conn: Option<ConnectionManager>, prefix: impl Into<String>) -> Self {
-        Self { conn, prefix: prefix.into() }
+        Self {
+            conn,
+            prefix: prefix.into(),
+        }
     }
 
     pub fn disabled() -> Self {
-        Self { conn: None, prefix: String::new() }
+        Self {
+            conn: None,
+            prefix: String::new(),
+        }
     }
 
     pub fn is_enabled(&self) -> bool {
@@ -46,34 +52,53 @@ impl Cache {
 
     #[tracing::instrument(skip(self, value), level = "debug")]
     pub async fn set<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) {
-        let Some(mut conn) = self.conn.clone() else { return };
-        let Ok(bytes) = serde_json::to_vec(value) else { return };
-        if let Err(err) = conn.set_ex::<_, _, ()>(self.key(key), bytes, ttl.as_secs().max(1)).await {
+        let Some(mut conn) = self.conn.clone() else {
+            return;
+        };
+        let Ok(bytes) = serde_json::to_vec(value) else {
+            return;
+        };
+        if let Err(err) = conn
+            .set_ex::<_, _, ()>(self.key(key), bytes, ttl.as_secs().max(1))
+            .await
+        {
             tracing::debug!(error = %err, "cache write failed");
         }
     }
 
     /// Deletes keys; an error means they may still be there (callers decide what that costs).
     pub async fn delete(&self, keys: &[String]) -> Result<(), redis::RedisError> {
-        let Some(mut conn) = self.conn.clone() else { return Ok(()) };
+        let Some(mut conn) = self.conn.clone() else {
+            return Ok(());
+        };
         let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
         conn.del::<_, ()>(keys).await
     }
 
     /// Increments a counter (used as a generation number of cached listings).
     pub async fn incr(&self, key: &str) -> Result<i64, redis::RedisError> {
-        let Some(mut conn) = self.conn.clone() else { return Ok(0) };
+        let Some(mut conn) = self.conn.clone() else {
+            return Ok(0);
+        };
         conn.incr(self.key(key), 1).await
     }
 
     /// A counter's value, 0 if unset, `None` when Redis cannot be read.
     pub async fn counter(&self, key: &str) -> Option<i64> {
         let mut conn = self.conn.clone()?;
-        conn.get::<_, Option<i64>>(self.key(key)).await.ok().map(Option::unwrap_or_default)
+        conn.get::<_, Option<i64>>(self.key(key))
+            .await
+            .ok()
+            .map(Option::unwrap_or_default)
     }
 
     pub async fn ping(&self) -> Result<(), redis::RedisError> {
-        let Some(mut conn) = self.conn.clone() else { return Ok(()) };
-        redis::cmd("PING").query_async::<String>(&mut conn).await.map(drop)
+        let Some(mut conn) = self.conn.clone() else {
+            return Ok(());
+        };
+        redis::cmd("PING")
+            .query_async::<String>(&mut conn)
+            .await
+            .map(drop)
     }
 }

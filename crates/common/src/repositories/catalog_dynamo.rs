@@ -85,7 +85,9 @@ fn to_item(p: &Product) -> Item {
 
 fn from_item(item: &Item) -> Option<Product> {
     let time = |key: &str| -> Option<DateTime<Utc>> {
-        DateTime::parse_from_rfc3339(get_s(item, key)?).ok().map(|t| t.with_timezone(&Utc))
+        DateTime::parse_from_rfc3339(get_s(item, key)?)
+            .ok()
+            .map(|t| t.with_timezone(&Utc))
     };
     Some(Product {
         product_id: get_n(item, "product_id")?,
@@ -161,7 +163,9 @@ impl CatalogProjection for DynamoCatalog {
                 .and_then(|v| v.as_n().ok())
                 .and_then(|v| v.parse().ok());
             for item in out.items() {
-                let Some(product) = from_item(item) else { continue };
+                let Some(product) = from_item(item) else {
+                    continue;
+                };
                 if page.items.len() == limit as usize {
                     page.more = true;
                     return Ok(page);

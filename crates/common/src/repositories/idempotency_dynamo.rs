@@ -35,13 +35,27 @@ pub enum Claim {
     /// This request owns the key: run it, then `complete` or `release`.
     Acquired,
     /// Someone used the key before (with this fingerprint, or another one).
-    Existing { fingerprint: String, state: RecordState },
+    Existing {
+        fingerprint: String,
+        state: RecordState,
+    },
 }
 
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
-    async fn claim(&self, key: &str, fingerprint: &str, lease: Duration, retention: Duration) -> Result<Claim, RepoError>;
-    async fn complete(&self, key: &str, response: &StoredResponse, retention: Duration) -> Result<(), RepoError>;
+    async fn claim(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        lease: Duration,
+        retention: Duration,
+    ) -> Result<Claim, RepoError>;
+    async fn complete(
+        &self,
+        key: &str,
+        response: &StoredResponse,
+        retention: Duration,
+    ) -> Result<(), RepoError>;
     /// Forgets a claim whose request failed in a way worth retrying (a 5xx).
     async fn release(&self, key: &str) -> Result<(), RepoError>;
 }
@@ -90,7 +104,13 @@ fn parse_state(item: &Item) -> RecordState {
 #[async_trait]
 impl IdempotencyStore for DynamoIdempotencyStore {
     #[tracing::instrument(skip_all)]
-    async fn claim(&self, key: &str, fingerprint: &str, lease: Duration, retention: Duration) -> Result<Claim, RepoError> {
+    async fn claim(
+        &self,
+        key: &str,
+        fingerprint: &str,
+        lease: Duration,
+        retention: Duration,
+    ) -> Result<Claim, RepoError> {
         let now = Utc::now().timestamp();
         // Two attempts: the record may vanish (released) between the failed put and the read.
         for _ in 0..2 {
@@ -128,7 +148,12 @@ impl IdempotencyStore for DynamoIdempotencyStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn complete(&self, key: &str, response: &StoredResponse, retention: Duration) -> Result<(), RepoError> {
+    async fn complete(
+        &self,
+        key: &str,
+        response: &StoredResponse,
+        retention: Duration,
+    ) -> Result<(), RepoError> {
         let mut update = self
             .client
             .update_item()
@@ -137,8 +162,14 @@ impl IdempotencyStore for DynamoIdempotencyStore {
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":completed", s("COMPLETED"))
             .expression_attribute_values(":code", n(response.status))
-            .expression_attribute_values(":body", AttributeValue::B(Blob::new(response.body.clone())))
-            .expression_attribute_values(":exp", n(Utc::now().timestamp() + retention.as_secs() as i64));
+            .expression_attribute_values(
+                ":body",
+                AttributeValue::B(Blob::new(response.body.clone())),
+            )
+            .expression_attribute_values(
+                ":exp",
+                n(Utc::now().timestamp() + retention.as_secs() as i64),
+            );
         let mut set = "SET #status = :completed, response_status = :code, response_body = :body, expires_at = :exp".to_owned();
         if let Some(ct) = &response.content_type {
             set.push_str(", content_type = :ct");
@@ -150,7 +181,11 @@ impl IdempotencyStore for DynamoIdempotencyStore {
                 .expression_attribute_names("#location", "location")
                 .expression_attribute_values(":loc", s(location));
         }
-        update.update_expression(set).send().await.map_err(|e| aws("dynamodb", e))?;
+        update
+            .update_expression(set)
+            .send()
+            .await
+            .map_err(|e| aws("dynamodb", e))?;
         Ok(())
     }
 

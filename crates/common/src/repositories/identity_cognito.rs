@@ -34,7 +34,12 @@ pub enum IdentityError {
 #[async_trait]
 pub trait IdentityProvider: Send + Sync {
     /// Creates the user; returns its `sub`.
-    async fn sign_up(&self, email: &str, password: &str, name: &str) -> Result<String, IdentityError>;
+    async fn sign_up(
+        &self,
+        email: &str,
+        password: &str,
+        name: &str,
+    ) -> Result<String, IdentityError>;
     async fn admin_confirm(&self, email: &str) -> Result<(), IdentityError>;
     async fn confirm(&self, email: &str, code: &str) -> Result<(), IdentityError>;
     /// Removes a user (undoing a sign-up whose database half failed).
@@ -53,7 +58,11 @@ pub struct CognitoIdentity {
 
 impl CognitoIdentity {
     pub fn new(client: Client, user_pool_id: String, client_id: String) -> Self {
-        Self { client, user_pool_id, client_id }
+        Self {
+            client,
+            user_pool_id,
+            client_id,
+        }
     }
 }
 
@@ -62,26 +71,35 @@ where
     E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
     R: std::fmt::Debug + Send + Sync + 'static,
 {
-    let code = err.as_service_error().and_then(|e| e.code()).map(str::to_owned);
+    let code = err
+        .as_service_error()
+        .and_then(|e| e.code())
+        .map(str::to_owned);
     match code.as_deref() {
-        Some("NotAuthorizedException" | "UserNotFoundException" | "PasswordResetRequiredException") => {
-            IdentityError::InvalidCredentials
-        }
+        Some(
+            "NotAuthorizedException" | "UserNotFoundException" | "PasswordResetRequiredException",
+        ) => IdentityError::InvalidCredentials,
         Some("UserNotConfirmedException") => IdentityError::NotConfirmed,
         Some("UsernameExistsException" | "AliasExistsException") => IdentityError::EmailTaken,
         Some("InvalidPasswordException") => IdentityError::WeakPassword,
         Some("InvalidParameterException") => IdentityError::InvalidParameter,
         Some("CodeMismatchException" | "ExpiredCodeException") => IdentityError::InvalidCode,
-        Some("TooManyRequestsException" | "LimitExceededException" | "TooManyFailedAttemptsException") => {
-            IdentityError::Throttled
-        }
+        Some(
+            "TooManyRequestsException"
+            | "LimitExceededException"
+            | "TooManyFailedAttemptsException",
+        ) => IdentityError::Throttled,
         _ => IdentityError::Repo(aws("cognito", err)),
     }
 }
 
-fn tokens(result: Option<&aws_sdk_cognitoidentityprovider::types::AuthenticationResultType>) -> Result<Tokens, IdentityError> {
+fn tokens(
+    result: Option<&aws_sdk_cognitoidentityprovider::types::AuthenticationResultType>,
+) -> Result<Tokens, IdentityError> {
     let r = result.ok_or_else(|| {
-        IdentityError::Repo(RepoError::Other("cognito answered without tokens (a challenge?)".into()))
+        IdentityError::Repo(RepoError::Other(
+            "cognito answered without tokens (a challenge?)".into(),
+        ))
     })?;
     Ok(Tokens {
         access_token: r.access_token().unwrap_or_default().to_owned(),
@@ -94,16 +112,27 @@ fn tokens(result: Option<&aws_sdk_cognitoidentityprovider::types::Authentication
 #[async_trait]
 impl IdentityProvider for CognitoIdentity {
     #[tracing::instrument(skip_all)]
-    async fn sign_up(&self, email: &str, password: &str, name: &str) -> Result<String, IdentityError> {
-        let attr = |name: &str, value: &str| AttributeType::builder().name(name).value(value).build();
+    async fn sign_up(
+        &self,
+        email: &str,
+        password: &str,
+        name: &str,
+    ) -> Result<String, IdentityError> {
+        let attr =
+            |name: &str, value: &str| AttributeType::builder().name(name).value(value).build();
         let out = self
             .client
             .sign_up()
             .client_id(&self.client_id)
             .username(email)
             .password(password)
-            .user_attributes(attr("email", email).map_err(|e| IdentityError::Repo(RepoError::Other(e.into())))?)
-            .user_attributes(attr("name", name).map_err(|e| IdentityError::Repo(RepoError::Other(e.into())))?)
+            .user_attributes(
+                attr("email", email)
+                    .map_err(|e| IdentityError::Repo(RepoError::Other(e.into())))?,
+            )
+            .user_attributes(
+                attr("name", name).map_err(|e| IdentityError::Repo(RepoError::Other(e.into())))?,
+            )
             .send()
             .await
             .map_err(classify)?;

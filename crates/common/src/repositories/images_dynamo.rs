@@ -72,12 +72,16 @@ impl ImageMetaReader for DynamoImageMeta {
                     });
                 }
             }
-            start = out.last_evaluated_key().cloned();
+            start = out.last_evaluated_key().filter(|k| !k.is_empty()).cloned();
             if start.is_none() {
                 break;
             }
         }
-        records.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.image_id.cmp(&b.image_id)));
+        records.sort_by(|a, b| {
+            a.created_at
+                .cmp(&b.created_at)
+                .then(a.image_id.cmp(&b.image_id))
+        });
         Ok(records)
     }
 }

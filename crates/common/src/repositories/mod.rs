@@ -4,8 +4,8 @@
 pub mod cache;
 pub mod catalog_dynamo;
 pub mod dynamo;
-pub mod identity_cognito;
 pub mod idempotency_dynamo;
+pub mod identity_cognito;
 pub mod images_dynamo;
 pub mod outbox;
 pub mod products_pg;
@@ -45,13 +45,19 @@ impl RepoError {
 
 /// Maps a constraint violation named `constraint` to a client error, everything else as usual.
 pub fn on_constraint(err: RepoError, constraint: &str, to: impl FnOnce() -> Error) -> Error {
-    if err.constraint() == Some(constraint) { to() } else { err.into() }
+    if err.constraint() == Some(constraint) {
+        to()
+    } else {
+        err.into()
+    }
 }
 
 impl From<RepoError> for Error {
     fn from(err: RepoError) -> Self {
         match err {
-            RepoError::Unavailable { dependency, source } => Error::Unavailable { dependency, source },
+            RepoError::Unavailable { dependency, source } => {
+                Error::Unavailable { dependency, source }
+            }
             other => Error::internal(other),
         }
     }
@@ -69,7 +75,10 @@ pub fn pg(err: sqlx::Error) -> RepoError {
         // Class 08 (connection exception), 53 (insufficient resources), 57P (shutdown).
         let code = db.code().unwrap_or_default();
         if code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") {
-            return RepoError::Unavailable { dependency: "postgres", source: Box::new(err) };
+            return RepoError::Unavailable {
+                dependency: "postgres",
+                source: Box::new(err),
+            };
         }
     }
     match err {
@@ -77,7 +86,10 @@ pub fn pg(err: sqlx::Error) -> RepoError {
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
-        | sqlx::Error::WorkerCrashed => RepoError::Unavailable { dependency: "postgres", source: Box::new(err) },
+        | sqlx::Error::WorkerCrashed => RepoError::Unavailable {
+            dependency: "postgres",
+            source: Box::new(err),
+        },
         other => RepoError::Other(Box::new(other)),
     }
 }
@@ -104,6 +116,12 @@ where
         ),
         _ => true,
     };
-    let source: BoxError = aws_sdk_dynamodb::error::DisplayErrorContext(&err).to_string().into();
-    if transient { RepoError::Unavailable { dependency, source } } else { RepoError::Other(source) }
+    let source: BoxError = aws_sdk_dynamodb::error::DisplayErrorContext(&err)
+        .to_string()
+        .into();
+    if transient {
+        RepoError::Unavailable { dependency, source }
+    } else {
+        RepoError::Other(source)
+    }
 }

@@ -1,6 +1,6 @@
 //! The transactional outbox in Postgres: rows written with the change they announce, claimed
-//! here with `FOR UPDATE SKIP LOCKED` (so concurrent relays never apply one row twice at the
-//! same time), and either marked processed or rescheduled with exponential backoff.
+//! here with `FOR UPDATE SKIP LOCKED` and a lease (so concurrent relays never apply one row at
+//! the same time), then marked processed or rescheduled with exponential backoff.
 
 use std::future::Future;
 
@@ -8,6 +8,9 @@ use sqlx::PgPool;
 
 use super::{RepoError, pg};
 use crate::error::{BoxError, error_chain};
+
+/// How long a claimed entry is reserved for the relay that claimed it.
+const LEASE_SECS: f64 = 30.0;
 
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxEntry {
@@ -35,6 +38,10 @@ impl PgOutbox {
     }
 
     /// Applies up to `limit` due entries of `aggregate_type` with `apply`.
+    ///
+    /// Entries are claimed by moving their due time a lease into the future (in one short
+    /// statement), so no transaction or connection is held while `apply` talks to other
+    /// services; a relay that dies mid-way leaves its entries to be retried when the lease ends.
     #[tracing::instrument(skip(self, apply))]
     pub async fn process_due<F, Fut>(
         &self,
@@ -46,28 +53,36 @@ impl PgOutbox {
         F: Fn(OutboxEntry) -> Fut,
         Fut: Future<Output = Result<(), BoxError>>,
     {
-        let mut tx = self.pool.begin().await.map_err(pg)?;
         let entries: Vec<OutboxEntry> = sqlx::query_as(
-            "SELECT outbox_id, aggregate_type, aggregate_id, event_type, attempts FROM outbox \
-             WHERE processed_at IS NULL AND available_at <= now() AND aggregate_type = $1 \
-             ORDER BY outbox_id LIMIT $2 FOR UPDATE SKIP LOCKED",
+            "UPDATE outbox SET available_at = now() + make_interval(secs => $3) \
+             WHERE outbox_id IN ( \
+                 SELECT outbox_id FROM outbox \
+                 WHERE processed_at IS NULL AND available_at <= now() AND aggregate_type = $1 \
+                 ORDER BY outbox_id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+             RETURNING outbox_id, aggregate_type, aggregate_id, event_type, attempts",
         )
         .bind(aggregate_type)
         .bind(limit)
-        .fetch_all(&mut *tx)
+        .bind(LEASE_SECS)
+        .fetch_all(&self.pool)
         .await
         .map_err(pg)?;
+        let mut entries = entries;
+        entries.sort_by_key(|e| e.outbox_id);
         let mut outcome = RelayOutcome::default();
         for entry in entries {
             let id = entry.outbox_id;
             let attempts = entry.attempts;
             match apply(entry).await {
                 Ok(()) => {
-                    sqlx::query("UPDATE outbox SET processed_at = now(), attempts = attempts + 1, last_error = NULL WHERE outbox_id = $1")
-                        .bind(id)
-                        .execute(&mut *tx)
-                        .await
-                        .map_err(pg)?;
+                    sqlx::query(
+                        "UPDATE outbox SET processed_at = now(), attempts = attempts + 1, last_error = NULL \
+                         WHERE outbox_id = $1",
+                    )
+                    .bind(id)
+                    .execute(&self.pool)
+                    .await
+                    .map_err(pg)?;
                     outcome.applied += 1;
                 }
                 Err(err) => {
@@ -82,14 +97,13 @@ impl PgOutbox {
                     .bind(id)
                     .bind(message)
                     .bind(backoff_secs as f64)
-                    .execute(&mut *tx)
+                    .execute(&self.pool)
                     .await
                     .map_err(pg)?;
                     outcome.failed += 1;
                 }
             }
         }
-        tx.commit().await.map_err(pg)?;
         Ok(outcome)
     }
 

@@ -17,10 +17,23 @@ use crate::models::{
 pub trait ProductStore: Send + Sync {
     async fn create(&self, new: &NewProduct) -> Result<Product, RepoError>;
     /// A product; deleted ones only when `include_deleted` (the projection relay needs them).
-    async fn get(&self, product_id: i64, include_deleted: bool) -> Result<Option<Product>, RepoError>;
+    async fn get(
+        &self,
+        product_id: i64,
+        include_deleted: bool,
+    ) -> Result<Option<Product>, RepoError>;
     /// Live products after `after`, by id, at most `limit`.
-    async fn list(&self, filter: &ProductFilter, after: Option<i64>, limit: u32) -> Result<Vec<Product>, RepoError>;
-    async fn update(&self, product_id: i64, changes: &ProductChanges) -> Result<Option<Product>, RepoError>;
+    async fn list(
+        &self,
+        filter: &ProductFilter,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Product>, RepoError>;
+    async fn update(
+        &self,
+        product_id: i64,
+        changes: &ProductChanges,
+    ) -> Result<Option<Product>, RepoError>;
     /// Soft-deletes; false when there was no live product.
     async fn delete(&self, product_id: i64) -> Result<bool, RepoError>;
     async fn set_stock(&self, product_id: i64, stock: i32) -> Result<Option<Inventory>, RepoError>;
@@ -88,21 +101,27 @@ pub async fn announce_product_change(
     product_id: i64,
     event_type: &str,
 ) -> Result<(), RepoError> {
-    sqlx::query("INSERT INTO outbox (aggregate_type, aggregate_id, event_type) VALUES ('product', $1, $2)")
-        .bind(product_id)
-        .bind(event_type)
-        .execute(&mut **tx)
-        .await
-        .map_err(pg)?;
+    sqlx::query(
+        "INSERT INTO outbox (aggregate_type, aggregate_id, event_type) VALUES ('product', $1, $2)",
+    )
+    .bind(product_id)
+    .bind(event_type)
+    .execute(&mut **tx)
+    .await
+    .map_err(pg)?;
     Ok(())
 }
 
-async fn fetch_in(tx: &mut Transaction<'_, Postgres>, product_id: i64) -> Result<Product, RepoError> {
-    let row: ProductRow = sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE p.product_id = $1")))
-        .bind(product_id)
-        .fetch_one(&mut **tx)
-        .await
-        .map_err(pg)?;
+async fn fetch_in(
+    tx: &mut Transaction<'_, Postgres>,
+    product_id: i64,
+) -> Result<Product, RepoError> {
+    let row: ProductRow =
+        sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE p.product_id = $1")))
+            .bind(product_id)
+            .fetch_one(&mut **tx)
+            .await
+            .map_err(pg)?;
     Ok(row.into())
 }
 
@@ -151,7 +170,11 @@ impl ProductStore for PgProductStore {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn get(&self, product_id: i64, include_deleted: bool) -> Result<Option<Product>, RepoError> {
+    async fn get(
+        &self,
+        product_id: i64,
+        include_deleted: bool,
+    ) -> Result<Option<Product>, RepoError> {
         let row: Option<ProductRow> = sqlx::query_as(AssertSqlSafe(format!(
             "{SELECT} WHERE p.product_id = $1 AND ($2 OR p.deleted_at IS NULL)"
         )))
@@ -164,7 +187,12 @@ impl ProductStore for PgProductStore {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn list(&self, filter: &ProductFilter, after: Option<i64>, limit: u32) -> Result<Vec<Product>, RepoError> {
+    async fn list(
+        &self,
+        filter: &ProductFilter,
+        after: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<Product>, RepoError> {
         let rows: Vec<ProductRow> = sqlx::query_as(AssertSqlSafe(format!(
             "{SELECT} WHERE p.deleted_at IS NULL \
                AND ($1::TEXT IS NULL OR p.category = $1) \
@@ -183,7 +211,11 @@ impl ProductStore for PgProductStore {
     }
 
     #[tracing::instrument(skip(self, changes))]
-    async fn update(&self, product_id: i64, changes: &ProductChanges) -> Result<Option<Product>, RepoError> {
+    async fn update(
+        &self,
+        product_id: i64,
+        changes: &ProductChanges,
+    ) -> Result<Option<Product>, RepoError> {
         let mut tx = self.pool.begin().await.map_err(pg)?;
         let updated = sqlx::query(
             "UPDATE products SET \
@@ -247,15 +279,23 @@ impl ProductStore for PgProductStore {
         .fetch_optional(&mut *tx)
         .await
         .map_err(pg)?;
-        let Some((stock, reserved)) = row else { return Ok(None) };
-        sqlx::query("UPDATE products SET version = version + 1, updated_at = now() WHERE product_id = $1")
-            .bind(product_id)
-            .execute(&mut *tx)
-            .await
-            .map_err(pg)?;
+        let Some((stock, reserved)) = row else {
+            return Ok(None);
+        };
+        sqlx::query(
+            "UPDATE products SET version = version + 1, updated_at = now() WHERE product_id = $1",
+        )
+        .bind(product_id)
+        .execute(&mut *tx)
+        .await
+        .map_err(pg)?;
         announce_product_change(&mut tx, product_id, "product.stock_changed").await?;
         tx.commit().await.map_err(pg)?;
-        Ok(Some(Inventory { product_id, stock: stock.into(), reserved: reserved.into() }))
+        Ok(Some(Inventory {
+            product_id,
+            stock: stock.into(),
+            reserved: reserved.into(),
+        }))
     }
 }
 

@@ -9,12 +9,23 @@ use crate::models::user::User;
 
 #[async_trait]
 pub trait UserStore: Send + Sync {
-    async fn insert(&self, cognito_sub: &str, email: &str, name: &str, address: Option<&str>) -> Result<User, RepoError>;
+    async fn insert(
+        &self,
+        cognito_sub: &str,
+        email: &str,
+        name: &str,
+        address: Option<&str>,
+    ) -> Result<User, RepoError>;
     async fn get(&self, user_id: i64) -> Result<Option<User>, RepoError>;
     async fn by_sub(&self, cognito_sub: &str) -> Result<Option<User>, RepoError>;
     /// Links the row with this e-mail to a (new) Cognito `sub`, e.g. after the pool was rebuilt.
     async fn relink(&self, email: &str, cognito_sub: &str) -> Result<Option<User>, RepoError>;
-    async fn update(&self, user_id: i64, name: Option<&str>, address: Option<Option<&str>>) -> Result<Option<User>, RepoError>;
+    async fn update(
+        &self,
+        user_id: i64,
+        name: Option<&str>,
+        address: Option<Option<&str>>,
+    ) -> Result<Option<User>, RepoError>;
 }
 
 pub struct PgUserStore {
@@ -59,7 +70,13 @@ impl From<UserRow> for User {
 #[async_trait]
 impl UserStore for PgUserStore {
     #[tracing::instrument(skip_all)]
-    async fn insert(&self, cognito_sub: &str, email: &str, name: &str, address: Option<&str>) -> Result<User, RepoError> {
+    async fn insert(
+        &self,
+        cognito_sub: &str,
+        email: &str,
+        name: &str,
+        address: Option<&str>,
+    ) -> Result<User, RepoError> {
         let row: UserRow = sqlx::query_as(AssertSqlSafe(format!(
             "INSERT INTO users (cognito_sub, email, name, address) VALUES ($1::UUID, $2, $3, $4) RETURNING {COLUMNS}"
         )))
@@ -75,11 +92,13 @@ impl UserStore for PgUserStore {
 
     #[tracing::instrument(skip(self))]
     async fn get(&self, user_id: i64) -> Result<Option<User>, RepoError> {
-        let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!("SELECT {COLUMNS} FROM users WHERE user_id = $1")))
-            .bind(user_id)
-            .fetch_optional(&self.pool)
-            .await
-            .map_err(pg)?;
+        let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "SELECT {COLUMNS} FROM users WHERE user_id = $1"
+        )))
+        .bind(user_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(pg)?;
         Ok(row.map(Into::into))
     }
 
@@ -109,7 +128,12 @@ impl UserStore for PgUserStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn update(&self, user_id: i64, name: Option<&str>, address: Option<Option<&str>>) -> Result<Option<User>, RepoError> {
+    async fn update(
+        &self,
+        user_id: i64,
+        name: Option<&str>,
+        address: Option<Option<&str>>,
+    ) -> Result<Option<User>, RepoError> {
         let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
             "UPDATE users SET name = COALESCE($2, name), \
              address = CASE WHEN $3 THEN $4 ELSE address END, updated_at = now() \

@@ -8,7 +8,11 @@ use crate::{http::extract::ApiJson, services::health::HealthReport, state::AppSt
 
 async fn report(state: &AppState) -> impl IntoResponse + use<> {
     let report = state.health.check().await;
-    let status = if report.healthy() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    let status = if report.healthy() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
     (status, ApiJson(report))
 }
 

@@ -25,7 +25,12 @@ pub enum Service {
 }
 
 impl Service {
-    pub const ALL: [Service; 4] = [Service::Users, Service::Products, Service::Cart, Service::Orders];
+    pub const ALL: [Service; 4] = [
+        Service::Users,
+        Service::Products,
+        Service::Cart,
+        Service::Orders,
+    ];
 
     fn routes(self) -> OpenApiRouter<AppState> {
         match self {

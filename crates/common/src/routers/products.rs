@@ -19,8 +19,9 @@ use crate::{
         pagination::PageRequest,
     },
     models::{
-        Money, timestamp,
+        Money,
         product::{Inventory, Issues, NewProduct, Product, ProductChanges, ProductFilter},
+        timestamp,
     },
     repositories::images_dynamo::ImageRecord,
     state::AppState,
@@ -77,7 +78,9 @@ impl From<Product> for ProductView {
             currency: p.currency,
             category: p.category,
             tags: p.tags,
-            stock: StockView { available: p.stock_available.max(0) },
+            stock: StockView {
+                available: p.stock_available.max(0),
+            },
             thumbnail_url: p.thumbnail_url,
             image_urls: p.image_urls,
             created_at: p.created_at,
@@ -110,7 +113,9 @@ impl From<Product> for ProductSummary {
             currency: p.currency,
             category: p.category,
             thumbnail_url: p.thumbnail_url,
-            stock: StockView { available: p.stock_available.max(0) },
+            stock: StockView {
+                available: p.stock_available.max(0),
+            },
         }
     }
 }
@@ -159,7 +164,12 @@ impl CreateProductRequest {
         let product = NewProduct {
             sku: issues.sku(&self.sku),
             name: issues.text("name", &self.name, 1, 200),
-            description: issues.text("description", self.description.as_deref().unwrap_or_default(), 0, 5000),
+            description: issues.text(
+                "description",
+                self.description.as_deref().unwrap_or_default(),
+                0,
+                5000,
+            ),
             price: issues.price(&self.price),
             category: issues.category(self.category.as_deref()),
             tags: issues.tags(self.tags.as_deref().unwrap_or_default()),
@@ -188,7 +198,9 @@ impl UpdateProductRequest {
         let mut issues = Issues::default();
         let changes = ProductChanges {
             name: self.name.map(|n| issues.text("name", &n, 1, 200)),
-            description: self.description.map(|d| issues.text("description", &d, 0, 5000)),
+            description: self
+                .description
+                .map(|d| issues.text("description", &d, 0, 5000)),
             price: self.price.map(|p| issues.price(&p)),
             category: self.category.map(|c| issues.category(c.as_deref())),
             tags: self.tags.map(|t| issues.tags(&t)),
@@ -214,7 +226,12 @@ pub struct InventoryView {
 
 impl From<Inventory> for InventoryView {
     fn from(i: Inventory) -> Self {
-        Self { product_id: i.product_id, stock: i.stock, reserved: i.reserved, available: i.available() }
+        Self {
+            product_id: i.product_id,
+            stock: i.stock,
+            reserved: i.reserved,
+            available: i.available(),
+        }
     }
 }
 
@@ -261,8 +278,14 @@ async fn list_products(
 ) -> Result<ApiJson<ProductSummaryPage>, Error> {
     let page = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let filter = ProductFilter {
-        category: query.category.map(|c| c.trim().to_lowercase()).filter(|c| !c.is_empty()),
-        q: query.q.map(|q| q.trim().to_owned()).filter(|q| !q.is_empty()),
+        category: query
+            .category
+            .map(|c| c.trim().to_lowercase())
+            .filter(|c| !c.is_empty()),
+        q: query
+            .q
+            .map(|q| q.trim().to_owned())
+            .filter(|q| !q.is_empty()),
     };
     let page = state.products.list(filter, page).await?;
     Ok(ApiJson(ProductSummaryPage {
@@ -297,7 +320,11 @@ async fn create_product(
 ) -> Result<impl IntoResponse, Error> {
     let product = state.products.create(body.validate()?).await?;
     let location = format!("/v1/products/{}", product.product_id);
-    Ok((StatusCode::CREATED, [(header::LOCATION, location)], ApiJson(ProductView::from(product))))
+    Ok((
+        StatusCode::CREATED,
+        [(header::LOCATION, location)],
+        ApiJson(ProductView::from(product)),
+    ))
 }
 
 #[utoipa::path(patch, path = "/v1/products/{product_id}", tag = "products", request_body = UpdateProductRequest,
@@ -310,7 +337,13 @@ async fn update_product(
     ApiPath(product_id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateProductRequest>,
 ) -> Result<ApiJson<ProductView>, Error> {
-    Ok(ApiJson(state.products.update(product_id, body.validate()?).await?.into()))
+    Ok(ApiJson(
+        state
+            .products
+            .update(product_id, body.validate()?)
+            .await?
+            .into(),
+    ))
 }
 
 #[utoipa::path(delete, path = "/v1/products/{product_id}", tag = "products",
@@ -339,7 +372,9 @@ async fn set_inventory(
     let mut issues = Issues::default();
     let stock = issues.stock(body.stock);
     issues.into_result(()).map_err(Error::Validation)?;
-    Ok(ApiJson(state.products.set_stock(product_id, stock).await?.into()))
+    Ok(ApiJson(
+        state.products.set_stock(product_id, stock).await?.into(),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/products/{product_id}/images", tag = "products",
@@ -350,5 +385,7 @@ async fn list_images(
     ApiPath(product_id): ApiPath<i64>,
 ) -> Result<ApiJson<ImageList>, Error> {
     let items = state.products.images(product_id).await?;
-    Ok(ApiJson(ImageList { items: items.into_iter().map(Into::into).collect() }))
+    Ok(ApiJson(ImageList {
+        items: items.into_iter().map(Into::into).collect(),
+    }))
 }

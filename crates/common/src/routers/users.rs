@@ -77,7 +77,10 @@ fn check_email(issues: &mut Issues, raw: &str) -> String {
     let email = raw.trim().to_owned();
     let valid = email.len() <= 254
         && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty() && domain.contains('.') && !domain.starts_with('.') && !domain.ends_with('.')
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
         })
         && !email.chars().any(char::is_whitespace);
     if !valid {
@@ -92,7 +95,10 @@ impl RegisterRequest {
         let reg = Registration {
             name: issues.text("name", &self.name, 1, 200),
             email: check_email(&mut issues, &self.email),
-            address: self.address.map(|a| issues.text("address", &a, 0, 1000)).filter(|a| !a.is_empty()),
+            address: self
+                .address
+                .map(|a| issues.text("address", &a, 0, 1000))
+                .filter(|a| !a.is_empty()),
             password: Secret::new(self.password),
         };
         let len = reg.password.expose().chars().count();
@@ -170,7 +176,10 @@ async fn register(
 
 #[utoipa::path(post, path = "/v1/users/confirm", tag = "users", request_body = ConfirmRequest,
     responses((status = 204), (status = 400, body = ErrorEnvelope)))]
-async fn confirm(State(state): State<AppState>, ApiJson(body): ApiJson<ConfirmRequest>) -> Result<StatusCode, Error> {
+async fn confirm(
+    State(state): State<AppState>,
+    ApiJson(body): ApiJson<ConfirmRequest>,
+) -> Result<StatusCode, Error> {
     state.users.confirm(&body.email, &body.code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -182,7 +191,9 @@ async fn login(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<ApiJson<TokenResponse>, Error> {
-    Ok(ApiJson(state.users.login(&body.email, &body.password).await?.into()))
+    Ok(ApiJson(
+        state.users.login(&body.email, &body.password).await?.into(),
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/users/refresh", tag = "users", request_body = RefreshRequest,
@@ -191,12 +202,17 @@ async fn refresh(
     State(state): State<AppState>,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> Result<ApiJson<TokenResponse>, Error> {
-    Ok(ApiJson(state.users.refresh(&body.refresh_token).await?.into()))
+    Ok(ApiJson(
+        state.users.refresh(&body.refresh_token).await?.into(),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 401, body = ErrorEnvelope)))]
-async fn get_me(State(state): State<AppState>, CurrentUser(me): CurrentUser) -> Result<ApiJson<UserView>, Error> {
+async fn get_me(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+) -> Result<ApiJson<UserView>, Error> {
     Ok(ApiJson(state.users.me(&me).await?.into()))
 }
 
@@ -209,14 +225,17 @@ async fn update_me(
 ) -> Result<ApiJson<UserView>, Error> {
     let mut issues = Issues::default();
     let name = body.name.map(|n| issues.text("name", &n, 1, 200));
-    let address = body
-        .address
-        .map(|a| a.map(|a| issues.text("address", &a, 0, 1000)).filter(|a| !a.is_empty()));
+    let address = body.address.map(|a| {
+        a.map(|a| issues.text("address", &a, 0, 1000))
+            .filter(|a| !a.is_empty())
+    });
     if name.is_none() && address.is_none() {
         issues.add("body", "name or address must be given");
     }
     issues.into_result(()).map_err(Error::Validation)?;
-    Ok(ApiJson(state.users.update_me(&me, name, address).await?.into()))
+    Ok(ApiJson(
+        state.users.update_me(&me, name, address).await?.into(),
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/users/{user_id}", tag = "users", params(("user_id" = i64, Path)),

@@ -39,8 +39,18 @@ pub struct HealthService {
 const TIMEOUT: Duration = Duration::from_secs(2);
 
 impl HealthService {
-    pub fn new(pool: PgPool, dynamodb: aws_sdk_dynamodb::Client, probe_table: String, cache: Cache) -> Self {
-        Self { pool, dynamodb, probe_table, cache }
+    pub fn new(
+        pool: PgPool,
+        dynamodb: aws_sdk_dynamodb::Client,
+        probe_table: String,
+        cache: Cache,
+    ) -> Self {
+        Self {
+            pool,
+            dynamodb,
+            probe_table,
+            cache,
+        }
     }
 
     #[tracing::instrument(skip_all)]
@@ -51,9 +61,15 @@ impl HealthService {
                 .is_ok_and(|r| r.is_ok())
         };
         let dynamodb = async {
-            tokio::time::timeout(TIMEOUT, self.dynamodb.describe_table().table_name(&self.probe_table).send())
-                .await
-                .is_ok_and(|r| r.is_ok())
+            tokio::time::timeout(
+                TIMEOUT,
+                self.dynamodb
+                    .describe_table()
+                    .table_name(&self.probe_table)
+                    .send(),
+            )
+            .await
+            .is_ok_and(|r| r.is_ok())
         };
         let redis = async {
             if !self.cache.is_enabled() {
@@ -68,7 +84,11 @@ impl HealthService {
         let word = |ok: bool| if ok { "ok" } else { "unavailable" };
         HealthReport {
             status: word(postgres && dynamodb),
-            checks: HealthChecks { postgres: word(postgres), dynamodb: word(dynamodb), redis },
+            checks: HealthChecks {
+                postgres: word(postgres),
+                dynamodb: word(dynamodb),
+                redis,
+            },
         }
     }
 }

@@ -11,8 +11,11 @@ use crate::{
     http::pagination::{Page, PageRequest, encode_cursor},
     models::product::{Inventory, NewProduct, Product, ProductChanges, ProductFilter},
     repositories::{
-        cache::Cache, catalog_dynamo::CatalogProjection, images_dynamo::{ImageMetaReader, ImageRecord},
-        on_constraint, products_pg::ProductStore,
+        cache::Cache,
+        catalog_dynamo::CatalogProjection,
+        images_dynamo::{ImageMetaReader, ImageRecord},
+        on_constraint,
+        products_pg::ProductStore,
     },
     services::projection::ProductProjector,
 };
@@ -48,7 +51,14 @@ impl ProductService {
         cache_ttl: Duration,
         projector: Arc<ProductProjector>,
     ) -> Self {
-        Self { store, catalog, images, cache, cache_ttl, projector }
+        Self {
+            store,
+            catalog,
+            images,
+            cache,
+            cache_ttl,
+            projector,
+        }
     }
 
     pub fn projector(&self) -> &Arc<ProductProjector> {
@@ -76,14 +86,22 @@ impl ProductService {
         // way: Postgres decides.
         let product = match projected {
             Some(product) => product,
-            None => self.store.get(product_id, false).await?.ok_or_else(|| Self::not_found(product_id))?,
+            None => self
+                .store
+                .get(product_id, false)
+                .await?
+                .ok_or_else(|| Self::not_found(product_id))?,
         };
         self.cache.set(&key, &product, self.cache_ttl).await;
         Ok(product)
     }
 
     #[tracing::instrument(skip(self))]
-    pub async fn list(&self, filter: ProductFilter, page: PageRequest<i64>) -> Result<Page<Product>, Error> {
+    pub async fn list(
+        &self,
+        filter: ProductFilter,
+        page: PageRequest<i64>,
+    ) -> Result<Page<Product>, Error> {
         let cache_key = match self.cache.counter(keys::LIST_GENERATION).await {
             Some(generation) => {
                 let digest = Sha256::digest(format!("{filter:?}|{:?}|{}", page.after, page.limit));
@@ -91,14 +109,18 @@ impl ProductService {
             }
             None => None,
         };
-        if let Some(key) = &cache_key {
-            if let Some(cached) = self.cache.get::<Page<Product>>(key).await {
-                return Ok(cached);
-            }
+        if let Some(key) = &cache_key
+            && let Some(cached) = self.cache.get::<Page<Product>>(key).await
+        {
+            return Ok(cached);
         }
         let result = match self.catalog.list(&filter, page.after, page.limit).await {
             Ok(found) => Page {
-                next_cursor: if found.more { found.last_examined.map(|id| encode_cursor(&id)) } else { None },
+                next_cursor: if found.more {
+                    found.last_examined.map(|id| encode_cursor(&id))
+                } else {
+                    None
+                },
                 items: found.items,
             },
             Err(err) => {
@@ -128,7 +150,10 @@ impl ProductService {
     #[tracing::instrument(skip(self, changes))]
     pub async fn update(&self, product_id: i64, changes: ProductChanges) -> Result<Product, Error> {
         if changes.is_empty() {
-            return Err(Error::validation("body", "name, description, price, category or tags must be given"));
+            return Err(Error::validation(
+                "body",
+                "name, description, price, category or tags must be given",
+            ));
         }
         let product = self
             .store
@@ -156,7 +181,9 @@ impl ProductService {
             .await
             .map_err(|err| {
                 on_constraint(err, "product_inventory_reserved_le_stock", || {
-                    Error::Conflict("stock cannot be lower than the units reserved by open orders".into())
+                    Error::Conflict(
+                        "stock cannot be lower than the units reserved by open orders".into(),
+                    )
                 })
             })?
             .ok_or_else(|| Self::not_found(product_id))?;

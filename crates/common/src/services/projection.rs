@@ -26,8 +26,18 @@ pub struct ProductProjector {
 const BATCH: i64 = 100;
 
 impl ProductProjector {
-    pub fn new(outbox: PgOutbox, store: Arc<dyn ProductStore>, catalog: Arc<dyn CatalogProjection>, cache: Cache) -> Self {
-        Self { outbox, store, catalog, cache }
+    pub fn new(
+        outbox: PgOutbox,
+        store: Arc<dyn ProductStore>,
+        catalog: Arc<dyn CatalogProjection>,
+        cache: Cache,
+    ) -> Self {
+        Self {
+            outbox,
+            store,
+            catalog,
+            cache,
+        }
     }
 
     /// Applies every due entry (in batches); returns what happened.

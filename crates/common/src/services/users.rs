@@ -35,11 +35,19 @@ const PASSWORD_POLICY: &str =
 impl From<IdentityError> for Error {
     fn from(err: IdentityError) -> Self {
         match err {
-            IdentityError::InvalidCredentials => Error::Unauthenticated("wrong e-mail or password".into()),
-            IdentityError::NotConfirmed => Error::Unauthenticated("the account is not confirmed yet".into()),
-            IdentityError::EmailTaken => Error::Conflict("an account with this e-mail already exists".into()),
+            IdentityError::InvalidCredentials => {
+                Error::Unauthenticated("wrong e-mail or password".into())
+            }
+            IdentityError::NotConfirmed => {
+                Error::Unauthenticated("the account is not confirmed yet".into())
+            }
+            IdentityError::EmailTaken => {
+                Error::Conflict("an account with this e-mail already exists".into())
+            }
             IdentityError::WeakPassword => Error::validation("password", PASSWORD_POLICY),
-            IdentityError::InvalidParameter => Error::validation("body", "the identity provider refused these values"),
+            IdentityError::InvalidParameter => {
+                Error::validation("body", "the identity provider refused these values")
+            }
             IdentityError::InvalidCode => Error::validation("code", "is wrong or has expired"),
             IdentityError::Throttled => Error::RateLimited("too many requests, slow down".into()),
             IdentityError::Repo(repo) => repo.into(),
@@ -48,8 +56,16 @@ impl From<IdentityError> for Error {
 }
 
 impl UserService {
-    pub fn new(identity: Arc<dyn IdentityProvider>, users: Arc<dyn UserStore>, auto_confirm: bool) -> Self {
-        Self { identity, users, auto_confirm }
+    pub fn new(
+        identity: Arc<dyn IdentityProvider>,
+        users: Arc<dyn UserStore>,
+        auto_confirm: bool,
+    ) -> Self {
+        Self {
+            identity,
+            users,
+            auto_confirm,
+        }
     }
 
     #[tracing::instrument(skip_all)]
@@ -59,17 +75,25 @@ impl UserService {
 
     #[tracing::instrument(skip_all)]
     pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens, Error> {
-        self.identity.refresh(refresh_token).await.map_err(|err| match err {
-            IdentityError::InvalidCredentials => Error::Unauthenticated("the refresh token is invalid or expired".into()),
-            other => other.into(),
-        })
+        self.identity
+            .refresh(refresh_token)
+            .await
+            .map_err(|err| match err {
+                IdentityError::InvalidCredentials => {
+                    Error::Unauthenticated("the refresh token is invalid or expired".into())
+                }
+                other => other.into(),
+            })
     }
 
     /// Creates the Cognito user and the `users` row. If the row cannot be written, the Cognito
     /// user is deleted again, so no account is ever half-made.
     #[tracing::instrument(skip_all)]
     pub async fn register(&self, reg: Registration) -> Result<User, Error> {
-        let sub = self.identity.sign_up(&reg.email, reg.password.expose(), &reg.name).await?;
+        let sub = self
+            .identity
+            .sign_up(&reg.email, reg.password.expose(), &reg.name)
+            .await?;
         let created = async {
             if self.auto_confirm {
                 self.identity.admin_confirm(&reg.email).await?;
@@ -117,7 +141,11 @@ impl UserService {
             return Ok(user);
         }
         let name = email.split('@').next().unwrap_or("customer").to_owned();
-        match self.users.insert(&principal.subject, &email, &name, None).await {
+        match self
+            .users
+            .insert(&principal.subject, &email, &name, None)
+            .await
+        {
             Ok(user) => Ok(user),
             // A concurrent first request created it.
             Err(err) if err.constraint().is_some() => self
@@ -130,10 +158,19 @@ impl UserService {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn update_me(&self, principal: &Principal, name: Option<String>, address: Option<Option<String>>) -> Result<User, Error> {
+    pub async fn update_me(
+        &self,
+        principal: &Principal,
+        name: Option<String>,
+        address: Option<Option<String>>,
+    ) -> Result<User, Error> {
         let me = self.me(principal).await?;
         self.users
-            .update(me.user_id, name.as_deref(), address.as_ref().map(|a| a.as_deref()))
+            .update(
+                me.user_id,
+                name.as_deref(),
+                address.as_ref().map(|a| a.as_deref()),
+            )
             .await?
             .ok_or_else(|| Error::NotFound("the user does not exist".into()))
     }

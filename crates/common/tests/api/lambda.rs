@@ -1,0 +1,127 @@
+//! The Lambda front door: real API Gateway HTTP API v2.0 events (with JWT-authorizer claims)
+//! through `lambda_http` into the products service's router.
+
+use common::routers::{Service, service_router};
+use serde_json::{Value, json};
+use testkit::{
+    TestApp,
+    lambda::{apigw_v2_event, claims_of, invoke},
+};
+
+#[tokio::test]
+async fn api_gateway_events_reach_the_products_router_with_the_authorizers_claims() {
+    let app = TestApp::builder().api_gateway_mode().spawn().await;
+    let router = || service_router(Service::Products, app.state.clone());
+    let admin = app.admin().await;
+    let customer = app.customer().await;
+    let body = TestApp::product_body("Lambda lamp", "21.00", 4);
+
+    let created = invoke(
+        router(),
+        apigw_v2_event(
+            "POST",
+            "/v1/products",
+            Some(&body),
+            Some(&claims_of(&admin.access_token)),
+        ),
+    )
+    .await;
+    assert_eq!(created.status, 201, "admin create: {}", created.body);
+    assert_eq!(
+        created.headers["location"],
+        format!("/v1/products/{}", created.body["product_id"])
+    );
+    let id = created.body["product_id"].as_i64().unwrap();
+
+    let event = apigw_v2_event("GET", &format!("/v1/products/{id}"), None, None);
+    let gateway_request_id = event["requestContext"]["requestId"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let read = invoke(router(), event).await;
+    assert_eq!(read.status, 200);
+    assert_eq!(read.body["name"], "Lambda lamp");
+    assert_eq!(
+        read.headers["x-request-id"],
+        gateway_request_id.as_str(),
+        "the API Gateway request id is the request id"
+    );
+
+    let listed = invoke(
+        router(),
+        apigw_v2_event("GET", "/v1/products?limit=1", None, None),
+    )
+    .await;
+    assert_eq!(listed.status, 200);
+    assert_eq!(listed.body["items"].as_array().unwrap().len(), 1);
+
+    let forbidden = invoke(
+        router(),
+        apigw_v2_event(
+            "POST",
+            "/v1/products",
+            Some(&body),
+            Some(&claims_of(&customer.access_token)),
+        ),
+    )
+    .await;
+    assert_eq!(forbidden.status, 403);
+    assert_eq!(forbidden.body["error"]["code"], "FORBIDDEN");
+
+    // Without the authorizer's context nothing is trusted, not even a valid bearer token.
+    let mut no_context = apigw_v2_event(
+        "PATCH",
+        &format!("/v1/products/{id}"),
+        Some(&json!({"name": "x"})),
+        None,
+    );
+    no_context["headers"]["authorization"] = json!(format!("Bearer {}", admin.access_token));
+    let refused = invoke(router(), no_context).await;
+    assert_eq!(refused.status, 401);
+    assert_eq!(refused.body["error"]["code"], "UNAUTHENTICATED");
+
+    // An ID token passes API Gateway's audience check; the service still refuses it.
+    let id_token = invoke(
+        router(),
+        apigw_v2_event(
+            "DELETE",
+            &format!("/v1/products/{id}"),
+            None,
+            Some(&claims_of(&admin.id_token)),
+        ),
+    )
+    .await;
+    assert_eq!(id_token.status, 401, "an ID token is not an access token");
+
+    let deleted = invoke(
+        router(),
+        apigw_v2_event(
+            "DELETE",
+            &format!("/v1/products/{id}"),
+            None,
+            Some(&claims_of(&admin.access_token)),
+        ),
+    )
+    .await;
+    assert_eq!(deleted.status, 204);
+
+    let missing = invoke(
+        router(),
+        apigw_v2_event("GET", "/v1/products/abc", None, None),
+    )
+    .await;
+    assert_eq!(missing.status, 400);
+    assert_eq!(missing.body["error"]["code"], "VALIDATION_FAILED");
+    let other_service = invoke(router(), apigw_v2_event("GET", "/v1/users/me", None, None)).await;
+    assert_eq!(
+        other_service.status, 404,
+        "a function serves only its own routes"
+    );
+    let health = invoke(
+        router(),
+        apigw_v2_event("GET", "/v1/products/health", None, None),
+    )
+    .await;
+    assert_eq!(health.status, 200);
+    assert_eq!(health.body["status"], Value::from("ok"));
+}

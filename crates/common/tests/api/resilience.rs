@@ -1,0 +1,162 @@
+//! What was written is never lost from reads: the DynamoDB projection catches up after a
+//! failure, and reads stay correct with Redis gone.
+
+use reqwest::Method;
+use serde_json::{Value, json};
+use testkit::{TestApp, redis_server::PrivateRedis};
+
+#[tokio::test]
+async fn the_projection_catches_up_after_dynamodb_failed() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+
+    app.catalog_fault.fail();
+    let product = app
+        .create_product(&admin, TestApp::product_body("Resilient", "8.00", 2))
+        .await;
+    let id = product["product_id"].as_i64().unwrap();
+    let path = format!("/v1/products/{id}");
+    assert!(
+        app.catalog_item(id).await.is_none(),
+        "DynamoDB did not get the product"
+    );
+    let pending = app.state.products.projector().pending().await.unwrap();
+    assert!(pending >= 1, "the change waits in the outbox ({pending})");
+
+    // Reads fall back to Postgres meanwhile: nothing written is missing.
+    let read = app.get(&path, None).await;
+    assert_eq!(read.status(), 200);
+    let listed: Value = app.get("/v1/products", None).await.json().await.unwrap();
+    assert!(
+        listed["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|p| p["product_id"] == id)
+    );
+    let patched = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(&admin.access_token),
+            &json!({"name": "Resilient v2"}),
+        )
+        .await;
+    assert_eq!(patched.status(), 200, "writes keep working");
+
+    app.catalog_fault.heal();
+    app.state.products.projector().retry_now().await.unwrap();
+    app.eventually("the relay projects the product", || async {
+        app.catalog_item(id).await.is_some_and(|item| {
+            item.get("name")
+                .and_then(|v| v.as_s().ok())
+                .is_some_and(|n| n == "Resilient v2")
+        })
+    })
+    .await;
+    assert_eq!(
+        app.state.products.projector().pending().await.unwrap(),
+        0,
+        "the outbox is drained"
+    );
+    let item = app.catalog_item(id).await.unwrap();
+    assert_eq!(
+        item["version"].as_n().unwrap(),
+        "2",
+        "the latest version is projected"
+    );
+    let (attempts,): (i32,) = sqlx::query_as("SELECT max(attempts) FROM outbox")
+        .fetch_one(&app.pool)
+        .await
+        .unwrap();
+    assert!(attempts >= 2, "the first attempt failed and was retried");
+}
+
+#[tokio::test]
+async fn the_projection_ignores_an_older_version() {
+    let app = TestApp::builder().without_background().spawn().await;
+    let admin = app.admin().await;
+    let product = app
+        .create_product(&admin, TestApp::product_body("Versioned", "8.00", 2))
+        .await;
+    let id = product["product_id"].as_i64().unwrap();
+    app.send_json(
+        Method::PATCH,
+        &format!("/v1/products/{id}"),
+        Some(&admin.access_token),
+        &json!({"name": "Newer"}),
+    )
+    .await;
+    let item = app.catalog_item(id).await.expect("projected");
+    assert_eq!(item["version"].as_n().unwrap(), "2");
+
+    // Replaying the first outbox entry (as a slow relay might) re-reads Postgres and keeps v2.
+    sqlx::query("UPDATE outbox SET processed_at = NULL, available_at = now() WHERE outbox_id = (SELECT min(outbox_id) FROM outbox)")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+    let outcome = app.state.products.projector().drain().await.unwrap();
+    assert_eq!(outcome.applied, 1);
+    let item = app.catalog_item(id).await.unwrap();
+    assert_eq!(item["name"].as_s().unwrap(), "Newer");
+}
+
+#[tokio::test]
+async fn reads_stay_correct_when_redis_stops_mid_test() {
+    let mut redis = PrivateRedis::start().await;
+    let app = TestApp::builder()
+        .env("REDIS_URL", redis.url())
+        .spawn()
+        .await;
+    let admin = app.admin().await;
+    let product = app
+        .create_product(&admin, TestApp::product_body("Cached", "5.00", 9))
+        .await;
+    let path = format!("/v1/products/{}", product["product_id"]);
+
+    let first: Value = app.get(&path, None).await.json().await.unwrap();
+    let client = redis::Client::open(redis.url()).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let cached: Option<String> = redis::cmd("GET")
+        .arg(format!(
+            "{}products:v1:item:{}",
+            app.config.cache_key_prefix, product["product_id"]
+        ))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(cached.is_some(), "the first read filled the cache");
+    let health: Value = app
+        .get("/v1/products/health", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["checks"]["redis"], "ok");
+
+    redis.stop();
+
+    let again = app.get(&path, None).await;
+    assert_eq!(again.status(), 200, "a read without Redis");
+    assert_eq!(again.json::<Value>().await.unwrap(), first);
+    assert_eq!(
+        app.get("/v1/products?limit=5", None).await.status(),
+        200,
+        "a listing without Redis"
+    );
+    let patched = app
+        .send_json(
+            Method::PATCH,
+            &path,
+            Some(&admin.access_token),
+            &json!({"price": "6.00"}),
+        )
+        .await;
+    assert_eq!(patched.status(), 200, "a write without Redis");
+    let after: Value = app.get(&path, None).await.json().await.unwrap();
+    assert_eq!(after["price"], "6.00", "reads see the write");
+    let health = app.get("/v1/products/health", None).await;
+    assert_eq!(health.status(), 200, "Redis is optional");
+    let health: Value = health.json().await.unwrap();
+    assert_eq!(health["checks"]["redis"], "degraded");
+}

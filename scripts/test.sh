@@ -1,0 +1,56 @@
+#!/usr/bin/env bash
+# The whole test suite against the real local stack (PostgreSQL, Redis, moto):
+#   scripts/test.sh           hygiene (fmt, clippy), every Rust test, the infrastructure checks
+#   scripts/test.sh --quick   only the Rust tests
+# Installs what is missing, starts the stack if it is not running, and stops it again at the
+# end if it started it. Extra arguments after `--` go to `cargo test`.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+
+quick=0
+cargo_args=()
+while [[ $# -gt 0 ]]; do
+  case "$1" in
+    --quick) quick=1 ;;
+    --) shift; cargo_args=("$@"); break ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+  shift
+done
+
+step() { printf '\n== %s\n' "$*"; }
+
+was_running=0
+if scripts/stack.sh status >/dev/null 2>&1; then was_running=1; fi
+stop_stack() {
+  if [[ $was_running -eq 0 ]]; then
+    step "stopping the local stack"
+    scripts/stack.sh down || true
+  fi
+}
+trap stop_stack EXIT
+
+if [[ $quick -eq 0 ]]; then
+  step "cargo fmt --check"
+  cargo fmt --all -- --check
+fi
+
+step "starting the local stack"
+scripts/stack.sh up
+# shellcheck disable=SC1090
+source "$(scripts/stack.sh env)"
+
+if [[ $quick -eq 0 ]]; then
+  step "cargo clippy --all-targets -- -D warnings"
+  cargo clippy --workspace --all-targets --quiet -- -D warnings
+fi
+
+step "cargo test"
+cargo test --workspace --quiet -- --test-threads "${TEST_THREADS:-8}" "${cargo_args[@]}"
+
+if [[ $quick -eq 0 ]]; then
+  step "infrastructure checks"
+  scripts/check_infra.sh
+fi
+step "all tests passed"
