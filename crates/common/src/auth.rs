@@ -59,7 +59,8 @@ struct AccessClaims {
 pub struct JwksPolicy {
     /// How long fetched keys are trusted before they are fetched again.
     pub ttl: Duration,
-    /// The least time between two refetches caused by unknown `kid`s.
+    /// The least time between two refetches caused by unknown `kid`s (the first one is
+    /// always allowed: it is how a rotated key is found).
     pub min_refetch_interval: Duration,
     /// Timeout of one JWKS request.
     pub fetch_timeout: Duration,
@@ -79,7 +80,8 @@ impl Default for JwksPolicy {
 struct KeyCache {
     keys: HashMap<String, Arc<DecodingKey>>,
     fetched_at: Option<Instant>,
-    last_attempt: Option<Instant>,
+    /// When an unknown `kid` last caused a refetch (the rate-limited kind of fetch).
+    last_refetch: Option<Instant>,
 }
 
 /// Verifies Cognito access tokens against the pool's JWKS.
@@ -153,7 +155,7 @@ impl JwtVerifier {
         }
         // One fetch at a time; whoever waited re-checks what the winner fetched.
         let _guard = self.fetch_lock.lock().await;
-        {
+        let refetch_for_unknown_kid = {
             let cache = self.cache.read().await;
             if self.is_fresh(&cache) {
                 if let Some(key) = cache.keys.get(kid) {
@@ -162,11 +164,16 @@ impl JwtVerifier {
                 if !self.may_refetch(&cache) {
                     return Err(unauthenticated("the token is signed by an unknown key"));
                 }
+                true
+            } else {
+                false
             }
-        }
+        };
         let fetched = self.fetch().await;
         let mut cache = self.cache.write().await;
-        cache.last_attempt = Some(Instant::now());
+        if refetch_for_unknown_kid {
+            cache.last_refetch = Some(Instant::now());
+        }
         match fetched {
             Ok(keys) => {
                 cache.keys = keys;
@@ -196,7 +203,7 @@ impl JwtVerifier {
 
     fn may_refetch(&self, cache: &KeyCache) -> bool {
         cache
-            .last_attempt
+            .last_refetch
             .is_none_or(|at| at.elapsed() >= self.policy.min_refetch_interval)
     }
 

@@ -20,6 +20,8 @@ const TRUSTED_PEM: &[u8] = include_bytes!("../fixtures/trusted.pem");
 const TRUSTED_PUBLIC_PEM: &[u8] = include_bytes!("../fixtures/trusted.pub.pem");
 const ATTACKER_PEM: &[u8] = include_bytes!("../fixtures/attacker.pem");
 const JWKS: &str = include_str!("../fixtures/jwks.json");
+const JWKS_ROTATED: &str = include_str!("../fixtures/jwks_rotated.json");
+pub const ROTATED_KID: &str = "rotated-2";
 
 pub fn now() -> i64 {
     chrono::Utc::now().timestamp()
@@ -96,21 +98,25 @@ pub struct JwksServer {
     pub url: String,
     hits: Arc<AtomicUsize>,
     down: Arc<AtomicBool>,
+    rotated: Arc<AtomicBool>,
 }
 
 impl JwksServer {
     pub async fn start() -> Self {
         let hits = Arc::new(AtomicUsize::new(0));
         let down = Arc::new(AtomicBool::new(false));
-        let (h, d) = (hits.clone(), down.clone());
+        let rotated = Arc::new(AtomicBool::new(false));
+        let (h, d, r) = (hits.clone(), down.clone(), rotated.clone());
         let router = Router::new().route(
             "/.well-known/jwks.json",
             get(move || {
-                let (h, d) = (h.clone(), d.clone());
+                let (h, d, r) = (h.clone(), d.clone(), r.clone());
                 async move {
                     h.fetch_add(1, Ordering::SeqCst);
                     if d.load(Ordering::SeqCst) {
                         StatusCode::SERVICE_UNAVAILABLE.into_response()
+                    } else if r.load(Ordering::SeqCst) {
+                        ([("content-type", "application/json")], JWKS_ROTATED).into_response()
                     } else {
                         ([("content-type", "application/json")], JWKS).into_response()
                     }
@@ -127,11 +133,21 @@ impl JwksServer {
         tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         });
-        Self { url, hits, down }
+        Self {
+            url,
+            hits,
+            down,
+            rotated,
+        }
     }
 
     pub fn hits(&self) -> usize {
         self.hits.load(Ordering::SeqCst)
+    }
+
+    /// From now on the set also holds `rotated-2` (signed with the `attacker` key).
+    pub fn rotate(&self) {
+        self.rotated.store(true, Ordering::SeqCst);
     }
 
     pub fn set_down(&self, down: bool) {

@@ -2,6 +2,7 @@
 //! the real Postgres, Redis and AWS emulator of the local stack (`scripts/stack.sh up`).
 //! One test binary; every test boots its own app on a fresh database (see `testkit`).
 
+mod auth;
 mod errors;
 mod health;
 mod idempotency;
@@ -10,6 +11,7 @@ mod openapi;
 mod products;
 mod resilience;
 mod schema;
+mod users;
 
 use serde_json::Value;
 
