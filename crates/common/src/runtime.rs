@@ -71,3 +71,118 @@ pub async fn serve(service: crate::routers::Service) -> Result<(), BoxError> {
     }
     run(crate::routers::service_router(service, state), &config).await
 }
+
+/// The image processor's Lambda handler: one SQS batch in, the ids of the messages to retry out
+/// (`batchItemFailures`). A record without a message id cannot be reported alone, so the whole
+/// batch is failed and retried instead (never an empty id).
+pub async fn handle_image_batch(
+    images: &crate::services::images::ImageService,
+    event: aws_lambda_events::event::sqs::SqsEvent,
+) -> Result<aws_lambda_events::event::sqs::SqsBatchResponse, BoxError> {
+    let mut messages = Vec::with_capacity(event.records.len());
+    for record in event.records {
+        let id = record
+            .message_id
+            .ok_or("an SQS record without a messageId")?;
+        messages.push((id, record.body.unwrap_or_default()));
+    }
+    let failed = images.handle_batch(messages).await;
+    let mut response = aws_lambda_events::event::sqs::SqsBatchResponse::default();
+    for id in failed {
+        let mut failure = aws_lambda_events::event::sqs::BatchItemFailure::default();
+        failure.item_identifier = id;
+        response.batch_item_failures.push(failure);
+    }
+    Ok(response)
+}
+
+/// `main` of the image processor: `lambda_runtime` with SQS events under Lambda; elsewhere it
+/// long-polls `IMAGE_QUEUE_URL` and feeds the same handler.
+pub async fn serve_image_processor() -> Result<(), BoxError> {
+    init_tracing();
+    let config = Config::from_env()?;
+    let state = crate::state::AppState::new(crate::state::Deps::from_config(config.clone()).await?);
+    if is_lambda() {
+        let images = state.images.clone();
+        return lambda_runtime::run(lambda_runtime::service_fn(
+            move |event: lambda_runtime::LambdaEvent<aws_lambda_events::event::sqs::SqsEvent>| {
+                let images = images.clone();
+                async move { handle_image_batch(&images, event.payload).await }
+            },
+        ))
+        .await;
+    }
+    let queue_url = config
+        .image_queue_url
+        .clone()
+        .ok_or("IMAGE_QUEUE_URL is required")?;
+    let poller = spawn_image_poller(state, queue_url, std::time::Duration::from_secs(5));
+    shutdown_signal().await;
+    poller.abort();
+    Ok(())
+}
+
+/// Long-polls the image queue and hands each batch to the image service, like the Lambda
+/// event source mapping: handled messages are deleted; failed ones become visible again after
+/// `retry_after` and reach the DLQ after the queue's `maxReceiveCount`.
+pub fn spawn_image_poller(
+    state: crate::state::AppState,
+    queue_url: String,
+    retry_after: std::time::Duration,
+) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        let sqs = state.sqs.clone();
+        loop {
+            let received = sqs
+                .receive_message()
+                .queue_url(&queue_url)
+                .max_number_of_messages(10)
+                .wait_time_seconds(2)
+                .send()
+                .await;
+            let messages = match received {
+                Ok(out) => out.messages.unwrap_or_default(),
+                Err(err) => {
+                    tracing::warn!(error = %aws_sdk_sqs::error::DisplayErrorContext(&err), "receiving from the image queue failed");
+                    tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+                    continue;
+                }
+            };
+            if messages.is_empty() {
+                continue;
+            }
+            let batch: Vec<(String, String)> = messages
+                .iter()
+                .filter_map(|m| Some((m.message_id.clone()?, m.body.clone().unwrap_or_default())))
+                .collect();
+            let failed = state.images.handle_batch(batch).await;
+            for message in &messages {
+                let (Some(id), Some(receipt)) = (&message.message_id, &message.receipt_handle)
+                else {
+                    continue;
+                };
+                let result = if failed.contains(id) {
+                    sqs.change_message_visibility()
+                        .queue_url(&queue_url)
+                        .receipt_handle(receipt)
+                        .visibility_timeout(retry_after.as_secs() as i32)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+                } else {
+                    sqs.delete_message()
+                        .queue_url(&queue_url)
+                        .receipt_handle(receipt)
+                        .send()
+                        .await
+                        .map(drop)
+                        .map_err(|e| aws_sdk_sqs::error::DisplayErrorContext(e).to_string())
+                };
+                if let Err(err) = result {
+                    tracing::warn!(message_id = %id, error = %err, "could not settle an image message");
+                }
+            }
+        }
+    })
+}

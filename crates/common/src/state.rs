@@ -17,14 +17,16 @@ use crate::{
         catalog_dynamo::{CatalogProjection, DynamoCatalog},
         idempotency_dynamo::{DynamoIdempotencyStore, IdempotencyStore},
         identity_cognito::{CognitoIdentity, IdentityProvider},
-        images_dynamo::{DynamoImageMeta, ImageMetaReader},
+        images_dynamo::{DynamoImageMeta, ImageMetaReader, ImageMetaWriter},
+        images_pg::{ImageStore, PgImageStore},
+        objects_s3::{ObjectStore, S3Objects},
         outbox::PgOutbox,
         products_pg::{PgProductStore, ProductStore},
         users_pg::{PgUserStore, UserStore},
     },
     services::{
-        health::HealthService, products::ProductService, projection::ProductProjector,
-        users::UserService,
+        health::HealthService, images::ImageService, products::ProductService,
+        projection::ProductProjector, users::UserService,
     },
 };
 
@@ -38,6 +40,9 @@ pub struct Deps {
     pub product_store: Arc<dyn ProductStore>,
     pub catalog: Arc<dyn CatalogProjection>,
     pub images: Arc<dyn ImageMetaReader>,
+    pub image_meta: Arc<dyn ImageMetaWriter>,
+    pub image_store: Arc<dyn ImageStore>,
+    pub objects: Arc<dyn ObjectStore>,
     pub idempotency: Arc<dyn IdempotencyStore>,
     pub identity: Arc<dyn IdentityProvider>,
     pub users: Arc<dyn UserStore>,
@@ -52,16 +57,20 @@ impl Deps {
             clients::redis(&config).map_err(Error::internal)?,
             config.cache_key_prefix.clone(),
         );
+        let image_meta = Arc::new(DynamoImageMeta::new(
+            aws.dynamodb.clone(),
+            config.table("ProductImagesMeta"),
+        ));
         Ok(Self {
             product_store: Arc::new(PgProductStore::new(pool.clone())),
             catalog: Arc::new(DynamoCatalog::new(
                 aws.dynamodb.clone(),
                 config.table("ProductCatalog"),
             )),
-            images: Arc::new(DynamoImageMeta::new(
-                aws.dynamodb.clone(),
-                config.table("ProductImagesMeta"),
-            )),
+            images: image_meta.clone(),
+            image_meta,
+            image_store: Arc::new(PgImageStore::new(pool.clone())),
+            objects: Arc::new(S3Objects::new(aws.s3.clone(), config.images_bucket.clone())),
             idempotency: Arc::new(DynamoIdempotencyStore::new(
                 aws.dynamodb.clone(),
                 config.table("Idempotency"),
@@ -89,7 +98,10 @@ pub struct AppState {
     pub idempotency: Idempotency,
     pub products: Arc<ProductService>,
     pub users: Arc<UserService>,
+    pub images: Arc<ImageService>,
     pub health: Arc<HealthService>,
+    /// For the local queue pollers.
+    pub sqs: aws_sdk_sqs::Client,
 }
 
 impl FromRef<AppState> for Arc<Authenticator> {
@@ -112,7 +124,17 @@ impl AppState {
             deps.catalog.clone(),
             deps.cache.clone(),
         ));
+        let images = Arc::new(ImageService::new(
+            deps.image_store,
+            deps.image_meta,
+            deps.objects,
+            deps.product_store.clone(),
+            projector.clone(),
+            config.images_public_base_url.clone(),
+        ));
         Self {
+            images,
+            sqs: deps.aws.sqs.clone(),
             idempotency: Idempotency::new(deps.idempotency, auth.clone(), config.body_limit_bytes),
             products: Arc::new(ProductService::new(
                 deps.product_store,

@@ -1,9 +1,12 @@
 //! Fault injection: adapters that wrap a real one and fail on demand, as if the backing
 //! service were down.
 
-use std::sync::{
-    Arc,
-    atomic::{AtomicBool, Ordering},
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
 };
 
 use async_trait::async_trait;
@@ -12,6 +15,7 @@ use common::{
     repositories::{
         RepoError,
         catalog_dynamo::{CatalogPage, CatalogProjection},
+        objects_s3::{Fetched, ObjectStore, PresignedPut},
     },
 };
 
@@ -77,5 +81,69 @@ impl CatalogProjection for FlakyCatalog {
     async fn remove(&self, product_id: i64, version: i64) -> Result<(), RepoError> {
         self.switch.check()?;
         self.inner.remove(product_id, version).await
+    }
+}
+
+/// The images bucket, failing while the switch is on or for the keys named poison.
+pub struct FlakyObjects {
+    inner: Arc<dyn ObjectStore>,
+    switch: FaultSwitch,
+    poison: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl FlakyObjects {
+    pub fn new(
+        inner: Arc<dyn ObjectStore>,
+        switch: FaultSwitch,
+        poison: Arc<std::sync::Mutex<Vec<String>>>,
+    ) -> Self {
+        Self {
+            inner,
+            switch,
+            poison,
+        }
+    }
+
+    fn check(&self, key: &str) -> Result<(), RepoError> {
+        let poisoned = self
+            .poison
+            .lock()
+            .map(|keys| keys.iter().any(|k| k == key))
+            .unwrap_or(false);
+        if poisoned {
+            return Err(RepoError::Unavailable {
+                dependency: "s3",
+                source: "injected fault (poison key)".into(),
+            });
+        }
+        self.switch.check().map_err(|_| RepoError::Unavailable {
+            dependency: "s3",
+            source: "injected fault".into(),
+        })
+    }
+}
+
+#[async_trait]
+impl ObjectStore for FlakyObjects {
+    async fn presign_put(
+        &self,
+        key: &str,
+        content_type: &str,
+        content_length: i64,
+        expires_in: Duration,
+    ) -> Result<PresignedPut, RepoError> {
+        self.inner
+            .presign_put(key, content_type, content_length, expires_in)
+            .await
+    }
+
+    async fn get(&self, key: &str, max_bytes: usize) -> Result<Fetched, RepoError> {
+        self.check(key)?;
+        self.inner.get(key, max_bytes).await
+    }
+
+    async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), RepoError> {
+        self.check(key)?;
+        self.inner.put(key, bytes, content_type).await
     }
 }

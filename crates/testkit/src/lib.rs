@@ -8,7 +8,9 @@
 //! environment, else from `$STACK_DIR/stack.env`.
 
 pub mod faults;
+pub mod images;
 pub mod lambda;
+pub mod pipeline;
 pub mod redis_server;
 pub mod tokens;
 
@@ -31,7 +33,7 @@ use common::{
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
 
-pub use faults::{FaultSwitch, FlakyCatalog};
+pub use faults::{FaultSwitch, FlakyCatalog, FlakyObjects};
 
 /// The local stack's settings: the process environment over `$STACK_DIR/stack.env`.
 pub fn stack_env() -> &'static HashMap<String, String> {
@@ -81,6 +83,8 @@ pub struct TestAppBuilder {
     jwks_policy: JwksPolicy,
     background: bool,
     migrate: bool,
+    image_pipeline: bool,
+    poller: bool,
 }
 
 impl Default for TestAppBuilder {
@@ -91,6 +95,8 @@ impl Default for TestAppBuilder {
             jwks_policy: JwksPolicy::default(),
             background: true,
             migrate: true,
+            image_pipeline: false,
+            poller: true,
         }
     }
 }
@@ -116,6 +122,19 @@ impl TestAppBuilder {
     /// Without the background outbox relay (tests that drive it by hand).
     pub fn without_background(mut self) -> Self {
         self.background = false;
+        self
+    }
+
+    /// With an image pipeline of its own: a bucket whose `raw/` uploads notify a topic that
+    /// feeds a queue (with a DLQ after 3 receives), consumed by the app's poller.
+    pub fn with_image_pipeline(mut self) -> Self {
+        self.image_pipeline = true;
+        self
+    }
+
+    /// With the pipeline's resources but no queue poller (tests that feed the handler).
+    pub fn without_poller(mut self) -> Self {
+        self.poller = false;
         self
     }
 
@@ -164,6 +183,18 @@ impl TestAppBuilder {
             },
         );
         overrides.entry("APP_ENV".into()).or_insert("test".into());
+        let pipeline = if self.image_pipeline {
+            let pipeline = pipeline::create(&id).await;
+            overrides.insert("IMAGES_BUCKET".into(), pipeline.bucket.clone());
+            overrides.insert("IMAGE_QUEUE_URL".into(), pipeline.queue_url.clone());
+            overrides.insert(
+                "IMAGES_PUBLIC_BASE_URL".into(),
+                pipeline.public_base_url.clone(),
+            );
+            Some(pipeline)
+        } else {
+            None
+        };
         overrides
             .entry("COGNITO_AUTO_CONFIRM".into())
             .or_insert("true".into());
@@ -193,12 +224,26 @@ impl TestAppBuilder {
             deps.catalog.clone(),
             catalog_fault.clone(),
         ));
+        let objects_fault = FaultSwitch::default();
+        let poison_keys = Arc::new(std::sync::Mutex::new(Vec::new()));
+        deps.objects = Arc::new(FlakyObjects::new(
+            deps.objects.clone(),
+            objects_fault.clone(),
+            poison_keys.clone(),
+        ));
         let pool = deps.pool.clone();
         let dynamodb = deps.aws.dynamodb.clone();
         let cognito = deps.aws.cognito.clone();
         let state = AppState::new(deps);
         if self.background {
             state.spawn_background();
+        }
+        if let Some(pipeline) = pipeline.as_ref().filter(|_| self.poller) {
+            common::runtime::spawn_image_poller(
+                state.clone(),
+                pipeline.queue_url.clone(),
+                std::time::Duration::from_secs(1),
+            );
         }
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
@@ -218,6 +263,9 @@ impl TestAppBuilder {
             dynamodb,
             cognito,
             catalog_fault,
+            objects_fault,
+            poison_keys,
+            pipeline,
             db_name,
             admin_url,
             table_prefix,
@@ -325,6 +373,12 @@ pub struct TestApp {
     pub cognito: aws_sdk_cognitoidentityprovider::Client,
     /// While on, every `ProductCatalog` call fails as if DynamoDB were down.
     pub catalog_fault: FaultSwitch,
+    /// While on, reading and writing images in S3 fails.
+    pub objects_fault: FaultSwitch,
+    /// Object keys whose reads and writes always fail (poison messages).
+    pub poison_keys: Arc<std::sync::Mutex<Vec<String>>>,
+    /// The app's own image pipeline, if built `with_image_pipeline`.
+    pub pipeline: Option<pipeline::Pipeline>,
     db_name: String,
     admin_url: String,
     table_prefix: String,

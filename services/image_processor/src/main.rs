@@ -1,9 +1,7 @@
-//! `image_processing_lambda`: the SQS handler of the image pipeline (its features come with the
-//! image-pipeline work; until then it refuses to start rather than drop messages).
+//! `image_processing_lambda`: thumbnails for uploaded images. Under Lambda it handles SQS
+//! batches (reporting partial failures); elsewhere it long-polls the queue itself.
 
-fn main() -> std::process::ExitCode {
-    eprintln!(
-        "image_processor: the thumbnail pipeline is not built yet; refusing to consume messages"
-    );
-    std::process::ExitCode::FAILURE
+#[tokio::main]
+async fn main() -> Result<(), common::error::BoxError> {
+    common::runtime::serve_image_processor().await
 }

@@ -21,17 +21,26 @@ async fn main() -> Result<(), BoxError> {
             Ok(())
         }
         None | Some("serve") => {
-            let state = AppState::new(Deps::from_config(config.clone()).await?);
+            let deps = Deps::from_config(config.clone()).await?;
             if config.is_local() {
-                common::MIGRATOR.run(&state_pool(&config).await?).await?;
+                common::MIGRATOR.run(&deps.pool).await?;
             }
+            let state = AppState::new(deps);
             state.spawn_background();
+            match config.image_queue_url.clone() {
+                Some(queue) => {
+                    runtime::spawn_image_poller(
+                        state.clone(),
+                        queue,
+                        std::time::Duration::from_secs(5),
+                    );
+                }
+                None => {
+                    tracing::warn!("IMAGE_QUEUE_URL is not set: uploaded images are not processed")
+                }
+            }
             runtime::run(routers::local_router(state), &config).await
         }
         Some(other) => Err(format!("unknown command `{other}`; use `serve` or `migrate`").into()),
     }
-}
-
-async fn state_pool(config: &Config) -> Result<sqlx::PgPool, BoxError> {
-    Ok(Deps::from_config(config.clone()).await?.pool)
 }

@@ -10,6 +10,10 @@ use super::{
     dynamo::{get_s, s},
 };
 
+fn now_text() -> String {
+    Utc::now().to_rfc3339()
+}
+
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct ImageRecord {
     pub image_id: String,
@@ -23,6 +27,34 @@ pub struct ImageRecord {
 pub trait ImageMetaReader: Send + Sync {
     /// Every image of an entity, oldest first.
     async fn list(&self, entity: &str) -> Result<Vec<ImageRecord>, RepoError>;
+}
+
+/// The outcome an image reached.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ImageOutcome {
+    Processed {
+        thumbnail_url: String,
+        large_url: String,
+    },
+    Failed {
+        reason: String,
+    },
+}
+
+#[async_trait]
+pub trait ImageMetaWriter: Send + Sync {
+    async fn put_pending(
+        &self,
+        entity: &str,
+        record: &ImageRecord,
+        content_type: &str,
+    ) -> Result<(), RepoError>;
+    async fn set_outcome(
+        &self,
+        entity: &str,
+        image_id: &str,
+        outcome: &ImageOutcome,
+    ) -> Result<(), RepoError>;
 }
 
 pub struct DynamoImageMeta {
@@ -83,5 +115,61 @@ impl ImageMetaReader for DynamoImageMeta {
                 .then(a.image_id.cmp(&b.image_id))
         });
         Ok(records)
+    }
+}
+
+#[async_trait]
+impl ImageMetaWriter for DynamoImageMeta {
+    #[tracing::instrument(skip(self, record))]
+    async fn put_pending(
+        &self,
+        entity: &str,
+        record: &ImageRecord,
+        content_type: &str,
+    ) -> Result<(), RepoError> {
+        self.client
+            .put_item()
+            .table_name(&self.table)
+            .item("entity", s(entity))
+            .item("image_id", s(&record.image_id))
+            .item("status", s(&record.status))
+            .item("original_url", s(&record.original_url))
+            .item("content_type", s(content_type))
+            .item("created_at", s(record.created_at.to_rfc3339()))
+            .item("updated_at", s(now_text()))
+            .send()
+            .await
+            .map_err(|e| aws("dynamodb", e))?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn set_outcome(
+        &self,
+        entity: &str,
+        image_id: &str,
+        outcome: &ImageOutcome,
+    ) -> Result<(), RepoError> {
+        let update = self
+            .client
+            .update_item()
+            .table_name(&self.table)
+            .key("entity", s(entity))
+            .key("image_id", s(image_id))
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":now", s(now_text()));
+        let update = match outcome {
+            ImageOutcome::Processed { thumbnail_url, large_url } => update
+                .update_expression("SET #status = :st, thumbnail_url = :t, large_url = :l, updated_at = :now REMOVE failure_reason")
+                .expression_attribute_values(":st", s("processed"))
+                .expression_attribute_values(":t", s(thumbnail_url))
+                .expression_attribute_values(":l", s(large_url)),
+            ImageOutcome::Failed { reason } => update
+                .update_expression("SET #status = :st, failure_reason = :r, updated_at = :now")
+                .expression_attribute_values(":st", s("failed"))
+                .expression_attribute_values(":r", s(reason)),
+        };
+        update.send().await.map_err(|e| aws("dynamodb", e))?;
+        Ok(())
     }
 }

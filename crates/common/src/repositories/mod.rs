@@ -7,6 +7,8 @@ pub mod dynamo;
 pub mod idempotency_dynamo;
 pub mod identity_cognito;
 pub mod images_dynamo;
+pub mod images_pg;
+pub mod objects_s3;
 pub mod outbox;
 pub mod products_pg;
 pub mod users_pg;

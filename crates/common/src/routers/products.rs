@@ -10,7 +10,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{dto::double_option, health::__path_products_health, health::products_health};
+use super::{
+    dto::{UploadRequest, UploadView, double_option},
+    health::{__path_products_health, products_health},
+};
 use crate::{
     auth::AdminUser,
     error::{Error, ErrorEnvelope},
@@ -23,7 +26,7 @@ use crate::{
         product::{Inventory, Issues, NewProduct, Product, ProductChanges, ProductFilter},
         timestamp,
     },
-    repositories::images_dynamo::ImageRecord,
+    repositories::{images_dynamo::ImageRecord, images_pg::ImageOwner},
     state::AppState,
 };
 
@@ -32,7 +35,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(list_products, create_product))
         .routes(routes!(get_product, update_product, delete_product))
         .routes(routes!(set_inventory))
-        .routes(routes!(list_images))
+        .routes(routes!(list_images, create_image_upload))
         .routes(routes!(products_health))
 }
 
@@ -388,4 +391,26 @@ async fn list_images(
     Ok(ApiJson(ImageList {
         items: items.into_iter().map(Into::into).collect(),
     }))
+}
+
+#[utoipa::path(post, path = "/v1/products/{product_id}/images", tag = "products", request_body = UploadRequest,
+    params(("product_id" = i64, Path)), security(("bearer" = [])),
+    responses((status = 201, description = "a presigned PUT, valid 15 minutes", body = UploadView),
+        (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
+        (status = 404, body = ErrorEnvelope)))]
+async fn create_image_upload(
+    State(state): State<AppState>,
+    _admin: AdminUser,
+    ApiPath(product_id): ApiPath<i64>,
+    ApiJson(body): ApiJson<UploadRequest>,
+) -> Result<impl IntoResponse, Error> {
+    let upload = state
+        .images
+        .create_upload(
+            ImageOwner::Product(product_id),
+            &body.content_type,
+            body.content_length,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, ApiJson(UploadView::from(upload))))
 }

@@ -6,7 +6,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::{dto::double_option, health::__path_users_health, health::users_health};
+use super::{
+    dto::{UploadRequest, UploadView, double_option},
+    health::{__path_users_health, users_health},
+};
 use crate::{
     auth::{AdminUser, CurrentUser},
     config::Secret,
@@ -17,7 +20,8 @@ use crate::{
         timestamp,
         user::{Tokens, User},
     },
-    services::users::Registration,
+    repositories::images_pg::ImageOwner,
+    services::{images::ImageService, users::Registration},
     state::AppState,
 };
 
@@ -28,6 +32,7 @@ pub fn router() -> OpenApiRouter<AppState> {
         .routes(routes!(login))
         .routes(routes!(refresh))
         .routes(routes!(get_me, update_me))
+        .routes(routes!(create_avatar_upload))
         .routes(routes!(get_user))
         .routes(routes!(users_health))
 }
@@ -248,4 +253,25 @@ async fn get_user(
     ApiPath(user_id): ApiPath<i64>,
 ) -> Result<ApiJson<UserView>, Error> {
     Ok(ApiJson(state.users.get(user_id).await?.into()))
+}
+
+#[utoipa::path(post, path = "/v1/users/me/avatar", tag = "users", request_body = UploadRequest, security(("bearer" = [])),
+    responses((status = 201, description = "a presigned PUT, valid 15 minutes", body = UploadView),
+        (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
+async fn create_avatar_upload(
+    State(state): State<AppState>,
+    CurrentUser(me): CurrentUser,
+    ApiJson(body): ApiJson<UploadRequest>,
+) -> Result<impl IntoResponse, Error> {
+    ImageService::check_upload(&body.content_type, body.content_length)?;
+    let user = state.users.me(&me).await?;
+    let upload = state
+        .images
+        .create_upload(
+            ImageOwner::User(user.user_id),
+            &body.content_type,
+            body.content_length,
+        )
+        .await?;
+    Ok((StatusCode::CREATED, ApiJson(UploadView::from(upload))))
 }

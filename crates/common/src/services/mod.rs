@@ -2,6 +2,7 @@
 //! HTTP, no SQL and no SDK types.
 
 pub mod health;
+pub mod images;
 pub mod products;
 pub mod projection;
 pub mod users;

@@ -6,6 +6,7 @@ mod auth;
 mod errors;
 mod health;
 mod idempotency;
+mod images;
 mod lambda;
 mod openapi;
 mod products;

@@ -1,0 +1,220 @@
+//! Image records in Postgres (the source of truth of an upload's owner, declared type and
+//! outcome), and the product/user columns a processed image fills in.
+
+use async_trait::async_trait;
+use sqlx::{PgPool, Postgres, Transaction};
+
+use super::{RepoError, pg, products_pg::announce_product_change};
+
+/// Who an image belongs to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ImageOwner {
+    Product(i64),
+    User(i64),
+}
+
+impl ImageOwner {
+    /// `products` / `users`: the path segment of object keys.
+    pub fn segment(self) -> &'static str {
+        match self {
+            ImageOwner::Product(_) => "products",
+            ImageOwner::User(_) => "users",
+        }
+    }
+
+    pub fn id(self) -> i64 {
+        match self {
+            ImageOwner::Product(id) | ImageOwner::User(id) => id,
+        }
+    }
+
+    /// The partition key in `ProductImagesMeta`.
+    pub fn entity(self) -> String {
+        match self {
+            ImageOwner::Product(id) => format!("product#{id}"),
+            ImageOwner::User(id) => format!("user#{id}"),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImageRow {
+    pub image_id: uuid::Uuid,
+    pub owner: ImageOwner,
+    pub status: String,
+    pub content_type: String,
+    pub content_length: i64,
+    pub original_key: String,
+    pub thumbnail_url: Option<String>,
+    pub large_url: Option<String>,
+    pub failure_reason: Option<String>,
+}
+
+#[async_trait]
+pub trait ImageStore: Send + Sync {
+    async fn insert_pending(&self, row: &ImageRow) -> Result<(), RepoError>;
+    async fn get(&self, image_id: uuid::Uuid) -> Result<Option<ImageRow>, RepoError>;
+    /// Marks the image processed and points its owner at the thumbnails, in one transaction
+    /// (for a product, with an outbox record so the catalogue projection follows).
+    async fn mark_processed(
+        &self,
+        image_id: uuid::Uuid,
+        owner: ImageOwner,
+        thumbnail_url: &str,
+        large_url: &str,
+    ) -> Result<(), RepoError>;
+    async fn mark_failed(&self, image_id: uuid::Uuid, reason: &str) -> Result<(), RepoError>;
+}
+
+pub struct PgImageStore {
+    pool: PgPool,
+}
+
+impl PgImageStore {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct Row {
+    image_id: uuid::Uuid,
+    product_id: Option<i64>,
+    user_id: Option<i64>,
+    status: String,
+    content_type: String,
+    content_length: i64,
+    original_key: String,
+    thumbnail_url: Option<String>,
+    large_url: Option<String>,
+    failure_reason: Option<String>,
+}
+
+async fn touch_owner(
+    tx: &mut Transaction<'_, Postgres>,
+    owner: ImageOwner,
+    thumbnail_url: &str,
+    large_url: &str,
+) -> Result<(), RepoError> {
+    match owner {
+        ImageOwner::Product(product_id) => {
+            sqlx::query(
+                "UPDATE products SET thumbnail_url = $2, \
+                 image_urls = CASE WHEN $3 = ANY(image_urls) THEN image_urls ELSE array_append(image_urls, $3) END, \
+                 version = version + 1, updated_at = now() WHERE product_id = $1",
+            )
+            .bind(product_id)
+            .bind(thumbnail_url)
+            .bind(large_url)
+            .execute(&mut **tx)
+            .await
+            .map_err(pg)?;
+            announce_product_change(tx, product_id, "product.image_processed").await
+        }
+        ImageOwner::User(user_id) => {
+            sqlx::query("UPDATE users SET avatar_url = $2, updated_at = now() WHERE user_id = $1")
+                .bind(user_id)
+                .bind(thumbnail_url)
+                .execute(&mut **tx)
+                .await
+                .map_err(pg)?;
+            Ok(())
+        }
+    }
+}
+
+#[async_trait]
+impl ImageStore for PgImageStore {
+    #[tracing::instrument(skip_all, fields(image_id = %row.image_id))]
+    async fn insert_pending(&self, row: &ImageRow) -> Result<(), RepoError> {
+        let (product_id, user_id) = match row.owner {
+            ImageOwner::Product(id) => (Some(id), None),
+            ImageOwner::User(id) => (None, Some(id)),
+        };
+        sqlx::query(
+            "INSERT INTO product_images (image_id, product_id, user_id, content_type, content_length, original_key) \
+             VALUES ($1, $2, $3, $4, $5, $6)",
+        )
+        .bind(row.image_id)
+        .bind(product_id)
+        .bind(user_id)
+        .bind(&row.content_type)
+        .bind(row.content_length)
+        .bind(&row.original_key)
+        .execute(&self.pool)
+        .await
+        .map_err(pg)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn get(&self, image_id: uuid::Uuid) -> Result<Option<ImageRow>, RepoError> {
+        let row: Option<Row> = sqlx::query_as(
+            "SELECT image_id, product_id, user_id, status, content_type, content_length, original_key, \
+             thumbnail_url, large_url, failure_reason \
+             FROM product_images WHERE image_id = $1",
+        )
+        .bind(image_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(pg)?;
+        Ok(row.and_then(|r| {
+            let owner = match (r.product_id, r.user_id) {
+                (Some(p), _) => ImageOwner::Product(p),
+                (None, Some(u)) => ImageOwner::User(u),
+                (None, None) => return None,
+            };
+            Some(ImageRow {
+                image_id: r.image_id,
+                owner,
+                status: r.status,
+                content_type: r.content_type,
+                content_length: r.content_length,
+                original_key: r.original_key,
+                thumbnail_url: r.thumbnail_url,
+                large_url: r.large_url,
+                failure_reason: r.failure_reason,
+            })
+        }))
+    }
+
+    #[tracing::instrument(skip(self, thumbnail_url, large_url))]
+    async fn mark_processed(
+        &self,
+        image_id: uuid::Uuid,
+        owner: ImageOwner,
+        thumbnail_url: &str,
+        large_url: &str,
+    ) -> Result<(), RepoError> {
+        let mut tx = self.pool.begin().await.map_err(pg)?;
+        let updated = sqlx::query(
+            "UPDATE product_images SET status = 'processed', thumbnail_url = $2, large_url = $3, \
+             failure_reason = NULL, updated_at = now() WHERE image_id = $1 AND status <> 'processed'",
+        )
+        .bind(image_id)
+        .bind(thumbnail_url)
+        .bind(large_url)
+        .execute(&mut *tx)
+        .await
+        .map_err(pg)?;
+        if updated.rows_affected() == 1 {
+            touch_owner(&mut tx, owner, thumbnail_url, large_url).await?;
+        }
+        tx.commit().await.map_err(pg)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn mark_failed(&self, image_id: uuid::Uuid, reason: &str) -> Result<(), RepoError> {
+        sqlx::query(
+            "UPDATE product_images SET status = 'failed', failure_reason = $2, updated_at = now() \
+             WHERE image_id = $1 AND status = 'pending'",
+        )
+        .bind(image_id)
+        .bind(reason)
+        .execute(&self.pool)
+        .await
+        .map_err(pg)?;
+        Ok(())
+    }
+}
