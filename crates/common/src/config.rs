@@ -63,6 +63,9 @@ pub struct Config {
     pub database: DatabaseSource,
     pub database_max_connections: u32,
     pub redis_url: Option<Secret<String>>,
+    /// A Secrets Manager secret holding Redis' AUTH token (`{"auth_token": …}` or the bare
+    /// token), so the token never sits in the function's environment.
+    pub redis_auth_secret_id: Option<String>,
     pub cache_ttl: Duration,
     pub cache_key_prefix: String,
     pub aws_region: String,
@@ -162,6 +165,7 @@ impl Config {
             database,
             database_max_connections: parse("DATABASE_MAX_CONNECTIONS", "5")?.max(1) as u32,
             redis_url: get("REDIS_URL").map(Secret::new),
+            redis_auth_secret_id: get("REDIS_AUTH_SECRET_ID"),
             cache_ttl: Duration::from_secs(parse("CACHE_TTL_SECONDS", "60")?.max(1)),
             cache_key_prefix: or("CACHE_KEY_PREFIX", ""),
             aws_region,

@@ -12,7 +12,9 @@ pub fn is_lambda() -> bool {
 }
 
 /// JSON log lines (one per event, with the current span's fields: request id, user id …).
+/// Also selects aws-lc-rs as the process's TLS crypto provider (one provider for every client).
 pub fn init_tracing() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let layer = fmt::layer()
         .json()

@@ -54,7 +54,9 @@ impl Deps {
         let aws = AwsClients::new(&sdk, &config);
         let pool = clients::postgres(&config, &aws).await?;
         let cache = Cache::new(
-            clients::redis(&config).map_err(Error::internal)?,
+            clients::redis(&config, &aws)
+                .await
+                .map_err(|e| Error::unavailable("secrets manager", e))?,
             config.cache_key_prefix.clone(),
         );
         let image_meta = Arc::new(DynamoImageMeta::new(

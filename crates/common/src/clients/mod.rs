@@ -110,12 +110,40 @@ pub fn pg_pool_options(max_connections: u32) -> PgPoolOptions {
 }
 
 /// A Redis connection manager that connects lazily and fails fast, so a Redis outage costs a
-/// request a few milliseconds, never an error.
-pub fn redis(config: &Config) -> Result<Option<redis::aio::ConnectionManager>, BoxError> {
+/// request a few milliseconds, never an error. `rediss://` URLs use TLS (ElastiCache in-transit
+/// encryption); the AUTH token comes from `REDIS_AUTH_SECRET_ID` when set.
+pub async fn redis(
+    config: &Config,
+    aws: &AwsClients,
+) -> Result<Option<redis::aio::ConnectionManager>, BoxError> {
+    use redis::IntoConnectionInfo;
     let Some(url) = &config.redis_url else {
         return Ok(None);
     };
-    let client = redis::Client::open(url.expose().as_str())?;
+    let mut info = url.expose().as_str().into_connection_info()?;
+    if let Some(secret_id) = &config.redis_auth_secret_id {
+        let secret = aws
+            .secrets
+            .get_secret_value()
+            .secret_id(secret_id)
+            .send()
+            .await
+            .map_err(|e| {
+                BoxError::from(aws_sdk_secretsmanager::error::DisplayErrorContext(e).to_string())
+            })?;
+        let raw = secret.secret_string().unwrap_or_default();
+        let token = serde_json::from_str::<serde_json::Value>(raw)
+            .ok()
+            .and_then(|v| {
+                v.get("auth_token")
+                    .and_then(|t| t.as_str())
+                    .map(str::to_owned)
+            })
+            .unwrap_or_else(|| raw.to_owned());
+        let settings = info.redis_settings().clone().set_password(token);
+        info = info.set_redis_settings(settings);
+    }
+    let client = redis::Client::open(info)?;
     let manager_config = redis::aio::ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_millis(250)))
         .set_response_timeout(Some(Duration::from_millis(250)))
