@@ -6,11 +6,12 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 
+requested_port="${PORT:-8080}"
 scripts/stack.sh up
 # shellcheck disable=SC1090
 source "$(scripts/stack.sh env)"
 cargo build --quiet -p local
-export PORT="${PORT:-8080}"
+export PORT="$requested_port"
 base="http://127.0.0.1:$PORT"
 
 cat <<TXT
