@@ -48,21 +48,36 @@ fn jpeg_portrait_dimensions_and_order_of_sizes_is_kept() {
 
 #[test]
 fn big_jpeg_uses_shrink_on_load_and_keeps_exact_dimensions() {
-    // 4000x3000 decodes at 1/2 (2000x1500) for 1024, and at 1/8 when only 256 is asked.
-    let jpeg = support::encode_jpeg(&support::photo_like(4000, 3000, 3), 90);
-    assert_eq!(dims(&thumbs(&jpeg, "image/jpeg", &SIZES)), [(1024, 1024, 768), (256, 256, 192)]);
-    assert_eq!(dims(&thumbs(&jpeg, "image/jpeg", &[256])), [(256, 256, 192)]);
+    // 2400x1800 decodes at 1/2 (1200x900) for 1024, and at 1/8 (300x225) when only 256 is asked.
+    let jpeg = support::encode_jpeg(&support::photo_like(2400, 1800, 3), 90);
+    assert_eq!(
+        dims(&thumbs(&jpeg, "image/jpeg", &SIZES)),
+        [(1024, 1024, 768), (256, 256, 192)]
+    );
+    assert_eq!(
+        dims(&thumbs(&jpeg, "image/jpeg", &[256])),
+        [(256, 256, 192)]
+    );
     // Odd sizes that do not divide by 8.
     let jpeg = support::encode_jpeg(&support::photo_like(2501, 1333, 4), 90);
-    assert_eq!(dims(&thumbs(&jpeg, "image/jpeg", &SIZES)), [(1024, 1024, 546), (256, 256, 136)]);
+    assert_eq!(
+        dims(&thumbs(&jpeg, "image/jpeg", &SIZES)),
+        [(1024, 1024, 546), (256, 256, 136)]
+    );
 }
 
 #[test]
 fn small_source_is_never_upscaled() {
     let jpeg = support::encode_jpeg(&support::photo_like(300, 200, 5), 90);
-    assert_eq!(dims(&thumbs(&jpeg, "image/jpeg", &SIZES)), [(1024, 300, 200), (256, 256, 171)]);
+    assert_eq!(
+        dims(&thumbs(&jpeg, "image/jpeg", &SIZES)),
+        [(1024, 300, 200), (256, 256, 171)]
+    );
     let png = support::encode_png_rgb(&support::photo_like(120, 80, 6));
-    assert_eq!(dims(&thumbs(&png, "image/png", &SIZES)), [(1024, 120, 80), (256, 120, 80)]);
+    assert_eq!(
+        dims(&thumbs(&png, "image/png", &SIZES)),
+        [(1024, 120, 80), (256, 120, 80)]
+    );
 }
 
 #[test]
@@ -79,7 +94,13 @@ fn gray_jpeg_works() {
 
 /// Left half red, right half blue.
 fn red_blue(w: u32, h: u32) -> RgbImage {
-    RgbImage::from_fn(w, h, |x, _| if x < w / 2 { Rgb([255, 0, 0]) } else { Rgb([0, 0, 255]) })
+    RgbImage::from_fn(w, h, |x, _| {
+        if x < w / 2 {
+            Rgb([255, 0, 0])
+        } else {
+            Rgb([0, 0, 255])
+        }
+    })
 }
 
 fn is_red(p: Rgba<u8>) -> bool {
@@ -100,8 +121,14 @@ fn exif_orientation_6_rotates_clockwise() {
         for t in &ts {
             let img = decode_output(t);
             // 90° clockwise: the left (red) half ends up on top, the right (blue) at the bottom.
-            assert!(is_red(img.get_pixel(t.width / 2, t.height / 8)), "top should be red");
-            assert!(is_blue(img.get_pixel(t.width / 2, t.height * 7 / 8)), "bottom should be blue");
+            assert!(
+                is_red(img.get_pixel(t.width / 2, t.height / 8)),
+                "top should be red"
+            );
+            assert!(
+                is_blue(img.get_pixel(t.width / 2, t.height * 7 / 8)),
+                "bottom should be blue"
+            );
         }
     }
 }
@@ -110,17 +137,29 @@ fn exif_orientation_6_rotates_clockwise() {
 fn exif_orientations_3_and_8() {
     let plain = support::encode_jpeg(&red_blue(400, 200), 90);
     // 3: rotate 180° -> red on the right.
-    let t = &thumbs(&support::with_exif_orientation(&plain, 3, false), "image/jpeg", &[256])[0];
+    let t = &thumbs(
+        &support::with_exif_orientation(&plain, 3, false),
+        "image/jpeg",
+        &[256],
+    )[0];
     assert_eq!((t.width, t.height), (256, 128));
     let img = decode_output(t);
     assert!(is_blue(img.get_pixel(20, 64)) && is_red(img.get_pixel(236, 64)));
     // 8: rotate 90° counter-clockwise -> red at the bottom.
-    let t = &thumbs(&support::with_exif_orientation(&plain, 8, true), "image/jpeg", &[256])[0];
+    let t = &thumbs(
+        &support::with_exif_orientation(&plain, 8, true),
+        "image/jpeg",
+        &[256],
+    )[0];
     assert_eq!((t.width, t.height), (128, 256));
     let img = decode_output(t);
     assert!(is_blue(img.get_pixel(64, 20)) && is_red(img.get_pixel(64, 236)));
     // Invalid orientation values are ignored.
-    let t = &thumbs(&support::with_exif_orientation(&plain, 42, true), "image/jpeg", &[256])[0];
+    let t = &thumbs(
+        &support::with_exif_orientation(&plain, 42, true),
+        "image/jpeg",
+        &[256],
+    )[0];
     assert_eq!((t.width, t.height), (256, 128));
 }
 
@@ -128,7 +167,11 @@ fn exif_orientations_3_and_8() {
 fn alpha_png_is_flattened_onto_white() {
     // Fully transparent left half (with junk colour), opaque green right half.
     let img = RgbaImage::from_fn(600, 300, |x, _| {
-        if x < 300 { Rgba([12, 34, 56, 0]) } else { Rgba([0, 160, 0, 255]) }
+        if x < 300 {
+            Rgba([12, 34, 56, 0])
+        } else {
+            Rgba([0, 160, 0, 255])
+        }
     });
     let png = support::encode_png_rgba(&img);
     let ts = thumbs(&png, "image/png", &SIZES);
@@ -137,8 +180,14 @@ fn alpha_png_is_flattened_onto_white() {
         let out = decode_output(t);
         let left = out.get_pixel(t.width / 8, t.height / 2);
         let right = out.get_pixel(t.width * 7 / 8, t.height / 2);
-        assert!(left.0[..3].iter().all(|&c| c > 245), "transparent -> white, got {left:?}");
-        assert!(right[1] > 130 && right[0] < 40 && right[2] < 40, "opaque green kept, got {right:?}");
+        assert!(
+            left.0[..3].iter().all(|&c| c > 245),
+            "transparent -> white, got {left:?}"
+        );
+        assert!(
+            right[1] > 130 && right[0] < 40 && right[2] < 40,
+            "opaque green kept, got {right:?}"
+        );
     }
 }
 
@@ -146,8 +195,12 @@ fn alpha_png_is_flattened_onto_white() {
 fn gray_and_interlaced_like_inputs_via_png_and_webp() {
     let gray = image::DynamicImage::ImageRgb8(support::photo_like(500, 900, 8)).into_luma8();
     let mut png = Vec::new();
-    gray.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png).unwrap();
-    assert_eq!(dims(&thumbs(&png, "image/png", &SIZES)), [(1024, 500, 900), (256, 142, 256)]);
+    gray.write_to(&mut std::io::Cursor::new(&mut png), image::ImageFormat::Png)
+        .unwrap();
+    assert_eq!(
+        dims(&thumbs(&png, "image/png", &SIZES)),
+        [(1024, 500, 900), (256, 142, 256)]
+    );
 
     let webp = support::encode_webp_rgb(&support::photo_like(1500, 1000, 9));
     let ts = thumbs(&webp, "image/webp", &SIZES);
@@ -186,7 +239,11 @@ fn crc32(data: &[u8]) -> u32 {
     for &b in data {
         crc ^= u32::from(b);
         for _ in 0..8 {
-            crc = if crc & 1 != 0 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+            crc = if crc & 1 != 0 {
+                (crc >> 1) ^ 0xEDB8_8320
+            } else {
+                crc >> 1
+            };
         }
     }
     !crc
@@ -197,17 +254,35 @@ fn bombs_are_refused_from_the_header() {
     let e = err(&png_declaring(100_000, 100_000), "image/png");
     assert_eq!(e.reason(), "too_large", "{e}");
     // Edge limit alone.
-    assert_eq!(err(&png_declaring(30_000, 10), "image/png").reason(), "too_large");
+    assert_eq!(
+        err(&png_declaring(30_000, 10), "image/png").reason(),
+        "too_large"
+    );
     // A JPEG whose SOF declares 65000x65000 (pixel data is tiny).
     let mut jpeg = support::encode_jpeg(&support::photo_like(16, 16, 11), 90);
-    let sof = jpeg.windows(2).position(|w| w == [0xFF, 0xC0]).expect("baseline SOF");
+    let sof = jpeg
+        .windows(2)
+        .position(|w| w == [0xFF, 0xC0])
+        .expect("baseline SOF");
     jpeg[sof + 5..sof + 9].copy_from_slice(&[0xFD, 0xE8, 0xFD, 0xE8]);
     assert_eq!(err(&jpeg, "image/jpeg").reason(), "too_large");
     // Custom limits.
     let small = support::encode_jpeg(&support::photo_like(400, 300, 12), 90);
-    let limits = Limits { max_pixels: 100_000, max_edge: 20_000 };
+    let limits = Limits {
+        max_pixels: 100_000,
+        max_edge: 20_000,
+    };
     let e = make_thumbnails(&small, "image/jpeg", &SIZES, &limits).unwrap_err();
-    assert!(matches!(e, ImagingError::TooLarge { width: 400, height: 300 }), "{e}");
+    assert!(
+        matches!(
+            e,
+            ImagingError::TooLarge {
+                width: 400,
+                height: 300
+            }
+        ),
+        "{e}"
+    );
 }
 
 #[test]
@@ -220,7 +295,10 @@ fn type_checks() {
     assert_eq!(err(b"GIF89a....", "image/jpeg").reason(), "type_mismatch");
     assert_eq!(err(b"", "image/png").reason(), "type_mismatch");
     assert_eq!(err(&jpeg, "image/gif").reason(), "unsupported_type");
-    assert_eq!(err(&jpeg, "application/octet-stream").reason(), "unsupported_type");
+    assert_eq!(
+        err(&jpeg, "application/octet-stream").reason(),
+        "unsupported_type"
+    );
     // Aliases and parameters are accepted.
     assert_eq!(thumbs(&jpeg, "image/jpg", &[32]).len(), 1);
     assert_eq!(thumbs(&png, "Image/PNG; foo=bar", &[32]).len(), 1);
@@ -243,13 +321,20 @@ fn corrupt_and_truncated_inputs_are_refused_without_panicking() {
     let jpeg = support::encode_jpeg(&support::photo_like(200, 150, 15), 90);
     let png = support::encode_png_rgb(&support::photo_like(200, 150, 15));
     let webp = support::encode_webp_rgb(&support::photo_like(200, 150, 15));
-    for (bytes, ct) in [(&jpeg, "image/jpeg"), (&png, "image/png"), (&webp, "image/webp")] {
+    for (bytes, ct) in [
+        (&jpeg, "image/jpeg"),
+        (&png, "image/png"),
+        (&webp, "image/webp"),
+    ] {
         // Every prefix length up to the first 2 KiB, then coarser steps.
         let cuts = (0..bytes.len().min(2048)).chain((2048..bytes.len()).step_by(97));
         for n in cuts {
             if let Err(e) = make_thumbnails(&bytes[..n], ct, &[256], &Limits::default()) {
                 assert!(
-                    matches!(e.reason(), "corrupt" | "type_mismatch" | "unsupported_feature"),
+                    matches!(
+                        e.reason(),
+                        "corrupt" | "type_mismatch" | "unsupported_feature"
+                    ),
                     "{ct} cut at {n}: {e}"
                 );
             }
@@ -258,7 +343,10 @@ fn corrupt_and_truncated_inputs_are_refused_without_panicking() {
         // A clearly truncated body must be refused.
         let half = &bytes[..bytes.len() / 2];
         if ct != "image/jpeg" {
-            assert!(make_thumbnails(half, ct, &[256], &Limits::default()).is_err(), "{ct}");
+            assert!(
+                make_thumbnails(half, ct, &[256], &Limits::default()).is_err(),
+                "{ct}"
+            );
         }
     }
 }
@@ -285,7 +373,11 @@ fn random_and_bitflipped_bytes_never_panic() {
             let _ = make_thumbnails(&bytes, ct, &SIZES, &Limits::default());
         }
     }
-    for (orig, ct) in [(&jpeg, "image/jpeg"), (&png, "image/png"), (&webp, "image/webp")] {
+    for (orig, ct) in [
+        (&jpeg, "image/jpeg"),
+        (&png, "image/png"),
+        (&webp, "image/webp"),
+    ] {
         for _ in 0..300 {
             let mut bytes = orig.clone();
             for _ in 0..1 + rng.below(8) {

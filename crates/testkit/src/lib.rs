@@ -549,6 +549,20 @@ impl TestApp {
             .item
     }
 
+    /// Creates a Secrets Manager secret in the emulator; returns its name.
+    pub async fn create_secret(&self, value: &str) -> String {
+        let sdk = pipeline::sdk().await;
+        let name = format!("test/{}", uuid::Uuid::new_v4().simple());
+        aws_sdk_secretsmanager::Client::new(&sdk)
+            .create_secret()
+            .name(&name)
+            .secret_string(value)
+            .send()
+            .await
+            .expect("create_secret");
+        name
+    }
+
     /// Waits (bounded) until `check` holds; panics with `what` otherwise. For eventual states,
     /// never for timing assertions.
     pub async fn eventually<F, Fut>(&self, what: &str, check: F)

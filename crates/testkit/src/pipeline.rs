@@ -22,7 +22,7 @@ pub struct Pipeline {
 
 pub const MAX_RECEIVE_COUNT: i32 = 3;
 
-async fn sdk() -> aws_config::SdkConfig {
+pub(crate) async fn sdk() -> aws_config::SdkConfig {
     let endpoint = var("AWS_ENDPOINT_URL").expect("AWS_ENDPOINT_URL");
     aws_config::defaults(aws_config::BehaviorVersion::latest())
         .region(aws_config::Region::new(
@@ -31,6 +31,19 @@ async fn sdk() -> aws_config::SdkConfig {
         .endpoint_url(endpoint)
         .load()
         .await
+}
+
+async fn queue_arn(sqs: &aws_sdk_sqs::Client, url: &str) -> String {
+    let attributes = sqs
+        .get_queue_attributes()
+        .queue_url(url)
+        .attribute_names(QueueAttributeName::QueueArn)
+        .send()
+        .await
+        .expect("queue attributes")
+        .attributes
+        .unwrap_or_default();
+    attributes[&QueueAttributeName::QueueArn].clone()
 }
 
 pub async fn create(id: &str) -> Pipeline {
@@ -65,16 +78,7 @@ pub async fn create(id: &str) -> Pipeline {
         .expect("dlq")
         .queue_url
         .unwrap();
-    let dlq_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&dlq_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
+    let dlq_arn = queue_arn(&sqs, &dlq_url).await;
     let redrive = serde_json::json!({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": MAX_RECEIVE_COUNT.to_string()}).to_string();
     let queue_url = sqs
         .create_queue()
@@ -86,16 +90,7 @@ pub async fn create(id: &str) -> Pipeline {
         .expect("queue")
         .queue_url
         .unwrap();
-    let queue_arn = sqs
-        .get_queue_attributes()
-        .queue_url(&queue_url)
-        .attribute_names(QueueAttributeName::QueueArn)
-        .send()
-        .await
-        .unwrap()
-        .attributes
-        .unwrap()[&QueueAttributeName::QueueArn]
-        .clone();
+    let queue_arn = queue_arn(&sqs, &queue_url).await;
     sns.subscribe()
         .topic_arn(&topic_arn)
         .protocol("sqs")

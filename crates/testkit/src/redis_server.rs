@@ -13,35 +13,54 @@ pub struct PrivateRedis {
 
 impl PrivateRedis {
     pub async fn start() -> Self {
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .map(|a| a.port())
-            .expect("a free port");
-        let child = Command::new("redis-server")
-            .args([
-                "--port",
-                &port.to_string(),
-                "--bind",
-                "127.0.0.1",
-                "--save",
-                "",
-                "--appendonly",
-                "no",
-            ])
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("redis-server (installed by scripts/stack.sh)");
-        for _ in 0..100 {
-            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
-                break;
+        Self::start_with_args(&[]).await
+    }
+
+    /// A server that demands `AUTH password`.
+    pub async fn start_with_password(password: &str) -> Self {
+        Self::start_with_args(&["--requirepass", password]).await
+    }
+
+    async fn start_with_args(extra: &[&str]) -> Self {
+        // The port is chosen before the server binds it, so another test may race for it: a
+        // server that exits at once is retried on a new port.
+        for _ in 0..5 {
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .map(|a| a.port())
+                .expect("a free port");
+            let mut child = Command::new("redis-server")
+                .args([
+                    "--port",
+                    &port.to_string(),
+                    "--bind",
+                    "127.0.0.1",
+                    "--save",
+                    "",
+                    "--appendonly",
+                    "no",
+                ])
+                .args(extra)
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("redis-server (installed by scripts/stack.sh)");
+            for _ in 0..250 {
+                if let Ok(Some(_)) = child.try_wait() {
+                    break; // it could not bind: try another port
+                }
+                if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                    return Self {
+                        child: Some(child),
+                        port,
+                    };
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
             }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        Self {
-            child: Some(child),
-            port,
-        }
+        panic!("could not start a private redis-server");
     }
 
     pub fn url(&self) -> String {

@@ -160,3 +160,63 @@ async fn reads_stay_correct_when_redis_stops_mid_test() {
     let health: Value = health.json().await.unwrap();
     assert_eq!(health["checks"]["redis"], "degraded");
 }
+
+#[tokio::test]
+async fn redis_auth_comes_from_secrets_manager() {
+    let redis = PrivateRedis::start_with_password("s3cret-token").await;
+    let probe = TestApp::spawn().await;
+    let secret = probe
+        .create_secret(r#"{"auth_token": "s3cret-token"}"#)
+        .await;
+    drop(probe);
+
+    let without = TestApp::builder()
+        .env("REDIS_URL", redis.url())
+        .spawn()
+        .await;
+    let health: Value = without
+        .get("/v1/products/health", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(health["checks"]["redis"], "degraded", "no token, no cache");
+    drop(without);
+
+    let app = TestApp::builder()
+        .env("REDIS_URL", redis.url())
+        .env("REDIS_AUTH_SECRET_ID", secret)
+        .spawn()
+        .await;
+    let health: Value = app
+        .get("/v1/products/health", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        health["checks"]["redis"], "ok",
+        "authenticated with the secret's token"
+    );
+    let admin = app.admin().await;
+    let product = app
+        .create_product(&admin, TestApp::product_body("Secret", "5.00", 1))
+        .await;
+    app.get(&format!("/v1/products/{}", product["product_id"]), None)
+        .await;
+    let client =
+        redis::Client::open(format!("redis://:s3cret-token@127.0.0.1:{}", redis.port)).unwrap();
+    let mut conn = client.get_multiplexed_async_connection().await.unwrap();
+    let cached: Option<String> = redis::cmd("GET")
+        .arg(format!(
+            "{}products:v1:item:{}",
+            app.config.cache_key_prefix, product["product_id"]
+        ))
+        .query_async(&mut conn)
+        .await
+        .unwrap();
+    assert!(
+        cached.is_some(),
+        "reads were cached through the authenticated connection"
+    );
+}

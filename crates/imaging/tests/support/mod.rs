@@ -60,8 +60,8 @@ pub fn photo_like(width: u32, height: u32, seed: u64) -> RgbImage {
                 }
                 let shade = 1.0 - 0.35 * d.min(1.0);
                 let p = img.get_pixel_mut(x as u32, y as u32);
-                for c in 0..3 {
-                    p.0[c] = ((p.0[c] as f32 * 0.3) + color[c] * shade * 0.7) as u8;
+                for (v, col) in p.0.iter_mut().zip(color) {
+                    *v = ((*v as f32 * 0.3) + col * shade * 0.7) as u8;
                 }
             }
         }
