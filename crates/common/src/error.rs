@@ -126,8 +126,9 @@ impl Error {
     fn public_message(&self) -> String {
         match self {
             Self::Internal(_) => "an internal error occurred".to_owned(),
-            Self::Unavailable { dependency, .. } => {
-                format!("a required service ({dependency}) is unavailable, try again later")
+            // Which dependency is down is logged, not told: it is internal detail.
+            Self::Unavailable { .. } => {
+                "a required service is unavailable, try again later".to_owned()
             }
             other => other.to_string(),
         }

@@ -15,6 +15,14 @@ pub fn is_lambda() -> bool {
 /// Also selects aws-lc-rs as the process's TLS crypto provider (one provider for every client).
 pub fn init_tracing() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    init_tracing_with(std::io::stdout);
+}
+
+/// The same logging, written to `writer` (tests read what would be logged).
+pub fn init_tracing_with<W>(writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let layer = fmt::layer()
         .json()
@@ -22,7 +30,8 @@ pub fn init_tracing() {
         .with_current_span(true)
         .with_span_list(false)
         .with_target(false)
-        .with_ansi(false);
+        .with_ansi(false)
+        .with_writer(writer);
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(layer)
