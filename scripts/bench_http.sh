@@ -1,0 +1,331 @@
+#!/usr/bin/env bash
+# HTTP benchmark of the all-in-one server against a bare axum handler, in one run on one machine.
+#
+#   scripts/bench_http.sh
+#
+# Measures requests/s and p50/p99 latency (wrk, keep-alive, default 2 threads x 64 connections
+# x 15 s after a 3 s warm-up) of:
+#   bare   GET /                      services/local/examples/bare_axum.rs (the baseline)
+#   item   GET /v1/products/{id}      warm from the Redis cache
+#   list   GET /v1/products?limit=20  warm from the Redis cache
+# once per RUST_LOG level in BENCH_LOG_LEVELS (default "warn info"; `info` writes a JSON line per
+# request, sent to /dev/null), prints a markdown table and writes it, with the date, the machine
+# and the commit, between the markers of docs/benchmarks/http.md (the rest of that file is kept).
+#
+# It installs wrk (apt) if missing, runs `scripts/stack.sh up` (and `down` at the end only if no
+# part of the stack was running before), builds the release binaries in the default target dir
+# (CARGO_TARGET_DIR is honoured) and stops the servers it started.
+#
+# Environment (defaults): BENCH_PORT=18080 BARE_PORT=18081 (the next free ports from there are
+# used) BENCH_THREADS=2 BENCH_CONNECTIONS=64 BENCH_DURATION=15s BENCH_WARMUP=3s
+# BENCH_LOG_LEVELS="warn info" BENCH_OUT=docs/benchmarks/http.md (empty: print only)
+# BENCH_SKIP_BUILD=0 (1: use the binaries already built) BENCH_KEEP_RAW=<dir> (keep wrk outputs).
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$REPO"
+
+BENCH_PORT="${BENCH_PORT:-18080}"
+BARE_PORT="${BARE_PORT:-18081}"
+BENCH_THREADS="${BENCH_THREADS:-2}"
+BENCH_CONNECTIONS="${BENCH_CONNECTIONS:-64}"
+BENCH_DURATION="${BENCH_DURATION:-15s}"
+BENCH_WARMUP="${BENCH_WARMUP:-3s}"
+BENCH_LOG_LEVELS="${BENCH_LOG_LEVELS:-warn info}"
+BENCH_OUT="${BENCH_OUT-docs/benchmarks/http.md}"
+BENCH_SKIP_BUILD="${BENCH_SKIP_BUILD:-0}"
+BENCH_KEEP_RAW="${BENCH_KEEP_RAW:-}"
+TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+LOCAL_BIN="$TARGET_DIR/release/local"
+BARE_BIN="$TARGET_DIR/release/examples/bare_axum"
+# The targets of the issue: the cached read at >= 50 % of the bare handler's requests/s and a
+# p99 under 5 ms.
+TARGET_RATIO=0.50
+TARGET_P99_MS=5
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+    printf 'bench: ERROR: %s\n' "$*" >&2
+    exit 1
+}
+
+WORK="$(mktemp -d /tmp/bench_http.XXXXXX)"
+PIDS=()
+STOP_STACK=0
+
+cleanup() {
+    local pid
+    for pid in "${PIDS[@]}"; do
+        if kill -0 "$pid" 2>/dev/null; then
+            kill "$pid" 2>/dev/null || true
+            for _ in $(seq 50); do
+                kill -0 "$pid" 2>/dev/null || break
+                sleep 0.1
+            done
+            kill -9 "$pid" 2>/dev/null || true
+        fi
+    done
+    PIDS=()
+    if ((STOP_STACK)); then
+        log "stopping the local stack (this script started it)"
+        scripts/stack.sh down || true
+        STOP_STACK=0
+    fi
+    if [[ -n "$BENCH_KEEP_RAW" ]]; then
+        mkdir -p "$BENCH_KEEP_RAW"
+        cp -f "$WORK"/*.txt "$WORK"/*.log "$BENCH_KEEP_RAW"/ 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# free_port START [EXCEPT]: the first port >= START nothing listens on (and not EXCEPT).
+free_port() {
+    local port="$1"
+    while port_open "$port" || [[ "$port" == "${2:-}" ]]; do
+        port=$((port + 1))
+        ((port < 65535)) || die "no free port from $1"
+    done
+    printf '%s\n' "$port"
+}
+
+# wait_http URL PID SECONDS: until URL answers 200, or the process dies, or time runs out.
+wait_http() {
+    local url="$1" pid="$2" deadline=$((SECONDS + $3))
+    until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)" == 200 ]]; do
+        kill -0 "$pid" 2>/dev/null || return 1
+        ((SECONDS < deadline)) || return 1
+        sleep 0.2
+    done
+}
+
+# to_ms VALUE: a wrk duration (850.00us, 1.23ms, 1.02s, 1.5m) in milliseconds.
+to_ms() {
+    awk -v v="$1" 'BEGIN {
+        n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
+        if (u == "us") n /= 1000; else if (u == "s") n *= 1000; else if (u == "m") n *= 60000
+        printf "%.2f", n
+    }'
+}
+
+# redis_stat FIELD: a counter of INFO stats of the stack's Redis.
+redis_stat() {
+    redis-cli -h 127.0.0.1 -p "$REDIS_PORT" INFO stats 2>/dev/null |
+        tr -d '\r' | awk -F: -v f="$1" '$1 == f { print $2 }'
+}
+
+# --------------------------------------------------------------------------- prerequisites
+
+if ! command -v wrk >/dev/null; then
+    log "installing wrk"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends wrk >/dev/null
+fi
+
+# The stack: start what is missing; stop it at the end only if nothing of it was running.
+stack_before="$(scripts/stack.sh status 2>/dev/null || true)"
+stack_up_count="$(grep -c '^[a-z]* *up ' <<<"$stack_before" || true)"
+if ((stack_up_count == 0)); then
+    STOP_STACK=1
+elif ((stack_up_count < 3)); then
+    log "the stack was partly running: it will be left running afterwards"
+fi
+# Migrations are applied below by the release binary (`local migrate`), so `stack.sh up` does
+# not need a debug build for them.
+SKIP_MIGRATIONS=1 scripts/stack.sh up >&2
+# shellcheck source=/dev/null
+source "$(scripts/stack.sh env)"
+
+if [[ "$BENCH_SKIP_BUILD" != 1 ]]; then
+    log "building the release binaries (cargo build --release -p local --bin local --example bare_axum)"
+    build_started=$SECONDS
+    cargo build --release -p local --bin local --example bare_axum >&2
+    log "build took $((SECONDS - build_started)) s"
+fi
+[[ -x "$LOCAL_BIN" && -x "$BARE_BIN" ]] || die "missing $LOCAL_BIN or $BARE_BIN (build them)"
+
+APP_ENV=local RUST_LOG=warn "$LOCAL_BIN" migrate >"$WORK/migrate.log" 2>&1 ||
+    {
+        tail -n 20 "$WORK/migrate.log" >&2
+        die "migrations failed"
+    }
+
+# --------------------------------------------------------------------------- servers
+
+BARE_PORT="$(free_port "$BARE_PORT")"
+"$BARE_BIN" "$BARE_PORT" >"$WORK/bare.log" 2>&1 &
+BARE_PID=$!
+PIDS+=("$BARE_PID")
+wait_http "http://127.0.0.1:$BARE_PORT/" "$BARE_PID" 30 || die "bare_axum did not start (see $WORK/bare.log)"
+log "bare_axum on 127.0.0.1:$BARE_PORT (pid $BARE_PID)"
+
+LOCAL_PID=""
+BASE=""
+
+# start_local LEVEL: the release `local serve` with RUST_LOG=LEVEL on a free port. Its stdout
+# (the JSON log lines) goes to a file at warn and to /dev/null at any other level.
+start_local() {
+    local level="$1" port out
+    port="$(free_port "$BENCH_PORT" "$BARE_PORT")"
+    out=/dev/null
+    [[ "$level" == warn ]] && out="$WORK/local-$level.log"
+    env APP_ENV=local RUST_LOG="$level" HOST=127.0.0.1 PORT="$port" \
+        "$LOCAL_BIN" serve >"$out" 2>"$WORK/local-$level.stderr.log" &
+    LOCAL_PID=$!
+    PIDS+=("$LOCAL_PID")
+    BASE="http://127.0.0.1:$port"
+    wait_http "$BASE/v1/products/health" "$LOCAL_PID" 60 ||
+        {
+            tail -n 20 "$WORK/local-$level.stderr.log" "$out" >&2 2>/dev/null || true
+            die "local serve did not become healthy on $BASE"
+        }
+    log "local serve (RUST_LOG=$level) on $BASE (pid $LOCAL_PID)"
+}
+
+stop_local() {
+    [[ -n "$LOCAL_PID" ]] || return 0
+    kill "$LOCAL_PID" 2>/dev/null || true
+    for _ in $(seq 100); do
+        kill -0 "$LOCAL_PID" 2>/dev/null || break
+        sleep 0.1
+    done
+    kill -9 "$LOCAL_PID" 2>/dev/null || true
+    wait "$LOCAL_PID" 2>/dev/null || true
+    LOCAL_PID=""
+}
+
+# An admin token and a product of our own (a unique SKU), created through the first server.
+setup_product() {
+    local token body sku
+    body="$(jq -nc --arg e "$LOCAL_ADMIN_EMAIL" --arg p "$LOCAL_ADMIN_PASSWORD" '{email: $e, password: $p}')"
+    token="$(curl -fsS -X POST "$BASE/v1/users/login" -H 'content-type: application/json' \
+        -d "$body" | jq -r .access_token)"
+    [[ -n "$token" && "$token" != null ]] || die "login as $LOCAL_ADMIN_EMAIL failed"
+    sku="BENCH-$(date +%s)-$$-$RANDOM"
+    body="$(jq -nc --arg s "$sku" '{sku: $s, name: "Benchmark product", price: "12.50", stock: 10}')"
+    PRODUCT_ID="$(curl -fsS -X POST "$BASE/v1/products" -H "authorization: Bearer $token" \
+        -H 'content-type: application/json' -d "$body" | jq -r .product_id)"
+    [[ "$PRODUCT_ID" =~ ^[0-9]+$ ]] || die "creating the benchmark product failed"
+    log "product $PRODUCT_ID (SKU $sku)"
+}
+
+# warm URL: a few GETs, each must be 200 (the first one fills the cache).
+warm() {
+    local code
+    for _ in 1 2 3 4 5; do
+        code="$(curl -s -o /dev/null -w '%{http_code}' "$1")"
+        [[ "$code" == 200 ]] || die "GET $1 answered $code"
+    done
+}
+
+# --------------------------------------------------------------------------- measuring
+
+ROWS=()   # markdown rows
+SUMMARY=() # one line per level: the cached read against the targets
+
+# run_wrk NAME URL: warm-up, then the measured run; sets RPS P50 P99 ERRS HITS.
+run_wrk() {
+    local name="$1" url="$2" out="$WORK/wrk-$1.txt" hits0 miss0 hits1 miss1 non2xx sockerr
+    wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"$BENCH_WARMUP" "$url" >/dev/null
+    hits0="$(redis_stat keyspace_hits)"
+    miss0="$(redis_stat keyspace_misses)"
+    wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"$BENCH_DURATION" --latency "$url" >"$out"
+    hits1="$(redis_stat keyspace_hits)"
+    miss1="$(redis_stat keyspace_misses)"
+    RPS="$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")"
+    P50="$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")"
+    P99="$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")"
+    non2xx="$(awk '/Non-2xx or 3xx responses:/ { print $NF }' "$out")"
+    sockerr="$(awk -F'Socket errors: ' 'NF > 1 { print $2 }' "$out")"
+    ERRS="${non2xx:-0} non-2xx${sockerr:+; socket errors: $sockerr}"
+    [[ -n "$RPS" && -n "$P50" && -n "$P99" ]] || {
+        cat "$out" >&2
+        die "could not parse wrk's output for $name"
+    }
+    # Redis keyspace hits/misses during the run (the whole Redis: other clients count too).
+    HITS="$((hits1 - hits0)) / $((miss1 - miss0))"
+    log "$name: $RPS req/s, p50 $P50 ms, p99 $P99 ms, $ERRS, redis hits/misses $HITS"
+    cat "$out" >&2
+}
+
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+
+PRODUCT_ID=""
+for level in $BENCH_LOG_LEVELS; do
+    start_local "$level"
+    [[ -n "$PRODUCT_ID" ]] || setup_product
+    item_url="$BASE/v1/products/$PRODUCT_ID"
+    list_url="$BASE/v1/products?limit=20"
+    warm "$item_url"
+    warm "$list_url"
+
+    run_wrk "bare-$level" "http://127.0.0.1:$BARE_PORT/"
+    bare_rps="$RPS"
+    ROWS+=("| bare axum \`GET /\` (baseline) | – | $RPS | $P50 | $P99 | 1.00 | $ERRS | – |")
+
+    run_wrk "item-$level" "$item_url"
+    item_ratio="$(ratio "$RPS" "$bare_rps")"
+    ROWS+=("| \`GET /v1/products/{id}\` (cached) | \`$level\` | $RPS | $P50 | $P99 | **$item_ratio** | $ERRS | $HITS |")
+    verdict="$(awk -v r="$item_ratio" -v p="$P99" -v tr="$TARGET_RATIO" -v tp="$TARGET_P99_MS" 'BEGIN {
+        printf "%s throughput (%.0f %% of bare, target >= %.0f %%), %s p99 (%s ms, target < %s ms)",
+            (r >= tr ? "meets" : "MISSES"), r * 100, tr * 100, (p < tp ? "meets" : "MISSES"), p, tp }')"
+    SUMMARY+=("- \`RUST_LOG=$level\`: the cached single-product read $verdict.")
+
+    run_wrk "list-$level" "$list_url"
+    ROWS+=("| \`GET /v1/products?limit=20\` (cached) | \`$level\` | $RPS | $P50 | $P99 | $(ratio "$RPS" "$bare_rps") | $ERRS | $HITS |")
+
+    stop_local
+done
+
+# --------------------------------------------------------------------------- report
+
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
+    commit="$commit (with uncommitted changes)"
+fi
+cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)"
+RESULT="$WORK/result.md"
+{
+    echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores${cpu:+ ($cpu)}, Linux $(uname -r), commit $commit."
+    echo "wrk $BENCH_THREADS threads, $BENCH_CONNECTIONS connections, $BENCH_DURATION per row after a $BENCH_WARMUP warm-up;"
+    echo "wrk, the servers, Redis, PostgreSQL and moto all share the same $(nproc) cores."
+    echo
+    echo "| Endpoint | RUST_LOG | Requests/s | p50 (ms) | p99 (ms) | × bare req/s | Errors | Redis hits / misses |"
+    echo "|---|---|---:|---:|---:|---:|---|---|"
+    printf '%s\n' "${ROWS[@]}"
+    echo
+    printf '%s\n' "${SUMMARY[@]}"
+} >"$RESULT"
+
+cat "$RESULT"
+
+if [[ -n "$BENCH_OUT" ]]; then
+    mkdir -p "$(dirname "$BENCH_OUT")"
+    begin='<!-- bench_http:begin (written by scripts/bench_http.sh) -->'
+    end='<!-- bench_http:end -->'
+    if [[ -f "$BENCH_OUT" ]] && grep -qF "$begin" "$BENCH_OUT" && grep -qF "$end" "$BENCH_OUT"; then
+        # Replace what is between the markers, keep the rest of the document.
+        awk -v b="$begin" -v e="$end" -v f="$RESULT" '
+            $0 == b { print; while ((getline line < f) > 0) print line; skip = 1; next }
+            $0 == e { skip = 0 }
+            !skip { print }' "$BENCH_OUT" >"$WORK/doc.md"
+        cat "$WORK/doc.md" >"$BENCH_OUT"
+    else
+        {
+            echo "# HTTP benchmark"
+            echo
+            echo "Command: \`scripts/bench_http.sh\` (see its header for the knobs)."
+            echo
+            echo "$begin"
+            cat "$RESULT"
+            echo "$end"
+        } >"$BENCH_OUT"
+    fi
+    log "wrote $BENCH_OUT"
+fi
