@@ -199,8 +199,11 @@ start_postgres() {
         touch "$PG_LOG"
         chown postgres:postgres "$PG_LOG"
         log "postgres: starting on 127.0.0.1:$PG_PORT"
+        # authentication_timeout: a test that stops mid-handshake (its runtime dropped) leaves a
+        # backend in authentication, which stalls every DROP DATABASE (it waits for all backends
+        # to absorb a barrier) until the timeout: 5 s instead of 60 s.
         runuser -u postgres -- "$bindir/pg_ctl" -D "$PG_DIR" -l "$PG_LOG" -s \
-            -o "-h 127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off -c max_connections=300" start ||
+            -o "-h 127.0.0.1 -p $PG_PORT -k $PG_DIR -c fsync=off -c max_connections=300 -c authentication_timeout=5s" start ||
             {
                 show_log "$PG_LOG"
                 die "postgres failed to start (log: $PG_LOG)"
@@ -403,6 +406,15 @@ write_stack_env() {
 
 # --------------------------------------------------------------------------- commands
 
+provision() {
+    MOTO_PORT="$MOTO_PORT" AWS_ENDPOINT_URL="$MOTO_URL" AWS_REGION="$AWS_REGION" \
+        RESOURCE_PREFIX="$RESOURCE_PREFIX" DYNAMODB_TABLE_PREFIX="$DYNAMODB_TABLE_PREFIX" \
+        IMAGES_BUCKET="$IMAGES_BUCKET" LOCAL_ADMIN_EMAIL="$LOCAL_ADMIN_EMAIL" \
+        LOCAL_ADMIN_PASSWORD="$LOCAL_ADMIN_PASSWORD" PG_HOST=127.0.0.1 PG_PORT="$PG_PORT" \
+        PG_USER="$PG_USER" PG_PASSWORD="$PG_PASSWORD" PG_DATABASE="$PG_DATABASE" \
+        "$MOTO_VENV/bin/python" "$REPO/scripts/provision.py"
+}
+
 cmd_up() {
     local json
     cmd_install
@@ -412,16 +424,16 @@ cmd_up() {
     start_redis
     start_moto
     log "provisioning AWS resources in moto"
-    json="$(MOTO_PORT="$MOTO_PORT" AWS_ENDPOINT_URL="$MOTO_URL" AWS_REGION="$AWS_REGION" \
-        RESOURCE_PREFIX="$RESOURCE_PREFIX" DYNAMODB_TABLE_PREFIX="$DYNAMODB_TABLE_PREFIX" \
-        IMAGES_BUCKET="$IMAGES_BUCKET" LOCAL_ADMIN_EMAIL="$LOCAL_ADMIN_EMAIL" \
-        LOCAL_ADMIN_PASSWORD="$LOCAL_ADMIN_PASSWORD" PG_HOST=127.0.0.1 PG_PORT="$PG_PORT" \
-        PG_USER="$PG_USER" PG_PASSWORD="$PG_PASSWORD" PG_DATABASE="$PG_DATABASE" \
-        "$MOTO_VENV/bin/python" "$REPO/scripts/provision.py")" ||
-        {
-            show_log "$MOTO_LOG"
-            die "provisioning failed"
-        }
+    # Provisioning is idempotent: one retry rides out a moto hiccup (its Cognito backend is not
+    # thread-safe under concurrent calls).
+    json="$(provision)" || {
+        log "provisioning failed once; retrying"
+        sleep 2
+        json="$(provision)"
+    } || {
+        show_log "$MOTO_LOG"
+        die "provisioning failed"
+    }
     printf '%s\n' "$json" >"$STACK_DIR/provision.json"
     write_stack_env "$json"
     if [[ "$SKIP_MIGRATIONS" != 1 ]]; then

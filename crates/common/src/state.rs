@@ -21,6 +21,7 @@ use crate::{
         images_pg::{ImageStore, PgImageStore},
         objects_s3::{ObjectStore, S3Objects},
         outbox::PgOutbox,
+        probes::{CacheProbe, DynamoProbe, PostgresProbe, Probe},
         products_pg::{PgProductStore, ProductStore},
         users_pg::{PgUserStore, UserStore},
     },
@@ -152,10 +153,14 @@ impl AppState {
                 config.cognito.auto_confirm,
             )),
             health: Arc::new(HealthService::new(
-                deps.pool,
-                deps.aws.dynamodb.clone(),
-                config.table("ProductCatalog"),
-                deps.cache,
+                Arc::new(PostgresProbe(deps.pool)),
+                Arc::new(DynamoProbe {
+                    client: deps.aws.dynamodb.clone(),
+                    table: config.table("ProductCatalog"),
+                }),
+                deps.cache
+                    .is_enabled()
+                    .then(|| Arc::new(CacheProbe(deps.cache.clone())) as Arc<dyn Probe>),
             )),
             auth,
             config,

@@ -440,6 +440,10 @@ impl TestApp {
 
     /// Creates a confirmed Cognito user (optionally in `admin`) and signs it in.
     pub async fn user(&self, admin: bool) -> TestUser {
+        // moto's Cognito backend is not thread-safe ("OrderedDict mutated during iteration"
+        // under concurrent sign-ups): tests make their users one at a time.
+        static COGNITO: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+        let _one_at_a_time = COGNITO.lock().await;
         let email = format!("u-{}@example.com", uuid::Uuid::new_v4().simple());
         let pool = &self.config.cognito.user_pool_id;
         let attr = |n: &str, v: &str| AttributeType::builder().name(n).value(v).build().unwrap();
@@ -584,11 +588,11 @@ impl Drop for TestApp {
     fn drop(&mut self) {
         let admin_url = self.admin_url.clone();
         let db_name = self.db_name.clone();
-        let dynamodb = self.dynamodb.clone();
         let prefix = self.table_prefix.clone();
-        // Async cleanup needs a runtime of its own: the test's is blocked in this drop. The pool
-        // is not closed (that would wait for connections held by the blocked runtime's tasks);
-        // DROP DATABASE … WITH (FORCE) ends them.
+        // Async cleanup needs a runtime of its own: the test's is blocked in this drop. Nothing
+        // of the test's runtime is used here (its pooled connections would wait on that blocked
+        // runtime's reactor): a new Postgres connection and a new DynamoDB client. The app's
+        // pool is not closed; DROP DATABASE … WITH (FORCE) ends its connections.
         let _ = std::thread::spawn(move || {
             let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -597,6 +601,7 @@ impl Drop for TestApp {
                 return;
             };
             runtime.block_on(async move {
+                let dynamodb = aws_sdk_dynamodb::Client::new(&pipeline::sdk().await);
                 if let Ok(mut admin) = PgConnection::connect(&admin_url).await {
                     let _ = admin
                         .execute(sqlx::AssertSqlSafe(format!(

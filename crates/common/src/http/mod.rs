@@ -1,9 +1,8 @@
-//! HTTP plumbing shared by every router: request ids, JSON in and out, pagination,
+//! HTTP plumbing shared by every router: request ids, JSON in and out,
 //! idempotency, and the router's own 404/405 in the error envelope.
 
 pub mod extract;
 pub mod idempotency;
-pub mod pagination;
 pub mod request_id;
 
 use axum::{

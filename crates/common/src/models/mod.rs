@@ -2,6 +2,7 @@
 //! boundary cannot hold an invalid price, SKU or stock level.
 
 pub mod money;
+pub mod page;
 pub mod product;
 pub mod user;
 

@@ -10,6 +10,7 @@ pub mod images_dynamo;
 pub mod images_pg;
 pub mod objects_s3;
 pub mod outbox;
+pub mod probes;
 pub mod products_pg;
 pub mod users_pg;
 

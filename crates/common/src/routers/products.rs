@@ -17,12 +17,10 @@ use super::{
 use crate::{
     auth::AdminUser,
     error::{Error, ErrorEnvelope},
-    http::{
-        extract::{ApiJson, ApiPath, ApiQuery},
-        pagination::PageRequest,
-    },
+    http::extract::{ApiJson, ApiPath, ApiQuery},
     models::{
         Money,
+        page::PageRequest,
         product::{Inventory, Issues, NewProduct, Product, ProductChanges, ProductFilter},
         timestamp,
     },

@@ -1,12 +1,11 @@
 //! Health of the backing services, as `GET /v1/<service>/health` reports it. Postgres and
 //! DynamoDB are required; Redis is optional and reported `degraded` when down.
 
-use std::time::Duration;
+use std::sync::Arc;
 
 use serde::Serialize;
-use sqlx::PgPool;
 
-use crate::repositories::cache::Cache;
+use crate::repositories::probes::Probe;
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct HealthReport {
@@ -30,57 +29,36 @@ impl HealthReport {
 }
 
 pub struct HealthService {
-    pool: PgPool,
-    dynamodb: aws_sdk_dynamodb::Client,
-    probe_table: String,
-    cache: Cache,
+    postgres: Arc<dyn Probe>,
+    dynamodb: Arc<dyn Probe>,
+    /// `None` when no cache is configured.
+    cache: Option<Arc<dyn Probe>>,
 }
-
-const TIMEOUT: Duration = Duration::from_secs(2);
 
 impl HealthService {
     pub fn new(
-        pool: PgPool,
-        dynamodb: aws_sdk_dynamodb::Client,
-        probe_table: String,
-        cache: Cache,
+        postgres: Arc<dyn Probe>,
+        dynamodb: Arc<dyn Probe>,
+        cache: Option<Arc<dyn Probe>>,
     ) -> Self {
         Self {
-            pool,
+            postgres,
             dynamodb,
-            probe_table,
             cache,
         }
     }
 
     #[tracing::instrument(skip_all)]
     pub async fn check(&self) -> HealthReport {
-        let postgres = async {
-            tokio::time::timeout(TIMEOUT, sqlx::query("SELECT 1").execute(&self.pool))
-                .await
-                .is_ok_and(|r| r.is_ok())
-        };
-        let dynamodb = async {
-            tokio::time::timeout(
-                TIMEOUT,
-                self.dynamodb
-                    .describe_table()
-                    .table_name(&self.probe_table)
-                    .send(),
-            )
-            .await
-            .is_ok_and(|r| r.is_ok())
-        };
         let redis = async {
-            if !self.cache.is_enabled() {
-                return "disabled";
-            }
-            match tokio::time::timeout(TIMEOUT, self.cache.ping()).await {
-                Ok(Ok(())) => "ok",
-                _ => "degraded",
+            match &self.cache {
+                None => "disabled",
+                Some(probe) if probe.ok().await => "ok",
+                Some(_) => "degraded",
             }
         };
-        let (postgres, dynamodb, redis) = tokio::join!(postgres, dynamodb, redis);
+        let (postgres, dynamodb, redis) =
+            tokio::join!(self.postgres.ok(), self.dynamodb.ok(), redis);
         let word = |ok: bool| if ok { "ok" } else { "unavailable" };
         HealthReport {
             status: word(postgres && dynamodb),

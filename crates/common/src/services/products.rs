@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     error::Error,
-    http::pagination::{Page, PageRequest, encode_cursor},
+    models::page::{Page, PageRequest, encode_cursor},
     models::product::{Inventory, NewProduct, Product, ProductChanges, ProductFilter},
     repositories::{
         cache::Cache,

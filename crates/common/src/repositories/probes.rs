@@ -1,0 +1,57 @@
+//! Liveness probes of the backing services, for the health routes.
+
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::PgPool;
+
+use super::cache::Cache;
+
+const TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Answers whether one dependency is reachable now.
+#[async_trait]
+pub trait Probe: Send + Sync {
+    async fn ok(&self) -> bool;
+}
+
+pub struct PostgresProbe(pub PgPool);
+
+#[async_trait]
+impl Probe for PostgresProbe {
+    async fn ok(&self) -> bool {
+        tokio::time::timeout(TIMEOUT, sqlx::query("SELECT 1").execute(&self.0))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+}
+
+/// DynamoDB answers `DescribeTable` for one of our tables.
+pub struct DynamoProbe {
+    pub client: aws_sdk_dynamodb::Client,
+    pub table: String,
+}
+
+#[async_trait]
+impl Probe for DynamoProbe {
+    async fn ok(&self) -> bool {
+        tokio::time::timeout(
+            TIMEOUT,
+            self.client.describe_table().table_name(&self.table).send(),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok())
+    }
+}
+
+/// Redis answers `PING` (when a cache is configured).
+pub struct CacheProbe(pub Cache);
+
+#[async_trait]
+impl Probe for CacheProbe {
+    async fn ok(&self) -> bool {
+        tokio::time::timeout(TIMEOUT, self.0.ping())
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+}
