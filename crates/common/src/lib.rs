@@ -16,6 +16,11 @@ pub mod state;
 
 pub use error::{Error, Result};
 
+/// mimalloc for every binary: a request allocates and frees many small objects across two
+/// worker threads, where glibc's malloc took ≈ 14 % of the server's CPU (docs/benchmarks/http.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// The sqlx migrations (`migrations/`), for the local server's `migrate` and the test kit.
 /// Production binaries never run them: deployments migrate as a separate step.
 pub static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("../../migrations");

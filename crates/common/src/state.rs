@@ -93,12 +93,23 @@ impl Deps {
     }
 }
 
-/// What every router shares. Cheap to clone.
+/// What every router shares: one reference count to clone per request (axum clones the state
+/// for every request; a struct of many `Arc`s would cost an atomic operation each).
 #[derive(Clone)]
-pub struct AppState {
+pub struct AppState(Arc<Shared>);
+
+impl std::ops::Deref for AppState {
+    type Target = Shared;
+
+    fn deref(&self) -> &Shared {
+        &self.0
+    }
+}
+
+pub struct Shared {
     pub config: Arc<Config>,
     pub auth: Arc<Authenticator>,
-    pub idempotency: Idempotency,
+    pub idempotency: Arc<Idempotency>,
     pub products: Arc<ProductService>,
     pub users: Arc<UserService>,
     pub images: Arc<ImageService>,
@@ -135,10 +146,14 @@ impl AppState {
             projector.clone(),
             config.images_public_base_url.clone(),
         ));
-        Self {
+        Self(Arc::new(Shared {
             images,
             sqs: deps.aws.sqs.clone(),
-            idempotency: Idempotency::new(deps.idempotency, auth.clone(), config.body_limit_bytes),
+            idempotency: Arc::new(Idempotency::new(
+                deps.idempotency,
+                auth.clone(),
+                config.body_limit_bytes,
+            )),
             products: Arc::new(ProductService::new(
                 deps.product_store,
                 deps.catalog,
@@ -164,7 +179,7 @@ impl AppState {
             )),
             auth,
             config,
-        }
+        }))
     }
 
     /// Starts the background work of a long-lived process: the outbox relay.

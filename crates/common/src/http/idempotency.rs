@@ -144,14 +144,14 @@ fn replay(stored: StoredResponse) -> Response {
 }
 
 /// The route layer.
-pub async fn layer(State(idem): State<Idempotency>, req: Request, next: Next) -> Response {
-    match guard(idem, req, next).await {
+pub async fn layer(State(idem): State<Arc<Idempotency>>, req: Request, next: Next) -> Response {
+    match guard(&idem, req, next).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
     }
 }
 
-async fn guard(idem: Idempotency, req: Request, next: Next) -> Result<Response, Error> {
+async fn guard(idem: &Idempotency, req: Request, next: Next) -> Result<Response, Error> {
     let route = req
         .extensions()
         .get::<MatchedPath>()
