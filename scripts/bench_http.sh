@@ -11,10 +11,15 @@
 # once per RUST_LOG level in BENCH_LOG_LEVELS (default "warn info"; `info` writes a JSON line per
 # request, sent to /dev/null), prints a markdown table and writes it, with the date, the machine
 # and the commit, between the markers of docs/benchmarks/http.md (the rest of that file is kept).
+# Each row also shows the Redis keyspace hits/misses during the run (the reads must be hits) and
+# the CPU other processes took meanwhile (wrk, the servers and Redis share the machine's cores;
+# more than 0.1 core from anything else marks the row as disturbed).
 #
 # It installs wrk (apt) if missing, runs `scripts/stack.sh up` (and `down` at the end only if no
 # part of the stack was running before), builds the release binaries in the default target dir
-# (CARGO_TARGET_DIR is honoured) and stops the servers it started.
+# (CARGO_TARGET_DIR is honoured) and stops the servers it started. It writes to the local
+# database: one product per run (a unique SKU) and, once, enough `BENCH-FILL-…` products to fill
+# the listing's first page of 20.
 #
 # Environment (defaults): BENCH_PORT=18080 BARE_PORT=18081 (the next free ports from there are
 # used) BENCH_THREADS=2 BENCH_CONNECTIONS=64 BENCH_DURATION=15s BENCH_WARMUP=3s
@@ -156,6 +161,20 @@ APP_ENV=local RUST_LOG=warn "$LOCAL_BIN" migrate >"$WORK/migrate.log" 2>&1 ||
         die "migrations failed"
     }
 
+# How busy the machine is without us (other builds or tests skew every number): % over 2 s.
+cpu_busy() {
+    local a b
+    a="$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)"
+    sleep 2
+    b="$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)"
+    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ")
+        busy = y[1] - x[1]; idle = y[2] - x[2]; printf "%.0f", 100 * busy / (busy + idle + 1e-9) }'
+}
+BUSY_BEFORE="$(cpu_busy)"
+if ((BUSY_BEFORE > 10)); then
+    log "WARNING: the machine is ${BUSY_BEFORE} % busy before the benchmark; the numbers will be low and noisy"
+fi
+
 # --------------------------------------------------------------------------- servers
 
 BARE_PORT="$(free_port "$BARE_PORT")"
@@ -213,9 +232,22 @@ setup_product() {
         -H 'content-type: application/json' -d "$body" | jq -r .product_id)"
     [[ "$PRODUCT_ID" =~ ^[0-9]+$ ]] || die "creating the benchmark product failed"
     log "product $PRODUCT_ID (SKU $sku)"
+    # A full first page, so that the listing measures 20 items whatever the database holds
+    # (the fill products stay, and later runs reuse them).
+    local have need i
+    have="$(curl -fsS "$BASE/v1/products?limit=20" | jq '.items | length')"
+    need=$((20 - have))
+    for ((i = 1; i <= need; i++)); do
+        body="$(jq -nc --arg s "BENCH-FILL-$(date +%s)-$$-$i" \
+            '{sku: $s, name: "Benchmark filler", price: "9.99", stock: 100}')"
+        curl -fsS -o /dev/null -X POST "$BASE/v1/products" -H "authorization: Bearer $token" \
+            -H 'content-type: application/json' -d "$body" || die "creating a filler product failed"
+    done
+    ((need <= 0)) || log "created $need filler products for a full listing page"
 }
 
 # warm URL: a few GETs, each must be 200 (the first one fills the cache).
+# The listing must hold 20 items (see setup_product).
 warm() {
     local code
     for _ in 1 2 3 4 5; do
@@ -228,16 +260,62 @@ warm() {
 
 ROWS=()   # markdown rows
 SUMMARY=() # one line per level: the cached read against the targets
+DISTURBED=() # runs during which other processes took CPU
 
-# run_wrk NAME URL: warm-up, then the measured run; sets RPS P50 P99 ERRS HITS.
+HZ="$(getconf CLK_TCK)"
+REDIS_SERVER_PID="$(redis-cli -h 127.0.0.1 -p "$REDIS_PORT" INFO server 2>/dev/null |
+    tr -d '\r' | awk -F: '$1 == "process_id" { print $2 }')"
+
+# CPU ticks (user + system) of a process, 0 if there is none.
+proc_ticks() {
+    if [[ -n "$1" && -r "/proc/$1/stat" ]]; then
+        awk '{ print $14 + $15 }' "/proc/$1/stat"
+    else
+        echo 0
+    fi
+}
+
+# CHILD_TICKS: CPU ticks of this shell's finished children (wrk, curl, redis-cli), from
+# `times` (which must run in this shell: in a subshell it reads zero).
+child_ticks() {
+    times >"$WORK/times"
+    CHILD_TICKS="$(awk -v hz="$HZ" 'NR == 2 {
+        t = 0
+        for (i = 1; i <= 2; i++) { split($i, a, "m"); sub("s", "", a[2]); t += a[1] * 60 + a[2] }
+        printf "%.0f", t * hz }' "$WORK/times")"
+}
+
+# Machine-wide busy ticks (user + nice + system + irq + softirq: a process's own ticks include the
+# interrupts served in its context) and steal ticks.
+machine_ticks() {
+    awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat
+}
+
+# run_wrk NAME URL SERVER_PID: warm-up, then the measured run; sets RPS P50 P99 ERRS HITS and
+# OTHER (CPU, in cores, used during the run by anything but wrk, the server and Redis; > 0.1
+# means the numbers were disturbed).
 run_wrk() {
-    local name="$1" url="$2" out="$WORK/wrk-$1.txt" hits0 miss0 hits1 miss1 non2xx sockerr
+    local name="$1" url="$2" spid="$3" out="$WORK/wrk-$1.txt" hits0 miss0 hits1 miss1 non2xx sockerr
+    local m0 m1 s0 s1 r0 r1 c0 c1 t0 t1
     wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"$BENCH_WARMUP" "$url" >/dev/null
     hits0="$(redis_stat keyspace_hits)"
     miss0="$(redis_stat keyspace_misses)"
+    m0="$(machine_ticks)" s0="$(proc_ticks "$spid")" r0="$(proc_ticks "$REDIS_SERVER_PID")"
+    child_ticks
+    c0="$CHILD_TICKS"
+    t0="$(date +%s.%N)"
     wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"$BENCH_DURATION" --latency "$url" >"$out"
+    t1="$(date +%s.%N)"
+    m1="$(machine_ticks)" s1="$(proc_ticks "$spid")" r1="$(proc_ticks "$REDIS_SERVER_PID")"
+    child_ticks
+    c1="$CHILD_TICKS"
     hits1="$(redis_stat keyspace_hits)"
     miss1="$(redis_stat keyspace_misses)"
+    OTHER="$(awk -v m0="$m0" -v m1="$m1" -v s="$((s1 - s0))" -v r="$((r1 - r0))" -v c="$((c1 - c0))" \
+        -v t0="$t0" -v t1="$t1" -v hz="$HZ" 'BEGIN {
+        split(m0, a, " "); split(m1, b, " "); secs = (t1 - t0) * hz
+        other = (b[1] - a[1] - s - r - c) / secs; if (other < 0) other = 0
+        printf "%.2f", other; steal = (b[2] - a[2]) / secs; if (steal >= 0.05) printf " (steal %.2f)", steal }')"
     RPS="$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")"
     P50="$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")"
     P99="$(to_ms "$(awk '$1 == "99%" { print $2 }' "$out")")"
@@ -250,7 +328,10 @@ run_wrk() {
     }
     # Redis keyspace hits/misses during the run (the whole Redis: other clients count too).
     HITS="$((hits1 - hits0)) / $((miss1 - miss0))"
-    log "$name: $RPS req/s, p50 $P50 ms, p99 $P99 ms, $ERRS, redis hits/misses $HITS"
+    log "$name: $RPS req/s, p50 $P50 ms, p99 $P99 ms, $ERRS, redis hits/misses $HITS, other CPU $OTHER cores"
+    if awk -v o="${OTHER%% *}" 'BEGIN { exit !(o > 0.1) }'; then
+        DISTURBED+=("$name")
+    fi
     cat "$out" >&2
 }
 
@@ -264,21 +345,23 @@ for level in $BENCH_LOG_LEVELS; do
     list_url="$BASE/v1/products?limit=20"
     warm "$item_url"
     warm "$list_url"
+    items="$(curl -fsS "$list_url" | jq '.items | length')"
+    ((items == 20)) || log "WARNING: the listing holds $items items, not 20"
 
-    run_wrk "bare-$level" "http://127.0.0.1:$BARE_PORT/"
+    run_wrk "bare-$level" "http://127.0.0.1:$BARE_PORT/" "$BARE_PID"
     bare_rps="$RPS"
-    ROWS+=("| bare axum \`GET /\` (baseline) | – | $RPS | $P50 | $P99 | 1.00 | $ERRS | – |")
+    ROWS+=("| bare axum \`GET /\` (baseline) | – | $RPS | $P50 | $P99 | 1.00 | $ERRS | – | $OTHER |")
 
-    run_wrk "item-$level" "$item_url"
+    run_wrk "item-$level" "$item_url" "$LOCAL_PID"
     item_ratio="$(ratio "$RPS" "$bare_rps")"
-    ROWS+=("| \`GET /v1/products/{id}\` (cached) | \`$level\` | $RPS | $P50 | $P99 | **$item_ratio** | $ERRS | $HITS |")
+    ROWS+=("| \`GET /v1/products/{id}\` (cached) | \`$level\` | $RPS | $P50 | $P99 | **$item_ratio** | $ERRS | $HITS | $OTHER |")
     verdict="$(awk -v r="$item_ratio" -v p="$P99" -v tr="$TARGET_RATIO" -v tp="$TARGET_P99_MS" 'BEGIN {
         printf "%s throughput (%.0f %% of bare, target >= %.0f %%), %s p99 (%s ms, target < %s ms)",
             (r >= tr ? "meets" : "MISSES"), r * 100, tr * 100, (p < tp ? "meets" : "MISSES"), p, tp }')"
     SUMMARY+=("- \`RUST_LOG=$level\`: the cached single-product read $verdict.")
 
-    run_wrk "list-$level" "$list_url"
-    ROWS+=("| \`GET /v1/products?limit=20\` (cached) | \`$level\` | $RPS | $P50 | $P99 | $(ratio "$RPS" "$bare_rps") | $ERRS | $HITS |")
+    run_wrk "list-$level" "$list_url" "$LOCAL_PID"
+    ROWS+=("| \`GET /v1/products?limit=20\` (cached, 20 items) | \`$level\` | $RPS | $P50 | $P99 | $(ratio "$RPS" "$bare_rps") | $ERRS | $HITS | $OTHER |")
 
     stop_local
 done
@@ -294,13 +377,18 @@ RESULT="$WORK/result.md"
 {
     echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores${cpu:+ ($cpu)}, Linux $(uname -r), commit $commit."
     echo "wrk $BENCH_THREADS threads, $BENCH_CONNECTIONS connections, $BENCH_DURATION per row after a $BENCH_WARMUP warm-up;"
-    echo "wrk, the servers, Redis, PostgreSQL and moto all share the same $(nproc) cores."
+    echo "wrk, the servers, Redis, PostgreSQL and moto all share the same $(nproc) cores"
+    echo "(CPU ${BUSY_BEFORE} % busy just before the run, from other processes)."
     echo
-    echo "| Endpoint | RUST_LOG | Requests/s | p50 (ms) | p99 (ms) | × bare req/s | Errors | Redis hits / misses |"
-    echo "|---|---|---:|---:|---:|---:|---|---|"
+    echo "| Endpoint | RUST_LOG | Requests/s | p50 (ms) | p99 (ms) | × bare req/s | Errors | Redis hits / misses | Other CPU (cores) |"
+    echo "|---|---|---:|---:|---:|---:|---|---|---:|"
     printf '%s\n' "${ROWS[@]}"
     echo
     printf '%s\n' "${SUMMARY[@]}"
+    if ((${#DISTURBED[@]})); then
+        echo
+        echo "**Disturbed:** other processes used more than 0.1 core during ${DISTURBED[*]}: run it again on a quiet machine."
+    fi
 } >"$RESULT"
 
 cat "$RESULT"
