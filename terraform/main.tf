@@ -18,12 +18,16 @@ locals {
 
   images_bucket_name = "${local.name_prefix}images-${data.aws_caller_identity.current.account_id}"
   images_bucket_arn  = "arn:aws:s3:::${local.images_bucket_name}"
+
+  # Where the image processor writes (thumbnails, and the re-encoded full-size
+  # copy without metadata): the only keys CloudFront may serve. Never raw/.
+  processed_image_prefixes = ["thumbnails/", "originals/"]
 }
 
 check "domain_needs_zone" {
   assert {
-    condition     = var.domain_name == "" || var.hosted_zone_id != ""
-    error_message = "hosted_zone_id is required when domain_name is set."
+    condition     = (var.domain_name == "" && var.images.domain_name == "") || var.hosted_zone_id != ""
+    error_message = "hosted_zone_id is required when domain_name or images.domain_name is set."
   }
 }
 
@@ -102,6 +106,26 @@ module "s3" {
   cors_allowed_origins = var.cors_allowed_origins
   raw_expiration_days  = var.images.raw_expiration_days
   force_destroy        = !var.protect_data
+
+  cdn_read = {
+    distribution_arn = module.cdn.cloudfront_distribution_arn
+    prefixes         = local.processed_image_prefixes
+  }
+}
+
+module "cdn" {
+  source = "./modules/cdn"
+
+  providers = {
+    aws           = aws
+    aws.us_east_1 = aws.us_east_1
+  }
+
+  name_prefix                 = local.name_prefix
+  bucket_name                 = module.s3.bucket_id
+  bucket_regional_domain_name = module.s3.bucket_regional_domain_name
+  domain_name                 = var.images.domain_name
+  hosted_zone_id              = var.hosted_zone_id
 }
 
 module "cognito" {
@@ -148,6 +172,7 @@ module "lambdas" {
   image_repository_urls      = module.ecr.repository_urls
   image_tag                  = var.image_tag
   function_settings          = var.lambda_functions
+  account_concurrency_limit  = var.lambda_account_concurrency_limit
   subnet_ids                 = module.networking.private_subnet_ids
   security_group_id          = module.networking.security_group_lambda_id
   kms_key_arn                = module.kms.kms_key_arn
@@ -171,9 +196,10 @@ module "lambdas" {
   }
 
   images = {
-    bucket_name     = module.s3.bucket_id
-    bucket_arn      = module.s3.bucket_arn
-    public_base_url = var.images.public_base_url != "" ? var.images.public_base_url : "https://${module.s3.bucket_regional_domain_name}"
+    bucket_name        = module.s3.bucket_id
+    bucket_arn         = module.s3.bucket_arn
+    public_base_url    = module.cdn.public_base_url
+    processed_prefixes = local.processed_image_prefixes
   }
 
   messaging = {
@@ -219,13 +245,14 @@ module "api_gateway" {
 }
 
 module "monitoring" {
-  source         = "./modules/monitoring"
-  name_prefix    = local.name_prefix
-  kms_key_arn    = module.kms.kms_key_arn
-  alarm_emails   = var.alarm_emails
-  function_names = module.lambdas.function_names
-  dlq_names      = module.sns_sqs.dlq_names
-  api_id         = module.api_gateway.api_id
+  source            = "./modules/monitoring"
+  name_prefix       = local.name_prefix
+  kms_key_arn       = module.kms.kms_key_arn
+  alarm_emails      = var.alarm_emails
+  function_names    = module.lambdas.function_names
+  dlq_names         = module.sns_sqs.dlq_names
+  api_id            = module.api_gateway.api_id
+  state_machine_arn = module.step_functions.state_machine_arn
 }
 
 module "edge" {

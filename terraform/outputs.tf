@@ -58,6 +58,26 @@ output "ecr_repository_urls" {
   value       = module.ecr.repository_urls
 }
 
+output "images_public_base_url" {
+  description = "Base URL of image links (CloudFront with origin access control; IMAGES_PUBLIC_BASE_URL)."
+  value       = module.cdn.public_base_url
+}
+
+output "images_cloudfront_distribution_id" {
+  description = "Id of the images distribution (for invalidations)."
+  value       = module.cdn.cloudfront_distribution_id
+}
+
+output "migrate_function_name" {
+  description = "Function applying the database migrations; the deploy workflow invokes it once per deploy."
+  value       = module.lambdas.migrate_function_name
+}
+
+output "lambda_reserved_concurrency_total" {
+  description = "Sum of reserved concurrency in this environment (must leave 100 of lambda_account_concurrency_limit unreserved)."
+  value       = module.lambdas.reserved_concurrency_total
+}
+
 output "lambda_function_names" {
   description = "Lambda function name by manifest function name."
   value       = module.lambdas.function_names

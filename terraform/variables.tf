@@ -65,12 +65,31 @@ variable "redis" {
 }
 
 variable "lambda_functions" {
-  description = "Memory (MB), timeout (s) and reserved concurrency of each function, keyed by manifest function name."
+  description = "Memory (MB), timeout (s) and reserved concurrency (null = unreserved) of each function, keyed by function name."
   type = map(object({
     memory_size          = number
     timeout              = number
-    reserved_concurrency = number
+    reserved_concurrency = optional(number)
   }))
+}
+
+variable "lambda_account_concurrency_limit" {
+  description = "The account's Lambda concurrent-executions quota in aws_region, declared per environment (no default: an explicit choice). Reserved concurrency must leave 100 of it unreserved; a new account may start far below 1000 (Service Quotas, L-B99A9384)."
+  type        = number
+
+  validation {
+    condition     = var.lambda_account_concurrency_limit >= 10
+    error_message = "lambda_account_concurrency_limit is the account quota (at least 10)."
+  }
+
+  # AWS refuses a reservation that leaves fewer than 100 unreserved executions.
+  validation {
+    condition = alltrue([
+      for total in [sum(concat([0], [for f in values(var.lambda_functions) : f.reserved_concurrency if f.reserved_concurrency != null]))] :
+      total == 0 || total + 100 <= var.lambda_account_concurrency_limit
+    ])
+    error_message = "The functions' reserved_concurrency must total at most lambda_account_concurrency_limit - 100: raise the account's quota (and this declaration) or reserve less."
+  }
 }
 
 variable "database_max_connections" {
@@ -109,19 +128,19 @@ variable "cors_allowed_origins" {
 }
 
 variable "images" {
-  description = "Images bucket: days before raw/ uploads expire, and the public base URL of image links (empty: the bucket's regional URL)."
+  description = "Images: days before raw/ uploads expire; optional custom domain of the CloudFront distribution serving the processed images (empty: its cloudfront.net name; a domain needs hosted_zone_id)."
   type = object({
     raw_expiration_days = number
-    public_base_url     = string
+    domain_name         = optional(string, "")
   })
   default = {
     raw_expiration_days = 7
-    public_base_url     = ""
+    domain_name         = ""
   }
 }
 
 variable "cognito" {
-  description = "Cognito options: auto-confirm sign-ups (dev only) and threat protection mode."
+  description = "Cognito options: auto-confirm sign-ups (dev only) and threat protection mode (AUDIT or ENFORCED put the pool on the PLUS tier)."
   type = object({
     auto_confirm           = bool
     advanced_security_mode = string
@@ -152,7 +171,7 @@ variable "domain_name" {
 }
 
 variable "hosted_zone_id" {
-  description = "Route 53 hosted zone of domain_name (required when domain_name is set)."
+  description = "Route 53 hosted zone of domain_name and images.domain_name (required when either is set)."
   type        = string
   default     = ""
 }

@@ -26,12 +26,20 @@ redis = {
 }
 
 lambda_functions = {
-  api_users_lambda        = { memory_size = 256, timeout = 10, reserved_concurrency = 5 }
-  api_products_lambda     = { memory_size = 256, timeout = 10, reserved_concurrency = 5 }
-  api_cart_lambda         = { memory_size = 256, timeout = 10, reserved_concurrency = 5 }
-  api_orders_lambda       = { memory_size = 256, timeout = 25, reserved_concurrency = 5 }
-  image_processing_lambda = { memory_size = 1024, timeout = 50, reserved_concurrency = 2 }
+  api_users_lambda        = { memory_size = 256, timeout = 10 }
+  api_products_lambda     = { memory_size = 256, timeout = 10 }
+  api_cart_lambda         = { memory_size = 256, timeout = 10 }
+  api_orders_lambda       = { memory_size = 256, timeout = 25 }
+  image_processing_lambda = { memory_size = 1024, timeout = 50 }
+  checkout_worker_lambda  = { memory_size = 256, timeout = 25 }
+  outbox_relay_lambda     = { memory_size = 256, timeout = 50 }
+  db_migrate_lambda       = { memory_size = 256, timeout = 300 }
 }
+
+# Reserved concurrency: none in dev (reserved_concurrency unset = unreserved),
+# so dev deploys on a brand-new account whose Lambda concurrency quota may be
+# as low as 10. Declared quota of the dev account:
+lambda_account_concurrency_limit = 10
 
 log_level          = "debug"
 log_retention_days = 14

@@ -31,7 +31,17 @@ lambda_functions = {
   api_cart_lambda         = { memory_size = 1024, timeout = 10, reserved_concurrency = 200 }
   api_orders_lambda       = { memory_size = 1024, timeout = 25, reserved_concurrency = 100 }
   image_processing_lambda = { memory_size = 2048, timeout = 50, reserved_concurrency = 20 }
+  checkout_worker_lambda  = { memory_size = 1024, timeout = 25, reserved_concurrency = 20 }
+  outbox_relay_lambda     = { memory_size = 512, timeout = 50, reserved_concurrency = 1 }
+  db_migrate_lambda       = { memory_size = 512, timeout = 300 }
 }
+
+# Reserved concurrency totals 841 (a guaranteed share per function and a cap
+# that protects RDS Proxy): AWS keeps 100 unreserved, so the prod account
+# needs a Lambda concurrency quota of at least 941. Request 1000 or more
+# through Service Quotas (L-B99A9384) before the first prod deploy. The
+# declared quota, checked at plan time and by tests/infra:
+lambda_account_concurrency_limit = 1000
 
 database_max_connections = 3
 log_retention_days       = 365

@@ -31,7 +31,16 @@ lambda_functions = {
   api_cart_lambda         = { memory_size = 512, timeout = 10, reserved_concurrency = 20 }
   api_orders_lambda       = { memory_size = 512, timeout = 25, reserved_concurrency = 20 }
   image_processing_lambda = { memory_size = 1536, timeout = 50, reserved_concurrency = 5 }
+  checkout_worker_lambda  = { memory_size = 512, timeout = 25, reserved_concurrency = 5 }
+  outbox_relay_lambda     = { memory_size = 256, timeout = 50, reserved_concurrency = 1 }
+  db_migrate_lambda       = { memory_size = 256, timeout = 300 }
 }
+
+# Reserved concurrency totals 91: AWS keeps 100 unreserved, so the staging
+# account needs a Lambda concurrency quota of at least 191 (the standard
+# quota is 1000; request it through Service Quotas, L-B99A9384, on a new
+# account). The declared quota, checked at plan time and by tests/infra:
+lambda_account_concurrency_limit = 1000
 
 log_retention_days = 90
 

@@ -9,6 +9,7 @@ import pytest
 from conftest import MODULES, TF, Module, blocks, load_tf
 
 MODULE_DIRS = sorted(p for p in MODULES.iterdir() if p.is_dir())
+BOOTSTRAP = TF / "bootstrap"
 ENVIRONMENTS = ["dev", "staging", "prod"]
 
 
@@ -18,7 +19,7 @@ def test_module_has_the_standard_files(path):
         assert (path / name).is_file(), f"{path.name}: missing {name}"
 
 
-@pytest.mark.parametrize("path", [TF, *MODULE_DIRS], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [TF, BOOTSTRAP, *MODULE_DIRS], ids=lambda p: p.name)
 def test_every_variable_is_typed_and_described_and_never_any(path):
     variables = Module(path).blocks("variable")
     for name, body in variables.items():
@@ -27,19 +28,24 @@ def test_every_variable_is_typed_and_described_and_never_any(path):
         assert not re.search(r"\bany\b", str(body["type"])), f"{path.name}: variable {name} is typed any"
 
 
-@pytest.mark.parametrize("path", [TF, *MODULE_DIRS], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [TF, BOOTSTRAP, *MODULE_DIRS], ids=lambda p: p.name)
 def test_every_output_is_described(path):
     for name, body in Module(path).blocks("output").items():
         assert body.get("description"), f"{path.name}: output {name} has no description"
 
 
-@pytest.mark.parametrize("path", [TF, *MODULE_DIRS], ids=lambda p: p.name)
+@pytest.mark.parametrize("path", [TF, BOOTSTRAP, *MODULE_DIRS], ids=lambda p: p.name)
 def test_provider_versions_are_pinned(path):
+    # Terraform >= 1.10: the S3 backend's use_lockfile; the root modules pin the exact aws
+    # provider the schema check was extracted from, modules accept it.
     versions = load_tf(path / "versions.tf")["terraform"][0]
-    assert versions["required_version"].startswith(">= 1.6")
+    assert versions["required_version"].startswith(">= 1.10"), f"{path.name}: {versions['required_version']}"
     aws = versions["required_providers"][0]["aws"]
     assert aws["source"] == "hashicorp/aws"
-    assert aws["version"].startswith("~> 5.") or aws["version"].startswith("~> 6.")
+    if path in (TF, BOOTSTRAP):
+        assert aws["version"] == "5.99.1", f"{path.name}: pin aws to 5.99.1 (tests/infra/aws_provider_schema.json)"
+    else:
+        assert aws["version"] == "~> 5.99", f"{path.name}: modules accept the pinned 5.99.x"
 
 
 def test_root_outputs_name_the_key_resources():
@@ -49,13 +55,17 @@ def test_root_outputs_name_the_key_resources():
         assert name in outputs, f"missing root output {name}"
 
 
-def test_backend_is_partial_s3_with_a_lock_table_per_environment():
+def test_backend_is_partial_s3_with_the_s3_lockfile_per_environment():
+    # dynamodb_table is deprecated since Terraform 1.11: the lock is a lockfile beside the state.
     backend = load_tf(TF / "backend.tf")["terraform"][0]["backend"][0]
     assert backend == {"s3": {}}, "the backend must be configured partially"
     for env in ENVIRONMENTS:
         cfg = load_tf(TF / "backend" / f"{env}.hcl")
-        for key in ["bucket", "key", "region", "dynamodb_table", "encrypt"]:
+        for key in ["key", "region", "encrypt", "use_lockfile"]:
             assert key in cfg, f"backend/{env}.hcl lacks {key}"
+        assert cfg["use_lockfile"] is True, f"backend/{env}.hcl: use_lockfile = true"
+        assert "dynamodb_table" not in cfg, f"backend/{env}.hcl: dynamodb_table is deprecated, use use_lockfile"
+        assert env in cfg["key"]
 
 
 @pytest.mark.parametrize("env", ENVIRONMENTS)
@@ -68,14 +78,14 @@ def test_tfvars_set_every_root_variable_without_default(env, manifest):
     unknown = set(values) - set(variables)
     assert not unknown, f"{env}.tfvars sets undeclared variables {sorted(unknown)}"
     assert values["environment"] == env
-    fns = {f["name"] for f in manifest["lambda_functions"]}
-    assert set(values["lambda_functions"]) == fns, f"{env}: lambda_functions must size every manifest function"
+    fns = set(Module(MODULES / "lambdas").locals()["functions"])
+    assert {f["name"] for f in manifest["lambda_functions"]} <= fns
+    assert set(values["lambda_functions"]) == fns, f"{env}: lambda_functions must size every function"
     # SQS consumers must finish within their queue's visibility timeout.
     visibility = {q["name"]: q["visibility_timeout"] for q in manifest["sqs_queues"]}
-    for f in manifest["lambda_functions"]:
-        if f["kind"] == "sqs":
-            assert values["lambda_functions"][f["name"]]["timeout"] <= visibility[f["queue"]], f"{env}: {f['name']}"
-    assert values["lambda_functions"]["api_orders_lambda"]["timeout"] <= visibility["checkout-tasks"]
+    event_sources = Module(MODULES / "lambdas").locals()["event_sources"]
+    for queue, fn in event_sources.items():
+        assert values["lambda_functions"][fn]["timeout"] <= visibility[queue], f"{env}: {fn} vs {queue}"
 
 
 def test_environments_differ_where_they_should():

@@ -1,7 +1,9 @@
 # Owns the identity of the platform: the user pool (e-mail is the user name,
 # the password policy the API's validation mirrors), the public app client the
 # users service signs in through, and the `admin` group whose membership
-# arrives in the access token's cognito:groups claim.
+# arrives in the access token's cognito:groups claim. Threat protection
+# (advanced_security_mode AUDIT or ENFORCED) exists only on the PLUS tier, so
+# the tier follows the mode: ESSENTIALS when it is OFF.
 data "aws_region" "current" {}
 
 resource "aws_cognito_user_pool" "this" {
@@ -10,6 +12,7 @@ resource "aws_cognito_user_pool" "this" {
   auto_verified_attributes = ["email"]
   deletion_protection      = var.deletion_protection ? "ACTIVE" : "INACTIVE"
   mfa_configuration        = "OFF"
+  user_pool_tier           = var.advanced_security_mode == "OFF" ? "ESSENTIALS" : "PLUS"
 
   username_configuration {
     case_sensitive = false

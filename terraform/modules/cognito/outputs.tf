@@ -27,3 +27,8 @@ output "admin_group_name" {
   description = "Name of the administrators' group."
   value       = aws_cognito_user_group.admin.name
 }
+
+output "user_pool_tier" {
+  description = "Feature plan of the pool: PLUS when threat protection is on, else ESSENTIALS."
+  value       = aws_cognito_user_pool.this.user_pool_tier
+}

@@ -9,7 +9,7 @@ variable "deletion_protection" {
 }
 
 variable "advanced_security_mode" {
-  description = "Cognito threat protection: OFF, AUDIT or ENFORCED (needs the Plus tier)."
+  description = "Cognito threat protection: OFF, AUDIT or ENFORCED (AUDIT and ENFORCED put the pool on the PLUS tier, billed per monthly active user)."
   type        = string
   default     = "AUDIT"
 

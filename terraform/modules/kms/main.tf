@@ -63,6 +63,25 @@ data "aws_iam_policy_document" "key" {
       values   = [local.account_id]
     }
   }
+
+  # CloudFront (origin access control) decrypts the SSE-KMS image objects it
+  # serves; the bucket policy still decides which objects it may read.
+  statement {
+    sid       = "CloudFrontServesImages"
+    actions   = ["kms:Decrypt"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudfront.amazonaws.com"]
+    }
+
+    condition {
+      test     = "ArnLike"
+      variable = "AWS:SourceArn"
+      values   = ["arn:${local.partition}:cloudfront::${local.account_id}:distribution/*"]
+    }
+  }
 }
 
 resource "aws_kms_key" "this" {

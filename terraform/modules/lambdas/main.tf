@@ -1,100 +1,154 @@
-# Owns the five functions of scripts/aws_resources.json (container images on
-# arm64, in the VPC), one IAM role per function with only the resources that
-# function uses, their log groups, and the SQS event source mappings:
-# image-processing -> image_processing_lambda, and checkout-tasks ->
-# api_orders_lambda (the orders binary serves HTTP and the checkout
-# workflow's task tokens). It must not create API routes (api_gateway) nor
-# queue/topic policies (sns_sqs).
+# Owns the functions of the platform (container images on arm64, in the VPC):
+# the four HTTP services, the image processor, and three more commands of the
+# same images: the checkout worker (orders `worker`, SQS), the outbox relay
+# (products `relay`, every minute from EventBridge Scheduler) and the database
+# migrator (products `migrate`, invoked once per deploy by the deploy
+# workflow). One IAM role per function grants exactly what that function's
+# code calls (locals.access, checked by tests/infra/test_iam_contract.py); the
+# module also owns their log groups, the SQS event source mappings and the
+# relay's schedule. It must not create API routes (api_gateway) nor queue or
+# topic policies (sns_sqs).
 data "aws_partition" "current" {}
+data "aws_caller_identity" "current" {}
 
 locals {
   partition = data.aws_partition.current.partition
 
+  # kind: http (API Gateway), sqs (event source mapping), schedule
+  # (EventBridge Scheduler), task (invoked by the deploy workflow).
+  # command: image_config.command, the binary's argument (null = serve HTTP).
   functions = {
-    api_users_lambda        = { crate = "users", kind = "http", route_prefix = "users", queue = null }
-    api_products_lambda     = { crate = "products", kind = "http", route_prefix = "products", queue = null }
-    api_cart_lambda         = { crate = "cart", kind = "http", route_prefix = "cart", queue = null }
-    api_orders_lambda       = { crate = "orders", kind = "http", route_prefix = "orders", queue = null }
-    image_processing_lambda = { crate = "image_processor", kind = "sqs", route_prefix = null, queue = "image-processing" }
+    api_users_lambda        = { crate = "users", kind = "http", route_prefix = "users", command = null }
+    api_products_lambda     = { crate = "products", kind = "http", route_prefix = "products", command = null }
+    api_cart_lambda         = { crate = "cart", kind = "http", route_prefix = "cart", command = null }
+    api_orders_lambda       = { crate = "orders", kind = "http", route_prefix = "orders", command = null }
+    image_processing_lambda = { crate = "image_processor", kind = "sqs", route_prefix = null, command = null }
+    checkout_worker_lambda  = { crate = "orders", kind = "sqs", route_prefix = null, command = ["worker"] }
+    outbox_relay_lambda     = { crate = "products", kind = "schedule", route_prefix = null, command = ["relay"] }
+    db_migrate_lambda       = { crate = "products", kind = "task", route_prefix = null, command = ["migrate"] }
   }
 
   # SQS event source mappings: queue logical name -> consuming function.
   event_sources = {
     "image-processing" = "image_processing_lambda"
-    "checkout-tasks"   = "api_orders_lambda"
+    "checkout-tasks"   = "checkout_worker_lambda"
+    "fulfillment"      = "checkout_worker_lambda"
   }
 
-  # What each function may touch. This is the least-privilege contract of the
-  # code: widen it here, with the code change that needs it.
+  # What each function's code calls: the least-privilege contract. Widen it
+  # here, with the code change that needs it. tables: logical table ->
+  # DynamoDB actions (on the table and its indexes); s3_get/s3_put: key
+  # patterns in the images bucket; states: actions on the checkout state
+  # machine; cognito: admin actions on the user pool (the public sign-up and
+  # sign-in APIs need no IAM); postgres/redis: read the db/redis-auth secret
+  # (and get DATABASE_SECRET_ID / REDIS_* in the environment).
   access = {
     api_users_lambda = {
-      tables_rw      = ["Idempotency"]
-      tables_ro      = []
-      s3_get         = []
-      s3_put         = ["raw/*"]
-      publish        = []
-      send           = []
-      start_checkout = false
-      task_tokens    = false
-      cognito_admin  = true
+      postgres = true
+      redis    = false
+      tables = {
+        ProductImagesMeta = ["PutItem", "Query", "DescribeTable"]
+        Idempotency       = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]
+      }
+      s3_get = []
+      s3_put = ["raw/*"]
+      states = []
+      # AdminGetUser: the e-mail of a signed-in user without a row;
+      # AdminDeleteUser: undo a sign-up whose row could not be written;
+      # AdminConfirmSignUp: only where sign-ups are auto-confirmed (dev).
+      cognito = concat(["AdminGetUser", "AdminDeleteUser"], var.cognito.auto_confirm ? ["AdminConfirmSignUp"] : [])
     }
     api_products_lambda = {
-      tables_rw      = ["ProductCatalog", "ProductImagesMeta", "Idempotency"]
-      tables_ro      = []
-      s3_get         = ["*"]
-      s3_put         = ["raw/*"]
-      publish        = []
-      send           = []
-      start_checkout = false
-      task_tokens    = false
-      cognito_admin  = false
+      postgres = true
+      redis    = true
+      tables = {
+        ProductCatalog    = ["GetItem", "Query", "PutItem", "DeleteItem", "DescribeTable"]
+        ProductImagesMeta = ["PutItem", "Query"]
+        Idempotency       = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]
+      }
+      s3_get  = []
+      s3_put  = ["raw/*"]
+      states  = []
+      cognito = []
     }
     api_cart_lambda = {
-      tables_rw      = ["UserCart", "Idempotency"]
-      tables_ro      = ["ProductCatalog"]
-      s3_get         = []
-      s3_put         = []
-      publish        = []
-      send           = []
-      start_checkout = false
-      task_tokens    = false
-      cognito_admin  = false
+      postgres = true
+      redis    = true
+      tables = {
+        UserCart       = ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "DescribeTable"]
+        ProductCatalog = ["BatchGetItem", "GetItem"]
+      }
+      s3_get  = []
+      s3_put  = []
+      states  = []
+      cognito = []
     }
     api_orders_lambda = {
-      tables_rw      = ["OrderEvents", "UserCart", "ProductCatalog", "Idempotency"]
-      tables_ro      = []
-      s3_get         = []
-      s3_put         = []
-      publish        = ["order-events"]
-      send           = []
-      start_checkout = true
-      task_tokens    = true
-      cognito_admin  = false
+      postgres = true
+      redis    = false
+      tables = {
+        OrderEvents    = ["Query", "PutItem", "DescribeTable"]
+        UserCart       = ["GetItem"]
+        ProductCatalog = ["BatchGetItem", "GetItem"]
+        Idempotency    = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]
+      }
+      s3_get  = []
+      s3_put  = []
+      states  = ["StartExecution"]
+      cognito = []
     }
     image_processing_lambda = {
-      tables_rw      = ["ProductImagesMeta", "ProductCatalog"]
-      tables_ro      = []
-      s3_get         = ["raw/*"]
-      s3_put         = ["*"]
-      publish        = []
-      send           = []
-      start_checkout = false
-      task_tokens    = false
-      cognito_admin  = false
+      postgres = true
+      redis    = false
+      tables = {
+        ProductImagesMeta = ["PutItem", "UpdateItem", "Query"]
+        ProductCatalog    = ["PutItem", "DeleteItem"]
+      }
+      s3_get  = ["raw/*"]
+      s3_put  = [for p in var.images.processed_prefixes : "${p}*"]
+      states  = []
+      cognito = []
+    }
+    checkout_worker_lambda = {
+      postgres = true
+      redis    = false
+      tables = {
+        OrderEvents    = ["PutItem", "Query"]
+        UserCart       = ["UpdateItem", "DeleteItem", "GetItem"]
+        ProductCatalog = ["BatchGetItem", "GetItem"]
+      }
+      s3_get  = []
+      s3_put  = []
+      states  = ["SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"]
+      cognito = []
+    }
+    outbox_relay_lambda = {
+      postgres = true
+      redis    = true
+      tables = {
+        ProductCatalog = ["PutItem", "DeleteItem"]
+      }
+      s3_get  = []
+      s3_put  = []
+      states  = []
+      cognito = []
+    }
+    db_migrate_lambda = {
+      postgres = true
+      redis    = false
+      tables   = {}
+      s3_get   = []
+      s3_put   = []
+      states   = []
+      cognito  = []
     }
   }
 
   consumed_queues = { for queue, fn in local.event_sources : fn => queue... }
 
-  execution_arn_prefix = replace(var.checkout_state_machine_arn, ":stateMachine:", ":execution:")
-
-  environment = merge({
+  common_environment = merge({
     APP_ENV                    = var.app_env
     RUST_LOG                   = var.log_level
-    DATABASE_SECRET_ID         = var.database.secret_arn
-    DATABASE_MAX_CONNECTIONS   = tostring(var.database.max_connections)
-    REDIS_URL                  = var.redis.url
-    REDIS_AUTH_SECRET_ID       = var.redis.secret_arn
     DYNAMODB_TABLE_PREFIX      = var.dynamodb.table_prefix
     IMAGES_BUCKET              = var.images.bucket_name
     IMAGES_PUBLIC_BASE_URL     = var.images.public_base_url
@@ -109,6 +163,23 @@ locals {
     COGNITO_AUTO_CONFIRM       = tostring(var.cognito.auto_confirm)
   }, var.extra_environment)
 
+  # Only functions that may read a secret are told its id: a function without
+  # Redis runs with the cache off (REDIS_URL unset) instead of failing on an
+  # AccessDenied at start-up.
+  environment = {
+    for fn, a in local.access : fn => merge(
+      local.common_environment,
+      a.postgres ? {
+        DATABASE_SECRET_ID       = var.database.secret_arn
+        DATABASE_MAX_CONNECTIONS = tostring(var.database.max_connections)
+      } : {},
+      a.redis ? {
+        REDIS_URL            = var.redis.url
+        REDIS_AUTH_SECRET_ID = var.redis.secret_arn
+      } : {},
+    )
+  }
+
   statements = {
     for fn, a in local.access : fn => concat(
       [
@@ -116,7 +187,7 @@ locals {
           sid       = "ReadSecrets"
           effect    = "Allow"
           actions   = ["secretsmanager:GetSecretValue"]
-          resources = [var.database.secret_arn, var.redis.secret_arn]
+          resources = concat(a.postgres ? [var.database.secret_arn] : [], a.redis ? [var.redis.secret_arn] : [])
         },
         {
           sid       = "UseDataKey"
@@ -131,17 +202,11 @@ locals {
           resources = ["*"]
         },
       ],
-      length(a.tables_rw) == 0 ? [] : [{
-        sid       = "TablesReadWrite"
+      [for table, actions in a.tables : {
+        sid       = "Table${table}"
         effect    = "Allow"
-        actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem", "dynamodb:BatchWriteItem"]
-        resources = flatten([for t in a.tables_rw : [var.dynamodb.table_arns[t], "${var.dynamodb.table_arns[t]}/index/*"]])
-      }],
-      length(a.tables_ro) == 0 ? [] : [{
-        sid       = "TablesReadOnly"
-        effect    = "Allow"
-        actions   = ["dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable"]
-        resources = flatten([for t in a.tables_ro : [var.dynamodb.table_arns[t], "${var.dynamodb.table_arns[t]}/index/*"]])
+        actions   = [for x in actions : "dynamodb:${x}"]
+        resources = [var.dynamodb.table_arns[table], "${var.dynamodb.table_arns[table]}/index/*"]
       }],
       length(a.s3_get) == 0 ? [] : [{
         sid       = "ImagesRead"
@@ -163,52 +228,31 @@ locals {
         actions   = ["s3:PutObject"]
         resources = ["${var.images.bucket_arn}/raw/*"]
       }] : [],
-      length(a.publish) == 0 ? [] : [{
-        sid       = "PublishTopics"
-        effect    = "Allow"
-        actions   = ["sns:Publish"]
-        resources = [for t in a.publish : var.messaging.topic_arns[t]]
-      }],
-      length(a.send) == 0 ? [] : [{
-        sid       = "SendQueues"
-        effect    = "Allow"
-        actions   = ["sqs:SendMessage"]
-        resources = [for q in a.send : var.messaging.queue_arns[q]]
-      }],
       contains(keys(local.consumed_queues), fn) ? [{
         sid       = "ConsumeQueues"
         effect    = "Allow"
         actions   = ["sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes"]
         resources = [for q in local.consumed_queues[fn] : var.messaging.queue_arns[q]]
       }] : [],
-      a.start_checkout ? [
-        {
-          sid       = "StartCheckout"
-          effect    = "Allow"
-          actions   = ["states:StartExecution"]
-          resources = [var.checkout_state_machine_arn]
-        },
-        {
-          sid       = "ReadCheckout"
-          effect    = "Allow"
-          actions   = ["states:DescribeExecution"]
-          resources = ["${local.execution_arn_prefix}:*"]
-        },
-      ] : [],
-      a.task_tokens ? [{
-        sid       = "CompleteCheckoutTasks"
+      length(a.states) == 0 ? [] : [{
+        sid       = "CheckoutWorkflow"
         effect    = "Allow"
-        actions   = ["states:SendTaskSuccess", "states:SendTaskFailure", "states:SendTaskHeartbeat"]
+        actions   = [for x in a.states : "states:${x}"]
         resources = [var.checkout_state_machine_arn]
-      }] : [],
-      a.cognito_admin ? [{
+      }],
+      length(a.cognito) == 0 ? [] : [{
         sid       = "ManageUsers"
         effect    = "Allow"
-        actions   = ["cognito-idp:AdminGetUser", "cognito-idp:AdminConfirmSignUp", "cognito-idp:AdminAddUserToGroup", "cognito-idp:AdminListGroupsForUser", "cognito-idp:AdminUpdateUserAttributes", "cognito-idp:AdminUserGlobalSignOut", "cognito-idp:AdminDeleteUser"]
+        actions   = [for x in a.cognito : "cognito-idp:${x}"]
         resources = [var.cognito.user_pool_arn]
-      }] : [],
+      }],
     )
   }
+
+  # Reserved concurrency is an explicit per-environment choice: null leaves a
+  # function unreserved. AWS refuses reservations that would leave less than
+  # 100 unreserved executions in the account.
+  reserved_total = sum(concat([0], [for s in values(var.function_settings) : s.reserved_concurrency if s.reserved_concurrency != null]))
 }
 
 # --- IAM ----------------------------------------------------------------------------
@@ -284,12 +328,12 @@ resource "aws_cloudwatch_log_group" "this" {
 }
 
 resource "aws_lambda_function" "this" {
-  #checkov:skip=CKV_AWS_116:Invocations are synchronous (API Gateway) or SQS polling; failed messages go to the queues' DLQs, so a function-level async DLQ would never receive anything.
+  #checkov:skip=CKV_AWS_116:Invocations are synchronous (API Gateway, the deploy workflow), SQS polling or EventBridge Scheduler with its own retry policy; failed messages go to the queues' DLQs, so a function-level async DLQ would never receive anything.
   #checkov:skip=CKV_AWS_272:Code signing applies to .zip packages only; these are container images from an immutable, scanned ECR repository.
   for_each = local.functions
 
   function_name = "${var.name_prefix}${each.key}"
-  description   = "${each.value.crate} service (${each.value.kind})"
+  description   = each.value.command == null ? "${each.value.crate} service (${each.value.kind})" : "${each.value.crate} ${join(" ", each.value.command)} (${each.value.kind})"
   role          = aws_iam_role.this[each.key].arn
   package_type  = "Image"
   image_uri     = "${var.image_repository_urls[each.value.crate]}:${var.image_tag}"
@@ -300,8 +344,15 @@ resource "aws_lambda_function" "this" {
   reserved_concurrent_executions = var.function_settings[each.key].reserved_concurrency
   kms_key_arn                    = var.kms_key_arn
 
+  dynamic "image_config" {
+    for_each = each.value.command == null ? [] : [each.value.command]
+    content {
+      command = image_config.value
+    }
+  }
+
   environment {
-    variables = local.environment
+    variables = local.environment[each.key]
   }
 
   vpc_config {
@@ -318,10 +369,87 @@ resource "aws_lambda_function" "this" {
     log_group  = aws_cloudwatch_log_group.this[each.key].name
   }
 
+  lifecycle {
+    precondition {
+      condition     = local.reserved_total == 0 || local.reserved_total + 100 <= var.account_concurrency_limit
+      error_message = "Reserved concurrency totals ${local.reserved_total}; the declared account limit ${var.account_concurrency_limit} must be at least that plus 100 (AWS keeps 100 unreserved). Raise the Lambda concurrency quota and lambda_account_concurrency_limit, or reserve less (null = unreserved)."
+    }
+  }
+
   depends_on = [
     aws_iam_role_policy.function,
     aws_iam_role_policy_attachment.vpc_access,
   ]
+}
+
+# --- the outbox relay's schedule ------------------------------------------------------
+# In Lambda a relay inside the HTTP functions runs only while an instance is
+# warm; the schedule makes the projection catch up by itself, once a minute.
+
+data "aws_iam_policy_document" "scheduler_assume" {
+  statement {
+    actions = ["sts:AssumeRole"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["scheduler.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [data.aws_caller_identity.current.account_id]
+    }
+  }
+}
+
+resource "aws_iam_role" "scheduler" {
+  name               = "${var.name_prefix}outbox_relay_schedule"
+  assume_role_policy = data.aws_iam_policy_document.scheduler_assume.json
+}
+
+data "aws_iam_policy_document" "scheduler" {
+  statement {
+    sid       = "InvokeRelay"
+    actions   = ["lambda:InvokeFunction"]
+    resources = [aws_lambda_function.this["outbox_relay_lambda"].arn, "${aws_lambda_function.this["outbox_relay_lambda"].arn}:*"]
+  }
+
+  # The schedule's input is encrypted with the environment key.
+  statement {
+    sid       = "DecryptScheduleInput"
+    actions   = ["kms:Decrypt"]
+    resources = [var.kms_key_arn]
+  }
+}
+
+resource "aws_iam_role_policy" "scheduler" {
+  name   = "invoke-outbox-relay"
+  role   = aws_iam_role.scheduler.id
+  policy = data.aws_iam_policy_document.scheduler.json
+}
+
+resource "aws_scheduler_schedule" "outbox_relay" {
+  name                = "${var.name_prefix}outbox-relay"
+  description         = "One pass of the outbox relay (Postgres -> ProductCatalog, cache invalidation) every minute."
+  schedule_expression = var.relay_schedule_expression
+  kms_key_arn         = var.kms_key_arn
+
+  flexible_time_window {
+    mode = "OFF"
+  }
+
+  target {
+    arn      = aws_lambda_function.this["outbox_relay_lambda"].arn
+    role_arn = aws_iam_role.scheduler.arn
+    input    = jsonencode({ source = "shop.scheduler", task = "outbox-relay" })
+
+    # A missed pass is caught up by the next one a minute later.
+    retry_policy {
+      maximum_event_age_in_seconds = 60
+      maximum_retry_attempts       = 0
+    }
+  }
 }
 
 resource "aws_lambda_event_source_mapping" "sqs" {

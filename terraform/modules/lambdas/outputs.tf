@@ -27,3 +27,18 @@ output "http_functions" {
   description = "HTTP functions: manifest function name -> route prefix (the service segment after /v1)."
   value       = { for k, f in local.functions : k => f.route_prefix if f.kind == "http" }
 }
+
+output "migrate_function_name" {
+  description = "Name of the function that applies the database migrations (the deploy workflow invokes it once per deploy)."
+  value       = aws_lambda_function.this["db_migrate_lambda"].function_name
+}
+
+output "relay_schedule_arn" {
+  description = "ARN of the EventBridge Scheduler schedule driving the outbox relay."
+  value       = aws_scheduler_schedule.outbox_relay.arn
+}
+
+output "reserved_concurrency_total" {
+  description = "Sum of the functions' reserved concurrency in this environment."
+  value       = local.reserved_total
+}

@@ -24,25 +24,41 @@ variable "image_tag" {
 }
 
 variable "function_settings" {
-  description = "Sizing of each function, keyed by function name (api_users_lambda, ...)."
+  description = "Sizing of each function, keyed by function name (api_users_lambda, ...): memory (MB), timeout (s) and reserved concurrency (null = unreserved)."
   type = map(object({
     memory_size          = number
     timeout              = number
-    reserved_concurrency = number
+    reserved_concurrency = optional(number)
   }))
 
   validation {
     condition = alltrue([
-      for name in ["api_users_lambda", "api_products_lambda", "api_cart_lambda", "api_orders_lambda", "image_processing_lambda"] :
+      for name in ["api_users_lambda", "api_products_lambda", "api_cart_lambda", "api_orders_lambda", "image_processing_lambda", "checkout_worker_lambda", "outbox_relay_lambda", "db_migrate_lambda"] :
       contains(keys(var.function_settings), name)
     ])
-    error_message = "function_settings must define api_users_lambda, api_products_lambda, api_cart_lambda, api_orders_lambda and image_processing_lambda."
+    error_message = "function_settings must define api_users_lambda, api_products_lambda, api_cart_lambda, api_orders_lambda, image_processing_lambda, checkout_worker_lambda, outbox_relay_lambda and db_migrate_lambda."
   }
 
   validation {
     condition     = alltrue([for s in values(var.function_settings) : s.memory_size >= 128 && s.memory_size <= 10240 && s.timeout >= 1 && s.timeout <= 900])
     error_message = "memory_size must be 128..10240 MB and timeout 1..900 s."
   }
+
+  validation {
+    condition     = alltrue([for s in values(var.function_settings) : s.reserved_concurrency == null ? true : s.reserved_concurrency >= 1])
+    error_message = "reserved_concurrency must be null (unreserved) or at least 1 (0 would throttle the function completely)."
+  }
+}
+
+variable "account_concurrency_limit" {
+  description = "The account's Lambda concurrent-executions quota in this region, declared per environment: reservations must leave 100 of it unreserved."
+  type        = number
+}
+
+variable "relay_schedule_expression" {
+  description = "EventBridge Scheduler expression of the outbox relay."
+  type        = string
+  default     = "rate(1 minute)"
 }
 
 variable "subnet_ids" {
@@ -96,12 +112,18 @@ variable "dynamodb" {
 }
 
 variable "images" {
-  description = "Images bucket name and ARN, and the public base URL of image links."
+  description = "Images bucket name and ARN, the public (CloudFront) base URL of image links, and the key prefixes the processor writes (served by CloudFront; never raw/)."
   type = object({
-    bucket_name     = string
-    bucket_arn      = string
-    public_base_url = string
+    bucket_name        = string
+    bucket_arn         = string
+    public_base_url    = string
+    processed_prefixes = list(string)
   })
+
+  validation {
+    condition     = alltrue([for p in var.images.processed_prefixes : !startswith(p, "raw/") && endswith(p, "/")])
+    error_message = "processed_prefixes end with / and never include raw/."
+  }
 }
 
 variable "messaging" {

@@ -1,6 +1,6 @@
 # Owns the alarms and where they go: an encrypted SNS topic (with optional
 # e-mail subscriptions), Lambda errors per function, any message in a DLQ,
-# and API 5xx responses. Dashboards and log metric filters are not here.
+# failed or timed-out checkout executions, and API 5xx responses. Dashboards and log metric filters are not here.
 data "aws_caller_identity" "current" {}
 
 resource "aws_sns_topic" "alarms" {
@@ -68,6 +68,23 @@ resource "aws_cloudwatch_metric_alarm" "dlq_depth" {
   evaluation_periods  = 1
   threshold           = 0
   comparison_operator = "GreaterThanThreshold"
+  treat_missing_data  = "notBreaching"
+  alarm_actions       = [aws_sns_topic.alarms.arn]
+  ok_actions          = [aws_sns_topic.alarms.arn]
+}
+
+resource "aws_cloudwatch_metric_alarm" "checkout_failed" {
+  for_each            = toset(["ExecutionsFailed", "ExecutionsTimedOut"])
+  alarm_name          = "${var.name_prefix}checkout_workflow-${lower(trimprefix(each.key, "Executions"))}"
+  alarm_description   = "checkout_workflow executions ${lower(trimprefix(each.key, "Executions"))}: orders may be stuck between states."
+  namespace           = "AWS/States"
+  metric_name         = each.key
+  dimensions          = { StateMachineArn = var.state_machine_arn }
+  statistic           = "Sum"
+  period              = 300
+  evaluation_periods  = 1
+  threshold           = 1
+  comparison_operator = "GreaterThanOrEqualToThreshold"
   treat_missing_data  = "notBreaching"
   alarm_actions       = [aws_sns_topic.alarms.arn]
   ok_actions          = [aws_sns_topic.alarms.arn]

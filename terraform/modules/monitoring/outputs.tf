@@ -8,6 +8,7 @@ output "alarm_names" {
   value = concat(
     [for a in aws_cloudwatch_metric_alarm.lambda_errors : a.alarm_name],
     [for a in aws_cloudwatch_metric_alarm.dlq_depth : a.alarm_name],
+    [for a in aws_cloudwatch_metric_alarm.checkout_failed : a.alarm_name],
     [aws_cloudwatch_metric_alarm.api_5xx.alarm_name],
   )
 }

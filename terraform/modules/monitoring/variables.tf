@@ -24,6 +24,11 @@ variable "dlq_names" {
   type        = map(string)
 }
 
+variable "state_machine_arn" {
+  description = "ARN of the checkout_workflow state machine (alarms on failed and timed-out executions)."
+  type        = string
+}
+
 variable "api_id" {
   description = "Id of the HTTP API."
   type        = string

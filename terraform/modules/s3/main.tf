@@ -2,8 +2,10 @@
 # KMS-encrypted, versioned, CORS for presigned browser PUTs, the raw/
 # ObjectCreated notification to the image-uploads topic (whose policy lives in
 # sns_sqs), a lifecycle that expires raw/ originals, and the bucket receiving
-# its server access logs. It must not grant any principal access: the
-# functions' roles get that in the lambdas module.
+# its server access logs, and the one read grant of the bucket: the images
+# CloudFront distribution (origin access control, module cdn) may get objects
+# under the processed prefixes, never raw/. It must not grant any other
+# principal access: the functions' roles get that in the lambdas module.
 resource "aws_s3_bucket" "images" {
   #checkov:skip=CKV_AWS_144:Images are re-creatable from uploads and the Postgres rows; cross-region replication is not worth its cost for this data.
   bucket        = var.bucket_name
@@ -97,6 +99,23 @@ resource "aws_s3_bucket_lifecycle_configuration" "images" {
 }
 
 data "aws_iam_policy_document" "images" {
+  statement {
+    sid       = "CloudFrontReadsProcessedImages"
+    actions   = ["s3:GetObject"]
+    resources = [for p in var.cdn_read.prefixes : "${aws_s3_bucket.images.arn}/${p}*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["cloudfront.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "AWS:SourceArn"
+      values   = [var.cdn_read.distribution_arn]
+    }
+  }
+
   statement {
     sid       = "DenyInsecureTransport"
     effect    = "Deny"

@@ -39,3 +39,16 @@ variable "force_destroy" {
   type        = bool
   default     = false
 }
+
+variable "cdn_read" {
+  description = "The CloudFront distribution (ARN) allowed to read the bucket through origin access control, and the key prefixes it may read (never raw/)."
+  type = object({
+    distribution_arn = string
+    prefixes         = list(string)
+  })
+
+  validation {
+    condition     = length(var.cdn_read.prefixes) > 0 && alltrue([for p in var.cdn_read.prefixes : p != "" && !startswith(p, "raw") && endswith(p, "/")])
+    error_message = "cdn_read.prefixes are non-empty prefixes ending with / and never raw/."
+  }
+}

@@ -12,11 +12,14 @@ resource "random_password" "db" {
   override_special = "!#$%^&*()-_=+[]{}<>:?"
 }
 
-# ElastiCache AUTH tokens: 16-128 printable characters, no '/', '"' or '@'.
+# ElastiCache AUTH tokens: 16-128 characters, letters, digits and only the
+# specials ! & # $ ^ < > - (CreateReplicationGroup rejects any other).
+# tests/infra/test_deploy_guards.py holds this set to that rule.
 resource "random_password" "redis" {
   length           = 64
   special          = true
-  override_special = "!#$%^&*()-_=+[]{}<>:?"
+  override_special = "!&#$^<>-"
+  min_special      = 4
 }
 
 resource "aws_secretsmanager_secret" "db" {

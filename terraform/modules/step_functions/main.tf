@@ -78,7 +78,7 @@ data "aws_iam_policy_document" "this" {
 
   statement {
     sid       = "AppendOrderEvents"
-    actions   = ["dynamodb:PutItem", "dynamodb:UpdateItem"]
+    actions   = ["dynamodb:PutItem"]
     resources = [var.tables["OrderEvents"].arn]
   }
 
