@@ -4,7 +4,15 @@
 #   1. terraform fmt -check -recursive terraform
 #   2. checkov (offline, --skip-download) on terraform/, docker/Dockerfile and .github/workflows:
 #      zero failed checks; every skip is justified inline (#checkov:skip=CKV_...:reason)
-#   3. pytest tests/infra: the modules against scripts/aws_resources.json, house rules, tfvars
+#   3. pytest tests/infra: the modules against scripts/aws_resources.json, house rules, tfvars;
+#      every resource/data block against the aws provider schema (5.99.1, committed trimmed in
+#      tests/infra/aws_provider_schema.json; scripts/tf_schema/regenerate.sh rebuilds it); the
+#      per-function IAM contract; value guards the schema cannot see (AUTH token characters,
+#      Cognito tier, name lengths, reserved concurrency vs the declared account limit, files
+#      read by templatefile() rendering to JSON, images behind CloudFront OAC, the Dockerfile,
+#      workflow pins and deploy gating). The checkout ASL check says SKIPPED until
+#      statemachines/checkout_workflow.asl.json exists. terraform validate/test need the
+#      provider binaries and run in CI (.github/workflows/ci.yml, job terraform).
 #   4. ansible-playbook --syntax-check ansible/site.yml
 #   5. scripts/diagrams.sh --check: architecture.png always; database_rds_schema.png when a
 #      database is reachable (PG_ADMIN_URL or the local stack's stack.env), else said skipped
@@ -85,7 +93,7 @@ checkov_run() { # checkov_run ARGS... ; fails on any failed check, prints the su
 }
 
 pytest_run() {
-    "$INFRA_VENV/bin/python" -m pytest -q -p no:cacheprovider tests/infra
+    "$INFRA_VENV/bin/python" -m pytest -q -rs -p no:cacheprovider tests/infra
 }
 
 ansible_run() {

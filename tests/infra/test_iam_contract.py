@@ -1,0 +1,157 @@
+"""Least privilege, per function: the IAM the lambdas module grants is exactly what each
+function's code calls, no more and no less (issue 11, defects 7 and 10).
+
+CONTRACT below is the function contract the Rust code implements (the repositories and SDK
+operations each service wires); `locals.access` of terraform/modules/lambdas must match it
+entry for entry, and the policy statements must be built from it alone. Widen both together,
+with the code change that needs it.
+"""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from conftest import MODULES, Module
+
+IDEMPOTENCY = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]
+
+# function -> what its code calls. tables: DynamoDB actions per logical table; s3_get/s3_put: key
+# patterns in the images bucket ("processed" = every processed prefix, never raw/); states:
+# actions on the checkout state machine; cognito: Admin* actions (the public sign-up/sign-in
+# APIs need no IAM); queues: SQS queues consumed through an event source mapping.
+CONTRACT = {
+    "api_users_lambda": {
+        "postgres": True, "redis": False,
+        "tables": {"ProductImagesMeta": ["PutItem", "Query", "DescribeTable"], "Idempotency": IDEMPOTENCY},
+        "s3_get": [], "s3_put": ["raw/*"], "states": [],
+        # identity_cognito.rs: admin_get_user (email_of), admin_delete_user (undo a half-made
+        # sign-up), admin_confirm_sign_up only when COGNITO_AUTO_CONFIRM (dev).
+        "cognito": {"always": ["AdminGetUser", "AdminDeleteUser"], "auto_confirm": ["AdminConfirmSignUp"]},
+        "queues": [],
+    },
+    "api_products_lambda": {
+        "postgres": True, "redis": True,
+        "tables": {
+            "ProductCatalog": ["GetItem", "Query", "PutItem", "DeleteItem", "DescribeTable"],
+            "ProductImagesMeta": ["PutItem", "Query"],
+            "Idempotency": IDEMPOTENCY,
+        },
+        "s3_get": [], "s3_put": ["raw/*"], "states": [], "cognito": {}, "queues": [],
+    },
+    "api_cart_lambda": {
+        "postgres": True, "redis": True,
+        "tables": {
+            "UserCart": ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "DescribeTable"],
+            "ProductCatalog": ["BatchGetItem", "GetItem"],
+        },
+        "s3_get": [], "s3_put": [], "states": [], "cognito": {}, "queues": [],
+    },
+    "api_orders_lambda": {
+        "postgres": True, "redis": False,
+        "tables": {
+            "OrderEvents": ["Query", "PutItem", "DescribeTable"],
+            "UserCart": ["GetItem"],
+            "ProductCatalog": ["BatchGetItem", "GetItem"],
+            "Idempotency": IDEMPOTENCY,
+        },
+        "s3_get": [], "s3_put": [], "states": ["StartExecution"], "cognito": {}, "queues": [],
+    },
+    "image_processing_lambda": {
+        "postgres": True, "redis": False,
+        "tables": {"ProductImagesMeta": ["PutItem", "UpdateItem", "Query"], "ProductCatalog": ["PutItem", "DeleteItem"]},
+        "s3_get": ["raw/*"], "s3_put": ["processed"], "states": [], "cognito": {}, "queues": ["image-processing"],
+    },
+    "checkout_worker_lambda": {
+        "postgres": True, "redis": False,
+        "tables": {
+            "OrderEvents": ["PutItem", "Query"],
+            "UserCart": ["UpdateItem", "DeleteItem", "GetItem"],
+            "ProductCatalog": ["BatchGetItem", "GetItem"],
+        },
+        "s3_get": [], "s3_put": [], "states": ["SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"],
+        "cognito": {}, "queues": ["checkout-tasks", "fulfillment"],
+    },
+    "outbox_relay_lambda": {
+        "postgres": True, "redis": True,
+        "tables": {"ProductCatalog": ["PutItem", "DeleteItem"]},
+        "s3_get": [], "s3_put": [], "states": [], "cognito": {}, "queues": [],
+    },
+    "db_migrate_lambda": {
+        "postgres": True, "redis": False, "tables": {},
+        "s3_get": [], "s3_put": [], "states": [], "cognito": {}, "queues": [],
+    },
+}
+
+
+@pytest.fixture(scope="module")
+def lambdas() -> Module:
+    return Module(MODULES / "lambdas")
+
+
+def test_every_function_has_a_contract(lambdas):
+    assert set(lambdas.locals()["functions"]) == set(CONTRACT) == set(lambdas.locals()["access"])
+
+
+@pytest.mark.parametrize("fn", sorted(CONTRACT))
+def test_the_role_grants_exactly_what_the_code_calls(fn, lambdas):
+    want, got = CONTRACT[fn], lambdas.locals()["access"][fn]
+    assert got["postgres"] is want["postgres"], f"{fn}: database secret"
+    assert got["redis"] is want["redis"], f"{fn}: redis-auth secret"
+    got_tables = {t: sorted(a) for t, a in got["tables"].items()}
+    want_tables = {t: sorted(a) for t, a in want["tables"].items()}
+    for table in sorted(set(got_tables) | set(want_tables)):
+        extra = set(got_tables.get(table, [])) - set(want_tables.get(table, []))
+        missing = set(want_tables.get(table, [])) - set(got_tables.get(table, []))
+        assert not extra, f"{fn}: grants dynamodb {sorted(extra)} on {table}, which its code never calls"
+        assert not missing, f"{fn}: its code calls dynamodb {sorted(missing)} on {table}, not granted"
+    assert got["s3_get"] == want["s3_get"], f"{fn}: s3:GetObject on {got['s3_get']}, contract {want['s3_get']}"
+    if want["s3_put"] == ["processed"]:
+        assert got["s3_put"] == '${[for p in var.images.processed_prefixes : "${p}*"]}', f"{fn}: PutObject on the processed prefixes only"
+    else:
+        assert got["s3_put"] == want["s3_put"], f"{fn}: s3:PutObject on {got['s3_put']}, contract {want['s3_put']}"
+    assert sorted(got["states"]) == sorted(want["states"]), f"{fn}: states {got['states']}"
+    cognito = got["cognito"]
+    if not want["cognito"]:
+        assert cognito == [], f"{fn}: no Cognito admin calls in its code"
+    else:
+        always = re.findall(r'"(Admin\w+)"', cognito.split("var.cognito.auto_confirm")[0])
+        optional = re.findall(r'"(Admin\w+)"', cognito.split("var.cognito.auto_confirm")[1]) if "auto_confirm" in cognito else []
+        assert sorted(always) == sorted(want["cognito"]["always"]), f"{fn}: Cognito {always}"
+        assert sorted(optional) == sorted(want["cognito"]["auto_confirm"]), f"{fn}: Cognito when auto-confirming {optional}"
+    consumed = sorted(q for q, f in lambdas.locals()["event_sources"].items() if f == fn)
+    assert consumed == sorted(want["queues"]), f"{fn}: consumes {consumed}"
+
+
+def test_statements_are_built_from_the_contract_only(lambdas):
+    """No statement grants anything beyond locals.access (plus logs/VPC/X-Ray, the data key,
+    metrics in the Shop namespace)."""
+    statements = lambdas.locals()["statements"]
+    actions = set(re.findall(r'"([a-z0-9-]+:[A-Za-z*]+)"', statements))
+    assert actions == {
+        "secretsmanager:GetSecretValue", "kms:Decrypt", "kms:GenerateDataKey", "cloudwatch:PutMetricData",
+        "s3:GetObject", "s3:PutObject", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+        "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
+    }, f"literal actions in the statements: {sorted(actions)}"
+    for generated in ['"dynamodb:${x}"', '"states:${x}"', '"cognito-idp:${x}"']:
+        assert generated in statements, f"{generated} must come from locals.access"
+    # the secret list follows the postgres/redis flags, and Redis settings only reach functions
+    # that may read the token (else they would fail on AccessDenied at start-up)
+    assert "a.postgres ? [var.database.secret_arn]" in statements
+    assert "a.redis ? [var.redis.secret_arn]" in statements
+    environment = lambdas.locals()["environment"]
+    assert "a.redis ?" in environment and "REDIS_AUTH_SECRET_ID" in environment
+    assert "REDIS_URL" not in lambdas.locals()["common_environment"]
+    # the processor never writes raw/ (its own trigger)
+    assert "NoWritesToRaw" in statements
+
+
+def test_the_state_machine_role_only_hands_out_tasks_publishes_and_appends():
+    sf = Module(MODULES / "step_functions")
+    stmts = sf.docs["main.tf"]["data"]
+    (doc,) = [d["aws_iam_policy_document"]["this"] for d in stmts if "this" in d.get("aws_iam_policy_document", {})]
+    granted = {s["sid"]: (s["actions"], s["resources"]) for s in doc["statement"]}
+    assert granted["HandTasksToTheOrdersWorker"] == (["sqs:SendMessage"], ["${var.task_queue.arn}"])
+    assert granted["PublishOrderEvents"] == (["sns:Publish"], ['${var.topic_arns["order-events"]}'])
+    assert granted["AppendOrderEvents"] == (["dynamodb:PutItem"], ['${var.tables["OrderEvents"].arn}'])
