@@ -38,7 +38,7 @@ resource "aws_acm_certificate" "images" {
 
 resource "aws_route53_record" "validation" {
   for_each = {
-    for o in(local.custom_domain ? aws_acm_certificate.images[0].domain_validation_options : []) : o.domain_name => {
+    for o in flatten([for c in aws_acm_certificate.images : tolist(c.domain_validation_options)]) : o.domain_name => {
       name   = o.resource_record_name
       type   = o.resource_record_type
       record = o.resource_record_value
