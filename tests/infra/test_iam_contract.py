@@ -155,3 +155,59 @@ def test_the_state_machine_role_only_hands_out_tasks_publishes_and_appends():
     assert granted["HandTasksToTheOrdersWorker"] == (["sqs:SendMessage"], ["${var.task_queue.arn}"])
     assert granted["PublishOrderEvents"] == (["sns:Publish"], ['${var.topic_arns["order-events"]}'])
     assert granted["AppendOrderEvents"] == (["dynamodb:PutItem"], ['${var.tables["OrderEvents"].arn}'])
+
+
+# --- the code side: every AWS call the production code makes is granted somewhere ------------
+
+# SDK method -> IAM action. A call missing here that looks like an AWS operation fails the test
+# below, so a new SDK call cannot slip past the contract.
+SDK_ACTIONS = {
+    "put_item": "dynamodb:PutItem", "get_item": "dynamodb:GetItem", "update_item": "dynamodb:UpdateItem",
+    "delete_item": "dynamodb:DeleteItem", "query": "dynamodb:Query", "batch_get_item": "dynamodb:BatchGetItem",
+    "batch_write_item": "dynamodb:BatchWriteItem", "transact_write_items": "dynamodb:TransactWriteItems",
+    "transact_get_items": "dynamodb:TransactGetItems", "describe_table": "dynamodb:DescribeTable", "scan": "dynamodb:Scan",
+    "get_object": "s3:GetObject", "put_object": "s3:PutObject", "head_object": "s3:GetObject",
+    "delete_object": "s3:DeleteObject", "copy_object": "s3:PutObject",
+    "publish": "sns:Publish", "send_message": "sqs:SendMessage", "receive_message": "sqs:ReceiveMessage",
+    "delete_message": "sqs:DeleteMessage", "change_message_visibility": "sqs:ChangeMessageVisibility",
+    "start_execution": "states:StartExecution", "send_task_success": "states:SendTaskSuccess",
+    "send_task_failure": "states:SendTaskFailure", "send_task_heartbeat": "states:SendTaskHeartbeat",
+    "describe_execution": "states:DescribeExecution", "get_secret_value": "secretsmanager:GetSecretValue",
+    "put_metric_data": "cloudwatch:PutMetricData",
+    # Cognito's public APIs are signed by no IAM principal
+    "sign_up": None, "confirm_sign_up": None, "initiate_auth": None, "global_sign_out": None,
+    "get_user": None, "revoke_token": None,
+}
+
+
+def _granted_anywhere() -> set[str]:
+    granted = {"secretsmanager:GetSecretValue", "cloudwatch:PutMetricData", "s3:GetObject", "s3:PutObject",
+               "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}
+    for c in CONTRACT.values():
+        granted |= {f"dynamodb:{a}" for actions in c["tables"].values() for a in actions}
+        granted |= {f"states:{a}" for a in c["states"]}
+        granted |= {f"cognito-idp:{a}" for group in c["cognito"].values() for a in group}
+    return granted
+
+
+def test_every_aws_call_of_the_production_code_is_granted_to_some_function():
+    """The code side of the contract: crates/common and services/ (not the test kit) only call
+    AWS operations some function's role grants. Per function, the contract above decides."""
+    repo = MODULES.parents[1]
+    sources = [p for p in [*(repo / "crates" / "common" / "src").rglob("*.rs"), *(repo / "services").rglob("*.rs")]
+               if "tests" not in p.parts]
+    assert sources, "no Rust sources found"
+    granted, problems = _granted_anywhere(), []
+    for path in sources:
+        text = path.read_text()
+        text = text.split("#[cfg(test)]")[0]  # unit tests may call anything against the emulator
+        for method in set(re.findall(r"\.(admin_[a-z_]+|[a-z_]+)\(\)\s*\n\s*\.", text)) | set(re.findall(r"\.(admin_[a-z_]+)\(\)", text)):
+            if method.startswith("admin_"):
+                action = "cognito-idp:" + "".join(w.capitalize() for w in method.split("_"))
+            elif method in SDK_ACTIONS:
+                action = SDK_ACTIONS[method]
+            else:
+                continue
+            if action is not None and action not in granted:
+                problems.append(f"{path.relative_to(repo)}: .{method}() needs {action}, granted to no function")
+    assert not problems, "AWS calls without a grant (add them to CONTRACT and lambdas locals.access):\n  " + "\n  ".join(sorted(problems))
