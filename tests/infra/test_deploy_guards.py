@@ -168,6 +168,8 @@ def _worst_case(module_name: str, mod: Module, body: dict, expr: str) -> str | N
     value = value.replace("${var.bucket_name}", f"{LONGEST_PREFIX}images-{ACCOUNT_ID}")
     value = value.replace("${local.account_id}", ACCOUNT_ID)
     value = value.replace("${var.aws_region}", LONGEST_REGION)
+    # terraform/bootstrap: the state bucket's default name
+    value = value.replace("${local.state_bucket}", f"{LONGEST_PROJECT}-tfstate-{ACCOUNT_ID}-{LONGEST_REGION}")
     if "each." in value:
         keys, objects = _for_each_values(module_name, mod, str(body.get("for_each", "")))
         if not keys:
