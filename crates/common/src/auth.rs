@@ -26,22 +26,10 @@ use tokio::sync::{Mutex, RwLock};
 use crate::{
     config::{AuthMode, CognitoConfig},
     error::Error,
+    http::error::ApiError,
 };
 
-/// The authenticated caller.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Principal {
-    /// Cognito's `sub` (a UUID), the stable identity that `users.cognito_sub` links to.
-    pub subject: String,
-    pub username: Option<String>,
-    pub groups: Vec<String>,
-}
-
-impl Principal {
-    pub fn is_admin(&self) -> bool {
-        self.groups.iter().any(|g| g == "admin")
-    }
-}
+pub use crate::models::principal::Principal;
 
 /// The claims we read from a Cognito access token.
 #[derive(Debug, Deserialize)]
@@ -374,7 +362,7 @@ where
     S: Send + Sync,
     Arc<Authenticator>: FromRef<S>,
 {
-    type Rejection = Error;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let auth = Arc::<Authenticator>::from_ref(state);
@@ -389,14 +377,12 @@ where
     S: Send + Sync,
     Arc<Authenticator>: FromRef<S>,
 {
-    type Rejection = Error;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         let CurrentUser(principal) = CurrentUser::from_request_parts(parts, state).await?;
         if !principal.is_admin() {
-            return Err(Error::Forbidden(
-                "this action requires the admin role".into(),
-            ));
+            return Err(Error::Forbidden("this action requires the admin role".into()).into());
         }
         Ok(AdminUser(principal))
     }

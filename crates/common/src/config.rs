@@ -1,9 +1,10 @@
-//! Typed configuration, read once from environment variables in `main` and passed down.
+//! Typed configuration, in sections. Each service reads the sections it needs once, at start
+//! (a missing or malformed variable fails the process there, naming it), and passes them down.
 //!
 //! Every variable is listed (with its default) in `.env.example` and the README. Nothing deep in
-//! the library reads the environment: it receives the pieces of [`Config`] it needs.
+//! the library reads the environment: it receives the section it needs.
 
-use std::{env, fmt, time::Duration};
+use std::{env, fmt, sync::Arc, time::Duration};
 
 /// A value that must never be printed: `Debug` and `Display` show a placeholder.
 #[derive(Clone, PartialEq, Eq)]
@@ -25,13 +26,79 @@ impl<T> fmt::Debug for Secret<T> {
     }
 }
 
-/// Where the database credentials come from.
-#[derive(Debug, Clone)]
-pub enum DatabaseSource {
-    /// A full connection URL (local runs, tests).
-    Url(Secret<String>),
-    /// A Secrets Manager secret `{username, password, host, port, dbname}` (RDS Proxy in AWS).
-    SecretId(String),
+/// A configuration variable that is missing or malformed.
+#[derive(Debug, thiserror::Error)]
+#[error("configuration: {name}: {problem}")]
+pub struct ConfigError {
+    pub name: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    fn required(name: &'static str) -> Self {
+        Self {
+            name,
+            problem: "required".into(),
+        }
+    }
+}
+
+/// Where variables come from: the process environment, or a map (tests). Blank values count
+/// as unset.
+#[derive(Clone)]
+pub struct Env(Arc<Lookup>);
+
+type Lookup = dyn Fn(&str) -> Option<String> + Send + Sync;
+
+impl fmt::Debug for Env {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Env")
+    }
+}
+
+impl Env {
+    pub fn process() -> Self {
+        Self::from_fn(|name| env::var(name).ok())
+    }
+
+    pub fn from_fn(lookup: impl Fn(&str) -> Option<String> + Send + Sync + 'static) -> Self {
+        Self(Arc::new(move |name| {
+            lookup(name).filter(|v| !v.trim().is_empty())
+        }))
+    }
+
+    pub fn get(&self, name: &str) -> Option<String> {
+        (self.0)(name)
+    }
+
+    fn or(&self, name: &str, default: &str) -> String {
+        self.get(name).unwrap_or_else(|| default.to_owned())
+    }
+
+    fn required(&self, name: &'static str) -> Result<String, ConfigError> {
+        self.get(name).ok_or_else(|| ConfigError::required(name))
+    }
+
+    fn number(&self, name: &'static str, default: u64) -> Result<u64, ConfigError> {
+        match self.get(name) {
+            None => Ok(default),
+            Some(text) => text.trim().parse::<u64>().map_err(|_| ConfigError {
+                name,
+                problem: "must be a non-negative integer".into(),
+            }),
+        }
+    }
+
+    fn flag(&self, name: &'static str) -> Result<bool, ConfigError> {
+        match self.get(name).as_deref().map(str::trim) {
+            None | Some("false" | "0") => Ok(false),
+            Some("true" | "1") => Ok(true),
+            Some(_) => Err(ConfigError {
+                name,
+                problem: "must be true or false".into(),
+            }),
+        }
+    }
 }
 
 /// How callers are authenticated.
@@ -44,103 +111,22 @@ pub enum AuthMode {
     ApiGatewayClaims,
 }
 
+/// What every process needs: where it runs, how it listens, where AWS is.
 #[derive(Debug, Clone)]
-pub struct CognitoConfig {
-    pub user_pool_id: String,
-    pub client_id: String,
-    pub issuer: String,
-    pub jwks_url: String,
-    pub auto_confirm: bool,
-}
-
-#[derive(Debug, Clone)]
-pub struct Config {
+pub struct BaseConfig {
     pub app_env: String,
     pub host: String,
     pub port: u16,
     pub body_limit_bytes: usize,
     pub auth_mode: AuthMode,
-    pub database: DatabaseSource,
-    pub database_max_connections: u32,
-    pub redis_url: Option<Secret<String>>,
-    /// A Secrets Manager secret holding Redis' AUTH token (`{"auth_token": …}` or the bare
-    /// token), so the token never sits in the function's environment.
-    pub redis_auth_secret_id: Option<String>,
-    pub cache_ttl: Duration,
-    pub cache_key_prefix: String,
     pub aws_region: String,
     pub aws_endpoint_url: Option<String>,
     pub table_prefix: String,
-    pub images_bucket: String,
-    pub images_public_base_url: String,
-    pub image_queue_url: Option<String>,
-    pub order_events_topic_arn: Option<String>,
-    pub checkout_state_machine_arn: Option<String>,
-    pub checkout_task_queue_url: Option<String>,
-    pub cognito: CognitoConfig,
 }
 
-/// A configuration variable that is missing or malformed.
-#[derive(Debug, thiserror::Error)]
-#[error("configuration: {name}: {problem}")]
-pub struct ConfigError {
-    pub name: &'static str,
-    pub problem: String,
-}
-
-impl Config {
-    /// Reads the process environment.
-    pub fn from_env() -> Result<Self, ConfigError> {
-        Self::from_lookup(|name| env::var(name).ok().filter(|v| !v.trim().is_empty()))
-    }
-
-    /// Reads configuration through `lookup` (the environment in production; a map in tests).
-    pub fn from_lookup(lookup: impl Fn(&str) -> Option<String>) -> Result<Self, ConfigError> {
-        let get = |name: &'static str| lookup(name);
-        let or =
-            |name: &'static str, default: &str| get(name).unwrap_or_else(|| default.to_owned());
-        let parse = |name: &'static str, default: &str| -> Result<u64, ConfigError> {
-            or(name, default)
-                .trim()
-                .parse::<u64>()
-                .map_err(|_| ConfigError {
-                    name,
-                    problem: "must be a non-negative integer".into(),
-                })
-        };
-
-        let database = match (get("DATABASE_URL"), get("DATABASE_SECRET_ID")) {
-            (Some(url), _) => DatabaseSource::Url(Secret::new(url)),
-            (None, Some(id)) => DatabaseSource::SecretId(id),
-            (None, None) => {
-                return Err(ConfigError {
-                    name: "DATABASE_URL",
-                    problem: "set DATABASE_URL or DATABASE_SECRET_ID".into(),
-                });
-            }
-        };
-        let aws_region = or("AWS_REGION", "us-east-1");
-        let user_pool_id = get("COGNITO_USER_POOL_ID").ok_or(ConfigError {
-            name: "COGNITO_USER_POOL_ID",
-            problem: "required".into(),
-        })?;
-        let client_id = get("COGNITO_CLIENT_ID").ok_or(ConfigError {
-            name: "COGNITO_CLIENT_ID",
-            problem: "required".into(),
-        })?;
-        let issuer = get("COGNITO_ISSUER").unwrap_or_else(|| {
-            format!("https://cognito-idp.{aws_region}.amazonaws.com/{user_pool_id}")
-        });
-        let jwks_url = get("COGNITO_JWKS_URL")
-            .unwrap_or_else(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
-        let images_bucket = or("IMAGES_BUCKET", "shop-images-local");
-        let aws_endpoint_url = get("AWS_ENDPOINT_URL");
-        let images_public_base_url =
-            get("IMAGES_PUBLIC_BASE_URL").unwrap_or_else(|| match &aws_endpoint_url {
-                Some(endpoint) => format!("{}/{images_bucket}", endpoint.trim_end_matches('/')),
-                None => format!("https://{images_bucket}.s3.{aws_region}.amazonaws.com"),
-            });
-        let auth_mode = match get("AUTH_MODE").as_deref() {
+impl BaseConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let auth_mode = match env.get("AUTH_MODE").as_deref() {
             Some("verify") => AuthMode::VerifyToken,
             Some("apigateway") => AuthMode::ApiGatewayClaims,
             Some(_) => {
@@ -149,41 +135,22 @@ impl Config {
                     problem: "must be `verify` or `apigateway`".into(),
                 });
             }
-            None if get("AWS_LAMBDA_RUNTIME_API").is_some() => AuthMode::ApiGatewayClaims,
+            None if env.get("AWS_LAMBDA_RUNTIME_API").is_some() => AuthMode::ApiGatewayClaims,
             None => AuthMode::VerifyToken,
         };
-        let port = parse("PORT", "8080")?;
+        let port = env.number("PORT", 8080)?;
         Ok(Self {
-            app_env: or("APP_ENV", "local"),
-            host: or("HOST", "127.0.0.1"),
+            app_env: env.or("APP_ENV", "local"),
+            host: env.or("HOST", "127.0.0.1"),
             port: u16::try_from(port).map_err(|_| ConfigError {
                 name: "PORT",
                 problem: "must be at most 65535".into(),
             })?,
-            body_limit_bytes: parse("BODY_LIMIT_BYTES", "65536")? as usize,
+            body_limit_bytes: env.number("BODY_LIMIT_BYTES", 65536)? as usize,
             auth_mode,
-            database,
-            database_max_connections: parse("DATABASE_MAX_CONNECTIONS", "5")?.max(1) as u32,
-            redis_url: get("REDIS_URL").map(Secret::new),
-            redis_auth_secret_id: get("REDIS_AUTH_SECRET_ID"),
-            cache_ttl: Duration::from_secs(parse("CACHE_TTL_SECONDS", "60")?.max(1)),
-            cache_key_prefix: or("CACHE_KEY_PREFIX", ""),
-            aws_region,
-            aws_endpoint_url,
-            table_prefix: or("DYNAMODB_TABLE_PREFIX", ""),
-            images_bucket,
-            images_public_base_url,
-            image_queue_url: get("IMAGE_QUEUE_URL"),
-            order_events_topic_arn: get("ORDER_EVENTS_TOPIC_ARN"),
-            checkout_state_machine_arn: get("CHECKOUT_STATE_MACHINE_ARN"),
-            checkout_task_queue_url: get("CHECKOUT_TASK_QUEUE_URL"),
-            cognito: CognitoConfig {
-                user_pool_id,
-                client_id,
-                issuer,
-                jwks_url,
-                auto_confirm: matches!(or("COGNITO_AUTO_CONFIRM", "false").as_str(), "true" | "1"),
-            },
+            aws_region: env.or("AWS_REGION", "us-east-1"),
+            aws_endpoint_url: env.get("AWS_ENDPOINT_URL"),
+            table_prefix: env.or("DYNAMODB_TABLE_PREFIX", ""),
         })
     }
 
@@ -197,29 +164,163 @@ impl Config {
     }
 }
 
+/// Where the database credentials come from.
+#[derive(Debug, Clone)]
+pub enum DatabaseSource {
+    /// A full connection URL (local runs, tests).
+    Url(Secret<String>),
+    /// A Secrets Manager secret `{username, password, host, port, dbname}` (RDS Proxy in AWS).
+    SecretId(String),
+}
+
+#[derive(Debug, Clone)]
+pub struct DatabaseConfig {
+    pub source: DatabaseSource,
+    pub max_connections: u32,
+}
+
+impl DatabaseConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let source = match (env.get("DATABASE_URL"), env.get("DATABASE_SECRET_ID")) {
+            (Some(url), _) => DatabaseSource::Url(Secret::new(url)),
+            (None, Some(id)) => DatabaseSource::SecretId(id),
+            (None, None) => {
+                return Err(ConfigError {
+                    name: "DATABASE_URL",
+                    problem: "set DATABASE_URL or DATABASE_SECRET_ID".into(),
+                });
+            }
+        };
+        Ok(Self {
+            source,
+            max_connections: env.number("DATABASE_MAX_CONNECTIONS", 5)?.clamp(1, 1000) as u32,
+        })
+    }
+}
+
+/// Redis. Optional: without `REDIS_URL` the services run uncached.
+#[derive(Debug, Clone)]
+pub struct CacheConfig {
+    pub redis_url: Option<Secret<String>>,
+    /// A Secrets Manager secret holding Redis' AUTH token (`{"auth_token": …}` or the bare
+    /// token), so the token never sits in the function's environment.
+    pub redis_auth_secret_id: Option<String>,
+    pub ttl: Duration,
+    pub key_prefix: String,
+}
+
+impl CacheConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            redis_url: env.get("REDIS_URL").map(Secret::new),
+            redis_auth_secret_id: env.get("REDIS_AUTH_SECRET_ID"),
+            ttl: Duration::from_secs(env.number("CACHE_TTL_SECONDS", 60)?.max(1)),
+            key_prefix: env.or("CACHE_KEY_PREFIX", ""),
+        })
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct CognitoConfig {
+    pub user_pool_id: String,
+    pub client_id: String,
+    pub issuer: String,
+    pub jwks_url: String,
+    pub auto_confirm: bool,
+}
+
+impl CognitoConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let region = env.or("AWS_REGION", "us-east-1");
+        let user_pool_id = env.required("COGNITO_USER_POOL_ID")?;
+        let client_id = env.required("COGNITO_CLIENT_ID")?;
+        let issuer = env.get("COGNITO_ISSUER").unwrap_or_else(|| {
+            format!("https://cognito-idp.{region}.amazonaws.com/{user_pool_id}")
+        });
+        let jwks_url = env
+            .get("COGNITO_JWKS_URL")
+            .unwrap_or_else(|| format!("{}/.well-known/jwks.json", issuer.trim_end_matches('/')));
+        Ok(Self {
+            user_pool_id,
+            client_id,
+            issuer,
+            jwks_url,
+            auto_confirm: env.flag("COGNITO_AUTO_CONFIRM")?,
+        })
+    }
+}
+
+/// The image bucket and where its processed images are served from.
+#[derive(Debug, Clone)]
+pub struct ImagesConfig {
+    pub bucket: String,
+    pub public_base_url: String,
+    /// The image-processing queue, long-polled outside Lambda.
+    pub queue_url: Option<String>,
+}
+
+impl ImagesConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        let region = env.or("AWS_REGION", "us-east-1");
+        let bucket = env.or("IMAGES_BUCKET", "shop-images-local");
+        let public_base_url = env.get("IMAGES_PUBLIC_BASE_URL").unwrap_or_else(|| {
+            match env.get("AWS_ENDPOINT_URL") {
+                Some(endpoint) => format!("{}/{bucket}", endpoint.trim_end_matches('/')),
+                None => format!("https://{bucket}.s3.{region}.amazonaws.com"),
+            }
+        });
+        Ok(Self {
+            bucket,
+            public_base_url: public_base_url.trim_end_matches('/').to_owned(),
+            queue_url: env.get("IMAGE_QUEUE_URL"),
+        })
+    }
+}
+
+/// The checkout saga: the state machine, its task queue, the order-events topic.
+#[derive(Debug, Clone)]
+pub struct CheckoutConfig {
+    pub state_machine_arn: String,
+    pub task_queue_url: String,
+    /// The fulfillment queue (`order.confirmed` fanned out from the order-events topic),
+    /// long-polled outside Lambda.
+    pub fulfillment_queue_url: Option<String>,
+}
+
+impl CheckoutConfig {
+    pub fn from_env(env: &Env) -> Result<Self, ConfigError> {
+        Ok(Self {
+            state_machine_arn: env.required("CHECKOUT_STATE_MACHINE_ARN")?,
+            task_queue_url: env.required("CHECKOUT_TASK_QUEUE_URL")?,
+            fulfillment_queue_url: env.get("FULFILLMENT_QUEUE_URL"),
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use std::collections::HashMap;
 
-    fn lookup(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+    fn env(pairs: &[(&str, &str)]) -> Env {
         let map: HashMap<String, String> = pairs
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        move |k| map.get(k).cloned()
+        Env::from_fn(move |k| map.get(k).cloned())
     }
 
     #[test]
     fn secrets_never_print() {
-        let config = Config::from_lookup(lookup(&[
+        let env = env(&[
             ("DATABASE_URL", "postgres://u:hunter2@h/db"),
             ("REDIS_URL", "redis://:s3cret@h"),
-            ("COGNITO_USER_POOL_ID", "us-east-1_abc"),
-            ("COGNITO_CLIENT_ID", "client"),
-        ]))
-        .expect("valid config");
-        let printed = format!("{config:?}");
+        ]);
+        let printed = format!(
+            "{:?} {:?}",
+            DatabaseConfig::from_env(&env).unwrap(),
+            CacheConfig::from_env(&env).unwrap()
+        );
         assert!(
             !printed.contains("hunter2"),
             "database password leaked: {printed}"
@@ -233,17 +334,16 @@ mod tests {
     #[test]
     fn issuer_and_jwks_url_are_derived_but_overridable() {
         let base = [
-            ("DATABASE_URL", "postgres://x"),
             ("COGNITO_USER_POOL_ID", "us-east-1_pool"),
             ("COGNITO_CLIENT_ID", "client"),
         ];
-        let config = Config::from_lookup(lookup(&base)).unwrap();
+        let config = CognitoConfig::from_env(&env(&base)).unwrap();
         assert_eq!(
-            config.cognito.issuer,
+            config.issuer,
             "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool"
         );
         assert_eq!(
-            config.cognito.jwks_url,
+            config.jwks_url,
             "https://cognito-idp.us-east-1.amazonaws.com/us-east-1_pool/.well-known/jwks.json"
         );
         let mut with_jwks = base.to_vec();
@@ -251,25 +351,56 @@ mod tests {
             "COGNITO_JWKS_URL",
             "http://127.0.0.1:5000/pool/.well-known/jwks.json",
         ));
-        let config = Config::from_lookup(lookup(&with_jwks)).unwrap();
+        let config = CognitoConfig::from_env(&env(&with_jwks)).unwrap();
         assert_eq!(
-            config.cognito.jwks_url,
+            config.jwks_url,
             "http://127.0.0.1:5000/pool/.well-known/jwks.json"
         );
-        assert_eq!(config.auth_mode, AuthMode::VerifyToken);
+        assert_eq!(
+            BaseConfig::from_env(&env(&[])).unwrap().auth_mode,
+            AuthMode::VerifyToken
+        );
     }
 
     #[test]
     fn lambda_environment_reads_claims_from_api_gateway() {
-        let config = Config::from_lookup(lookup(&[
+        let env = env(&[
             ("DATABASE_SECRET_ID", "shop/dev/db"),
-            ("COGNITO_USER_POOL_ID", "p"),
-            ("COGNITO_CLIENT_ID", "c"),
             ("AWS_LAMBDA_RUNTIME_API", "127.0.0.1:9001"),
-        ]))
-        .unwrap();
-        assert_eq!(config.auth_mode, AuthMode::ApiGatewayClaims);
-        assert!(matches!(config.database, DatabaseSource::SecretId(ref id) if id == "shop/dev/db"));
+        ]);
+        assert_eq!(
+            BaseConfig::from_env(&env).unwrap().auth_mode,
+            AuthMode::ApiGatewayClaims
+        );
+        let db = DatabaseConfig::from_env(&env).unwrap();
+        assert!(matches!(db.source, DatabaseSource::SecretId(ref id) if id == "shop/dev/db"));
+    }
+
+    #[test]
+    fn each_section_names_the_variable_it_misses() {
+        let empty = env(&[]);
+        let cases: [(&str, Result<(), ConfigError>); 4] = [
+            ("DATABASE_URL", DatabaseConfig::from_env(&empty).map(drop)),
+            (
+                "COGNITO_USER_POOL_ID",
+                CognitoConfig::from_env(&empty).map(drop),
+            ),
+            (
+                "CHECKOUT_STATE_MACHINE_ARN",
+                CheckoutConfig::from_env(&empty).map(drop),
+            ),
+            (
+                "COGNITO_CLIENT_ID",
+                CognitoConfig::from_env(&env(&[("COGNITO_USER_POOL_ID", "p")])).map(drop),
+            ),
+        ];
+        for (name, result) in cases {
+            assert_eq!(result.expect_err(name).name, name);
+        }
+        // Sections that need nothing start without any variable.
+        assert!(BaseConfig::from_env(&empty).is_ok());
+        assert!(CacheConfig::from_env(&empty).is_ok());
+        assert!(ImagesConfig::from_env(&empty).is_ok());
     }
 
     #[test]
@@ -280,14 +411,15 @@ mod tests {
             ("BODY_LIMIT_BYTES", "-1"),
             ("AUTH_MODE", "trust"),
         ] {
-            let err = Config::from_lookup(lookup(&[
-                ("DATABASE_URL", "postgres://x"),
-                ("COGNITO_USER_POOL_ID", "p"),
-                ("COGNITO_CLIENT_ID", "c"),
-                (name, value),
-            ]))
-            .expect_err(name);
+            let err = BaseConfig::from_env(&env(&[(name, value)])).expect_err(name);
             assert_eq!(err.name, name, "{name}={value}");
         }
+        let err = CognitoConfig::from_env(&env(&[
+            ("COGNITO_USER_POOL_ID", "p"),
+            ("COGNITO_CLIENT_ID", "c"),
+            ("COGNITO_AUTO_CONFIRM", "yes please"),
+        ]))
+        .expect_err("flag");
+        assert_eq!(err.name, "COGNITO_AUTO_CONFIRM");
     }
 }

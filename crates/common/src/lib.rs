@@ -1,7 +1,8 @@
 //! The shared library of every service, in layers: `routers → services → repositories →
-//! clients`, with `models`, `error` and `config` usable by all. Binaries only read config,
-//! build [`state::AppState`] and hand a router to [`runtime::run`].
+//! clients`, with `models`, `error` and `config` usable by all. [`app`] is the composition root:
+//! binaries call [`app::main`] and nothing else.
 
+pub mod app;
 pub mod auth;
 pub mod clients;
 pub mod config;

@@ -25,10 +25,10 @@ use aws_sdk_dynamodb::types::{
     ProjectionType, ScalarAttributeType,
 };
 use common::{
+    app::{self, Function, Resources},
     auth::JwksPolicy,
-    config::{AuthMode, Config},
-    routers,
-    state::{AppState, Deps},
+    config::{AuthMode, CognitoConfig, Env},
+    services::{images::ImageService, projection::ProductProjector},
 };
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
@@ -198,79 +198,97 @@ impl TestAppBuilder {
         overrides
             .entry("COGNITO_AUTO_CONFIRM".into())
             .or_insert("true".into());
-        let config = Config::from_lookup(|name| {
-            overrides
-                .get(name)
-                .cloned()
-                .or_else(|| var(name))
-                .filter(|v| !v.is_empty())
-        })
-        .expect("test configuration");
-
-        let mut deps = Deps::from_config(config.clone())
+        let cognito = CognitoConfig::from_env(&env_of(&overrides)).expect("cognito settings");
+        let cache_prefix = overrides["CACHE_KEY_PREFIX"].clone();
+        let database_url = overrides["DATABASE_URL"].clone();
+        let resources = Resources::new(env_of(&overrides))
             .await
-            .expect("dependencies");
-        deps.jwks_policy = self.jwks_policy;
+            .expect("test configuration");
+        resources.set_jwks_policy(self.jwks_policy);
+        let pool = resources.pool().await.expect("postgres pool");
         if self.migrate {
             common::MIGRATOR
-                .run(&deps.pool)
+                .run(&pool)
                 .await
                 .expect("migrate the test database");
         }
-        create_tables(&deps.aws.dynamodb, &table_prefix).await;
+        let dynamodb = resources.dynamodb();
+        create_tables(&dynamodb, &table_prefix).await;
 
         let catalog_fault = FaultSwitch::default();
-        deps.catalog = Arc::new(FlakyCatalog::new(
-            deps.catalog.clone(),
+        resources.set_catalog(Arc::new(FlakyCatalog::new(
+            resources.catalog(),
             catalog_fault.clone(),
-        ));
+        )));
         let objects_fault = FaultSwitch::default();
         let poison_keys = Arc::new(std::sync::Mutex::new(Vec::new()));
-        deps.objects = Arc::new(FlakyObjects::new(
-            deps.objects.clone(),
+        let bucket = overrides
+            .get("IMAGES_BUCKET")
+            .cloned()
+            .or_else(|| var("IMAGES_BUCKET"))
+            .unwrap_or_else(|| "shop-images-local".into());
+        resources.set_objects(Arc::new(FlakyObjects::new(
+            resources.objects(&bucket),
             objects_fault.clone(),
             poison_keys.clone(),
-        ));
-        let pool = deps.pool.clone();
-        let dynamodb = deps.aws.dynamodb.clone();
-        let cognito = deps.aws.cognito.clone();
-        let state = AppState::new(deps);
+        )));
+        let cognito_client = resources.cognito();
+        let router = app::local_router(&resources).await.expect("router");
+        let mut background = Vec::new();
         if self.background {
-            state.spawn_background();
-        }
-        if let Some(pipeline) = pipeline.as_ref().filter(|_| self.poller) {
-            common::runtime::spawn_image_poller(
-                state.clone(),
-                pipeline.queue_url.clone(),
-                std::time::Duration::from_secs(1),
+            background.push(
+                app::projector(&resources)
+                    .await
+                    .expect("projector")
+                    .spawn(std::time::Duration::from_secs(1)),
             );
         }
+        let images = app::images(&resources).await.expect("image service");
+        if let Some(pipeline) = pipeline.as_ref().filter(|_| self.poller) {
+            background.push(common::runtime::queue::spawn_poller(
+                resources.sqs(),
+                pipeline.queue_url.clone(),
+                images.clone(),
+                std::time::Duration::from_secs(1),
+            ));
+        }
+        let projector = app::projector(&resources).await.expect("projector");
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
         let address = format!("http://{}", listener.local_addr().expect("address"));
-        let router = routers::local_router(state.clone());
-        tokio::spawn(async move {
+        background.push(tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
-        });
+        }));
         TestApp {
             address,
             client: reqwest::Client::new(),
-            state,
-            config,
+            resources,
+            images,
+            projector,
+            cognito,
+            cache_prefix,
+            database_url,
             pool,
             dynamodb,
-            cognito,
+            cognito_client,
             catalog_fault,
             objects_fault,
             poison_keys,
             pipeline,
+            background,
             db_name,
             admin_url,
             table_prefix,
         }
     }
+}
+
+/// The test's variables over the local stack's.
+fn env_of(overrides: &HashMap<String, String>) -> Env {
+    let overrides = overrides.clone();
+    Env::from_fn(move |name| overrides.get(name).cloned().or_else(|| var(name)))
 }
 
 async fn create_tables(client: &aws_sdk_dynamodb::Client, prefix: &str) {
@@ -366,11 +384,18 @@ pub struct TestUser {
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub state: AppState,
-    pub config: Config,
+    /// The app's resources (clients, adapters), shared by every service it runs.
+    pub resources: Arc<Resources>,
+    /// The image pipeline's use cases (what the queue consumers call).
+    pub images: Arc<ImageService>,
+    /// The catalogue's outbox relay.
+    pub projector: Arc<ProductProjector>,
+    pub cognito: CognitoConfig,
+    pub cache_prefix: String,
+    pub database_url: String,
     pub pool: PgPool,
     pub dynamodb: aws_sdk_dynamodb::Client,
-    pub cognito: aws_sdk_cognitoidentityprovider::Client,
+    pub cognito_client: aws_sdk_cognitoidentityprovider::Client,
     /// While on, every `ProductCatalog` call fails as if DynamoDB were down.
     pub catalog_fault: FaultSwitch,
     /// While on, reading and writing images in S3 fails.
@@ -379,6 +404,7 @@ pub struct TestApp {
     pub poison_keys: Arc<std::sync::Mutex<Vec<String>>>,
     /// The app's own image pipeline, if built `with_image_pipeline`.
     pub pipeline: Option<pipeline::Pipeline>,
+    background: Vec<tokio::task::JoinHandle<()>>,
     db_name: String,
     admin_url: String,
     table_prefix: String,
@@ -393,6 +419,16 @@ impl TestApp {
 
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder::default()
+    }
+
+    /// The router of one Lambda function (its own state, as deployed), on this app's resources.
+    pub async fn function_router(&self, function: Function) -> axum::Router {
+        common::routers::finish(
+            app::service_router(function, &self.resources)
+                .await
+                .expect("function router"),
+            &self.resources.base,
+        )
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -445,9 +481,9 @@ impl TestApp {
         static COGNITO: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
         let _one_at_a_time = COGNITO.lock().await;
         let email = format!("u-{}@example.com", uuid::Uuid::new_v4().simple());
-        let pool = &self.config.cognito.user_pool_id;
+        let pool = &self.cognito.user_pool_id;
         let attr = |n: &str, v: &str| AttributeType::builder().name(n).value(v).build().unwrap();
-        self.cognito
+        self.cognito_client
             .admin_create_user()
             .user_pool_id(pool)
             .username(&email)
@@ -457,7 +493,7 @@ impl TestApp {
             .send()
             .await
             .expect("admin_create_user");
-        self.cognito
+        self.cognito_client
             .admin_set_user_password()
             .user_pool_id(pool)
             .username(&email)
@@ -467,7 +503,7 @@ impl TestApp {
             .await
             .expect("admin_set_user_password");
         if admin {
-            self.cognito
+            self.cognito_client
                 .admin_add_user_to_group()
                 .user_pool_id(pool)
                 .username(&email)
@@ -586,6 +622,9 @@ impl TestApp {
 
 impl Drop for TestApp {
     fn drop(&mut self) {
+        for task in &self.background {
+            task.abort();
+        }
         let admin_url = self.admin_url.clone();
         let db_name = self.db_name.clone();
         let prefix = self.table_prefix.clone();

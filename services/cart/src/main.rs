@@ -1,6 +1,6 @@
-//! `api_cart_lambda`: the cart routes of /v1, under Lambda or as a plain HTTP server.
+//! api_cart_lambda: the cart routes of /v1.
 
 #[tokio::main]
-async fn main() -> Result<(), common::error::BoxError> {
-    common::runtime::serve(common::routers::Service::Cart).await
+async fn main() -> Result<(), common::app::BoxError> {
+    common::app::main(common::app::Function::Cart).await
 }

@@ -1,7 +1,6 @@
-//! `image_processing_lambda`: thumbnails for uploaded images. Under Lambda it handles SQS
-//! batches (reporting partial failures); elsewhere it long-polls the queue itself.
+//! image_processing_lambda: the image queue's consumer (SQS batches under Lambda, a long-poll loop elsewhere).
 
 #[tokio::main]
-async fn main() -> Result<(), common::error::BoxError> {
-    common::runtime::serve_image_processor().await
+async fn main() -> Result<(), common::app::BoxError> {
+    common::app::main(common::app::Function::ImageProcessor).await
 }

@@ -1,6 +1,6 @@
-//! `api_products_lambda`: the products routes of /v1, under Lambda or as a plain HTTP server.
+//! api_products_lambda: the products routes of /v1, plus the `relay` (scheduled outbox relay) and `migrate` (deploy step) commands.
 
 #[tokio::main]
-async fn main() -> Result<(), common::error::BoxError> {
-    common::runtime::serve(common::routers::Service::Products).await
+async fn main() -> Result<(), common::app::BoxError> {
+    common::app::main(common::app::Function::Products).await
 }

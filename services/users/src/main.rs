@@ -1,6 +1,6 @@
-//! `api_users_lambda`: the users routes of /v1, under Lambda or as a plain HTTP server.
+//! api_users_lambda: the users routes of /v1.
 
 #[tokio::main]
-async fn main() -> Result<(), common::error::BoxError> {
-    common::runtime::serve(common::routers::Service::Users).await
+async fn main() -> Result<(), common::app::BoxError> {
+    common::app::main(common::app::Function::Users).await
 }

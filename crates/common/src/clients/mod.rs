@@ -1,4 +1,4 @@
-//! Construction of connection pools and AWS SDK clients from [`Config`]. Nothing here knows a
+//! Construction of connection pools and AWS SDK clients from their config sections. Nothing here knows a
 //! table, a query or a business rule.
 
 use std::time::Duration;
@@ -11,23 +11,11 @@ use sqlx::{
 };
 
 use crate::{
-    config::{Config, DatabaseSource},
+    config::{BaseConfig, CacheConfig, DatabaseConfig, DatabaseSource},
     error::{BoxError, Error},
 };
 
-/// Every AWS client the platform uses, built once per process (they are cheap to clone).
-#[derive(Clone, Debug)]
-pub struct AwsClients {
-    pub dynamodb: aws_sdk_dynamodb::Client,
-    pub s3: aws_sdk_s3::Client,
-    pub sns: aws_sdk_sns::Client,
-    pub sqs: aws_sdk_sqs::Client,
-    pub sfn: aws_sdk_sfn::Client,
-    pub secrets: aws_sdk_secretsmanager::Client,
-    pub cognito: aws_sdk_cognitoidentityprovider::Client,
-}
-
-pub async fn sdk_config(config: &Config) -> SdkConfig {
+pub async fn sdk_config(config: &BaseConfig) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(config.aws_region.clone()))
         .timeout_config(
@@ -43,22 +31,12 @@ pub async fn sdk_config(config: &Config) -> SdkConfig {
     loader.load().await
 }
 
-impl AwsClients {
-    pub fn new(sdk: &SdkConfig, config: &Config) -> Self {
-        let s3 = aws_sdk_s3::config::Builder::from(sdk)
-            // The emulator serves buckets by path; in AWS virtual-hosted style is the default.
-            .force_path_style(config.aws_endpoint_url.is_some())
-            .build();
-        Self {
-            dynamodb: aws_sdk_dynamodb::Client::new(sdk),
-            s3: aws_sdk_s3::Client::from_conf(s3),
-            sns: aws_sdk_sns::Client::new(sdk),
-            sqs: aws_sdk_sqs::Client::new(sdk),
-            sfn: aws_sdk_sfn::Client::new(sdk),
-            secrets: aws_sdk_secretsmanager::Client::new(sdk),
-            cognito: aws_sdk_cognitoidentityprovider::Client::new(sdk),
-        }
-    }
+/// The S3 client: path-style against the emulator, virtual-hosted in AWS.
+pub fn s3(sdk: &SdkConfig, config: &BaseConfig) -> aws_sdk_s3::Client {
+    let s3 = aws_sdk_s3::config::Builder::from(sdk)
+        .force_path_style(config.aws_endpoint_url.is_some())
+        .build();
+    aws_sdk_s3::Client::from_conf(s3)
 }
 
 /// The database secret as RDS and Secrets Manager write it.
@@ -73,15 +51,17 @@ struct DbSecret {
 
 /// A Postgres pool. Connections are made lazily, so a cold start does not wait for the
 /// database and a database outage shows as 503 on the requests that need it.
-pub async fn postgres(config: &Config, aws: &AwsClients) -> Result<PgPool, Error> {
-    let options = match &config.database {
+pub async fn postgres(
+    config: &DatabaseConfig,
+    secrets: &aws_sdk_secretsmanager::Client,
+) -> Result<PgPool, Error> {
+    let options = match &config.source {
         DatabaseSource::Url(url) => url
             .expose()
             .parse::<PgConnectOptions>()
             .map_err(|e| Error::internal(format!("DATABASE_URL is not a valid URL: {e}")))?,
         DatabaseSource::SecretId(id) => {
-            let secret = aws
-                .secrets
+            let secret = secrets
                 .get_secret_value()
                 .secret_id(id)
                 .send()
@@ -98,7 +78,7 @@ pub async fn postgres(config: &Config, aws: &AwsClients) -> Result<PgPool, Error
                 .ssl_mode(PgSslMode::Require)
         }
     };
-    Ok(pg_pool_options(config.database_max_connections).connect_lazy_with(options))
+    Ok(pg_pool_options(config.max_connections).connect_lazy_with(options))
 }
 
 pub fn pg_pool_options(max_connections: u32) -> PgPoolOptions {
@@ -113,8 +93,8 @@ pub fn pg_pool_options(max_connections: u32) -> PgPoolOptions {
 /// request a few milliseconds, never an error. `rediss://` URLs use TLS (ElastiCache in-transit
 /// encryption); the AUTH token comes from `REDIS_AUTH_SECRET_ID` when set.
 pub async fn redis(
-    config: &Config,
-    aws: &AwsClients,
+    config: &CacheConfig,
+    secrets: &aws_sdk_secretsmanager::Client,
 ) -> Result<Option<redis::aio::ConnectionManager>, BoxError> {
     use redis::IntoConnectionInfo;
     let Some(url) = &config.redis_url else {
@@ -122,8 +102,7 @@ pub async fn redis(
     };
     let mut info = url.expose().as_str().into_connection_info()?;
     if let Some(secret_id) = &config.redis_auth_secret_id {
-        let secret = aws
-            .secrets
+        let secret = secrets
             .get_secret_value()
             .secret_id(secret_id)
             .send()

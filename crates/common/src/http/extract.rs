@@ -11,7 +11,10 @@ use axum::{
 };
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::error::{Error, FieldIssue};
+use crate::{
+    error::{Error, FieldIssue},
+    http::error::ApiError,
+};
 
 /// A JSON request body (and, as a response, a JSON body with status 200).
 pub struct ApiJson<T>(pub T);
@@ -31,21 +34,21 @@ pub fn is_json_content_type(value: Option<&header::HeaderValue>) -> bool {
 }
 
 /// Reads a body, turning the length-limit rejection into 413.
-pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, Error> {
+pub async fn read_body<S: Send + Sync>(req: Request, state: &S) -> Result<Bytes, ApiError> {
     Bytes::from_request(req, state)
         .await
         .map_err(|rejection: BytesRejection| {
             if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE {
-                Error::PayloadTooLarge("the request body is too large".into())
+                ApiError::PayloadTooLarge("the request body is too large".into())
             } else {
-                Error::BadRequest("the request body could not be read".into())
+                ApiError::BadRequest("the request body could not be read".into())
             }
         })
 }
 
 /// Parses JSON, telling a syntax error (400 `BAD_REQUEST`) from a well-formed body that breaks
 /// the schema (400 `VALIDATION_FAILED`, naming the field).
-pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     let de = &mut serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize(&mut *de).map_err(|err| {
         let path = err.path().to_string();
@@ -53,13 +56,13 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, Error> {
         match inner.classify() {
             serde_json::error::Category::Data => {
                 let field = if path == "." { "body".to_owned() } else { path };
-                Error::Validation(vec![FieldIssue::new(field, describe_data_error(&inner))])
+                Error::Validation(vec![FieldIssue::new(field, describe_data_error(&inner))]).into()
             }
-            _ => Error::BadRequest("the request body is not valid JSON".into()),
+            _ => ApiError::BadRequest("the request body is not valid JSON".into()),
         }
     })?;
     de.end()
-        .map_err(|_| Error::BadRequest("the request body is not valid JSON".into()))?;
+        .map_err(|_| ApiError::BadRequest("the request body is not valid JSON".into()))?;
     Ok(value)
 }
 
@@ -73,11 +76,11 @@ fn describe_data_error(err: &serde_json::Error) -> String {
 }
 
 impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
-    type Rejection = Error;
+    type Rejection = ApiError;
 
     async fn from_request(req: Request, state: &S) -> Result<Self, Self::Rejection> {
         if !is_json_content_type(req.headers().get(header::CONTENT_TYPE)) {
-            return Err(Error::UnsupportedMediaType(
+            return Err(ApiError::UnsupportedMediaType(
                 "the request body must be application/json".into(),
             ));
         }
@@ -90,13 +93,13 @@ impl<T: DeserializeOwned, S: Send + Sync> FromRequest<S> for ApiJson<T> {
 pub struct ApiPath<T>(pub T);
 
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath<T> {
-    type Rejection = Error;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         Path::<T>::from_request_parts(parts, state)
             .await
             .map(|Path(v)| ApiPath(v))
-            .map_err(|rejection| Error::validation("path", rejection.body_text()))
+            .map_err(|rejection| Error::validation("path", rejection.body_text()).into())
     }
 }
 
@@ -104,13 +107,13 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiPath
 pub struct ApiQuery<T>(pub T);
 
 impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuery<T> {
-    type Rejection = Error;
+    type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, Self::Rejection> {
         Query::<T>::from_request_parts(parts, state)
             .await
             .map(|Query(v)| ApiQuery(v))
-            .map_err(|rejection| Error::validation("query", rejection.body_text()))
+            .map_err(|rejection| Error::validation("query", rejection.body_text()).into())
     }
 }
 
@@ -157,7 +160,7 @@ mod tests {
         for (body, code, field) in cases {
             let err = parse_json::<Body>(body.as_bytes()).expect_err(body);
             assert_eq!(err.code(), *code, "body {body:?}");
-            if let (Some(field), Error::Validation(details)) = (field, &err) {
+            if let (Some(field), ApiError::Service(Error::Validation(details))) = (field, &err) {
                 assert_eq!(details[0].field, *field, "body {body:?}");
             }
         }

@@ -8,7 +8,7 @@
 //!
 //! It is a route layer: it sees the matched route, and acts only on the routes it was given.
 
-use std::{collections::HashMap, sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use axum::{
     body::Body,
@@ -22,8 +22,9 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     auth::Authenticator,
-    error::Error,
-    repositories::idempotency_dynamo::{Claim, IdempotencyStore, RecordState, StoredResponse},
+    http::error::ApiError,
+    models::idempotency::StoredResponse,
+    services::idempotency::{Decision, IdempotencyService},
 };
 
 pub static IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key");
@@ -36,45 +37,48 @@ pub enum KeyRule {
     Required,
 }
 
-/// The layer's state: the store and the routes (matched-path patterns) it guards.
+/// The `POST` routes (matched-path patterns) a router guards, declared by that router.
+pub type IdempotentRoutes = &'static [(&'static str, KeyRule)];
+
+/// The layer's state: the service, the authenticator (keys are scoped to the caller) and the
+/// routes it guards.
 #[derive(Clone)]
 pub struct Idempotency {
-    store: Arc<dyn IdempotencyStore>,
+    service: Arc<IdempotencyService>,
     auth: Arc<Authenticator>,
-    routes: Arc<HashMap<&'static str, KeyRule>>,
+    routes: IdempotentRoutes,
     body_limit: usize,
-    /// How long a claim blocks retries before a crashed request's key can be taken over.
-    pub lease: Duration,
-    /// How long a completed response is replayed.
-    pub retention: Duration,
 }
 
 impl Idempotency {
     pub fn new(
-        store: Arc<dyn IdempotencyStore>,
+        service: Arc<IdempotencyService>,
         auth: Arc<Authenticator>,
+        routes: IdempotentRoutes,
         body_limit: usize,
     ) -> Self {
         Self {
-            store,
+            service,
             auth,
-            routes: Arc::new(HashMap::from([
-                ("/v1/products", KeyRule::Optional),
-                ("/v1/orders", KeyRule::Required),
-            ])),
+            routes,
             body_limit,
-            lease: Duration::from_secs(60),
-            retention: Duration::from_secs(24 * 3600),
         }
+    }
+
+    fn rule(&self, route: &str) -> Option<KeyRule> {
+        self.routes
+            .iter()
+            .find(|(pattern, _)| *pattern == route)
+            .map(|(_, rule)| *rule)
     }
 }
 
-fn parse_key(value: &HeaderValue) -> Result<String, Error> {
+fn parse_key(value: &HeaderValue) -> Result<String, ApiError> {
     let key = value.to_str().ok().filter(|k| {
         (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
     });
     key.map(str::to_owned).ok_or_else(|| {
-        Error::BadRequest("Idempotency-Key must be 1 to 255 printable ASCII characters".into())
+        ApiError::BadRequest("Idempotency-Key must be 1 to 255 printable ASCII characters".into())
     })
 }
 
@@ -144,81 +148,66 @@ fn replay(stored: StoredResponse) -> Response {
 }
 
 /// The route layer.
-pub async fn layer(State(idem): State<Arc<Idempotency>>, req: Request, next: Next) -> Response {
+pub async fn layer(State(idem): State<Idempotency>, req: Request, next: Next) -> Response {
     match guard(&idem, req, next).await {
         Ok(response) => response,
         Err(err) => err.into_response(),
     }
 }
 
-async fn guard(idem: &Idempotency, req: Request, next: Next) -> Result<Response, Error> {
+async fn guard(idem: &Idempotency, req: Request, next: Next) -> Result<Response, ApiError> {
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned());
-    let rule = match route.as_deref().and_then(|r| idem.routes.get(r)) {
-        Some(rule) if req.method() == Method::POST => *rule,
+    let rule = match route.as_deref().and_then(|r| idem.rule(r)) {
+        Some(rule) if req.method() == Method::POST => rule,
         _ => return Ok(next.run(req).await),
     };
-    let key = match req.headers().get(&IDEMPOTENCY_KEY) {
-        Some(value) => parse_key(value)?,
-        None if rule == KeyRule::Required => {
-            return Err(Error::BadRequest(
+    let header_value = req.headers().get(&IDEMPOTENCY_KEY).cloned();
+    if header_value.is_none() && rule == KeyRule::Optional {
+        return Ok(next.run(req).await);
+    }
+    let (mut parts, body) = req.into_parts();
+    // Who asks comes first: keys are scoped to the caller, and an anonymous request is a 401
+    // whatever its key looks like.
+    let principal = idem.auth.authenticate(&parts).await?;
+    parts.extensions.insert(principal.clone());
+    let key = match header_value {
+        Some(value) => parse_key(&value)?,
+        None => {
+            return Err(ApiError::BadRequest(
                 "the Idempotency-Key header is required".into(),
             ));
         }
-        None => return Ok(next.run(req).await),
     };
-    let (mut parts, body) = req.into_parts();
-    // Keys are scoped to the caller; an unauthenticated request is left to the handler to refuse.
-    let principal = match idem.auth.authenticate(&parts).await {
-        Ok(principal) => principal,
-        Err(_) => return Ok(next.run(Request::from_parts(parts, body)).await),
-    };
-    parts.extensions.insert(principal.clone());
     let bytes = axum::body::to_bytes(body, idem.body_limit)
         .await
-        .map_err(|_| Error::PayloadTooLarge("the request body is too large".into()))?;
+        .map_err(|_| ApiError::PayloadTooLarge("the request body is too large".into()))?;
     let print = fingerprint(
         &parts.method,
         route.as_deref().unwrap_or_default(),
         parts.uri.path(),
         &bytes,
     );
-    let scoped_key = format!("{}#{key}", principal.subject);
-
-    match idem
-        .store
-        .claim(&scoped_key, &print, idem.lease, idem.retention)
-        .await?
-    {
-        Claim::Acquired => {}
-        Claim::Existing { fingerprint, .. } if fingerprint != print => {
-            return Err(Error::IdempotencyKeyReused);
-        }
-        Claim::Existing {
-            state: RecordState::InProgress,
-            ..
-        } => return Err(Error::IdempotencyInProgress),
-        Claim::Existing {
-            state: RecordState::Completed(stored),
-            ..
-        } => return Ok(replay(stored)),
+    let subject = principal.subject.as_str();
+    match idem.service.begin(subject, &key, &print).await? {
+        Decision::Run => {}
+        Decision::Replay(stored) => return Ok(replay(stored)),
     }
 
     let response = next
         .run(Request::from_parts(parts, Body::from(bytes)))
         .await;
     if response.status().is_server_error() {
-        if let Err(err) = idem.store.release(&scoped_key).await {
-            tracing::warn!(error = %err, "could not release an idempotency key after a failure");
-        }
+        idem.service.release(subject, &key).await;
         return Ok(response);
     }
     let (parts, body) = response.into_parts();
-    let body = axum::body::to_bytes(body, usize::MAX)
-        .await
-        .map_err(Error::internal)?;
+    let body = match axum::body::to_bytes(body, usize::MAX).await {
+        Ok(body) => body,
+        Err(err) => return Err(crate::error::Error::internal(err).into()),
+    };
     let header_text = |name| {
         parts
             .headers
@@ -232,15 +221,7 @@ async fn guard(idem: &Idempotency, req: Request, next: Next) -> Result<Response,
         location: header_text(header::LOCATION),
         body: body.to_vec(),
     };
-    if let Err(err) = idem
-        .store
-        .complete(&scoped_key, &stored, idem.retention)
-        .await
-    {
-        // The work is done; a retry after the lease may run it again, which the resource's own
-        // uniqueness rules (SKU, cart checkout) then refuse.
-        tracing::error!(error = %err, "could not store an idempotent response");
-    }
+    idem.service.complete(subject, &key, &stored).await;
     Ok(Response::from_parts(parts, Body::from(body)))
 }
 

@@ -1,6 +1,7 @@
 //! HTTP plumbing shared by every router: request ids, JSON in and out,
 //! idempotency, and the router's own 404/405 in the error envelope.
 
+pub mod error;
 pub mod extract;
 pub mod idempotency;
 pub mod request_id;
@@ -13,13 +14,15 @@ use axum::{
     response::{IntoResponse, Response},
 };
 
-use crate::error::Error;
+use crate::http::error::ApiError;
 
 /// Wraps a router with what every service needs: the body limit, the envelope for axum's own
 /// 404 and 405, and the request id (outermost, so every response carries it).
 pub fn finish<S: Clone + Send + Sync + 'static>(router: Router<S>, body_limit: usize) -> Router<S> {
     router
-        .fallback(|| async { Error::NotFound("no such route".into()) })
+        .fallback(|| async {
+            ApiError::from(crate::error::Error::NotFound("no such route".into()))
+        })
         .layer(middleware::from_fn(method_not_allowed_envelope))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(request_id::middleware))
@@ -36,7 +39,7 @@ async fn method_not_allowed_envelope(req: Request, next: Next) -> Response {
             .is_none()
     {
         let allow = response.headers().get(axum::http::header::ALLOW).cloned();
-        let mut replaced = Error::MethodNotAllowed.into_response();
+        let mut replaced = ApiError::MethodNotAllowed.into_response();
         if let Some(allow) = allow {
             replaced
                 .headers_mut()

@@ -13,7 +13,7 @@ use axum::{
 use lambda_http::RequestExt;
 use tracing::Instrument;
 
-use crate::error::Error;
+use crate::http::error::ApiError;
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -64,7 +64,7 @@ pub async fn middleware(req: Request, next: Next) -> Response {
             scoped_id,
             async move {
                 if invalid {
-                    return Error::BadRequest(
+                    return ApiError::BadRequest(
                         "x-request-id must be 1 to 128 visible ASCII characters".into(),
                     )
                     .into_response();

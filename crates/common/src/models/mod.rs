@@ -1,8 +1,11 @@
 //! Domain types. Values are validated where they enter (`parse`/`TryFrom`), so code past the
 //! boundary cannot hold an invalid price, SKU or stock level.
 
+pub mod idempotency;
+pub mod image;
 pub mod money;
 pub mod page;
+pub mod principal;
 pub mod product;
 pub mod user;
 

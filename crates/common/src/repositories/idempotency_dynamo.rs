@@ -11,35 +11,12 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::{Client, primitives::Blob, types::AttributeValue};
 use chrono::Utc;
 
+use crate::models::idempotency::{Claim, RecordState, StoredResponse};
+
 use super::{
     RepoError, aws,
     dynamo::{Item, get_n, get_s, is_conditional_check_failed, n, s},
 };
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredResponse {
-    pub status: u16,
-    pub content_type: Option<String>,
-    pub location: Option<String>,
-    pub body: Vec<u8>,
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum RecordState {
-    InProgress,
-    Completed(StoredResponse),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// This request owns the key: run it, then `complete` or `release`.
-    Acquired,
-    /// Someone used the key before (with this fingerprint, or another one).
-    Existing {
-        fingerprint: String,
-        state: RecordState,
-    },
-}
 
 #[async_trait]
 pub trait IdempotencyStore: Send + Sync {
@@ -112,6 +89,7 @@ impl IdempotencyStore for DynamoIdempotencyStore {
         retention: Duration,
     ) -> Result<Claim, RepoError> {
         let now = Utc::now().timestamp();
+        let token = uuid::Uuid::new_v4().to_string();
         // Two attempts: the record may vanish (released) between the failed put and the read.
         for _ in 0..2 {
             let result = self
@@ -121,6 +99,7 @@ impl IdempotencyStore for DynamoIdempotencyStore {
                 .item("pk", s(key))
                 .item("fingerprint", s(fingerprint))
                 .item("status", s("IN_PROGRESS"))
+                .item("claim_token", s(&token))
                 .item("lease_until", n(now + lease.as_secs() as i64))
                 .item("expires_at", n(now + retention.as_secs() as i64))
                 .condition_expression(
@@ -132,7 +111,22 @@ impl IdempotencyStore for DynamoIdempotencyStore {
                 .send()
                 .await;
             match result {
-                Ok(_) => return Ok(Claim::Acquired),
+                Ok(_) => {
+                    // DynamoDB's condition makes one put win. Reading the claim back costs one
+                    // read and also holds where conditions are not atomic (the local emulator
+                    // evaluates concurrent puts' conditions without a lock): only the put whose
+                    // token stayed owns the key.
+                    let Some(item) = self.read(key).await? else {
+                        continue;
+                    };
+                    if get_s(&item, "claim_token") == Some(token.as_str()) {
+                        return Ok(Claim::Acquired);
+                    }
+                    return Ok(Claim::Existing {
+                        fingerprint: get_s(&item, "fingerprint").unwrap_or_default().to_owned(),
+                        state: parse_state(&item),
+                    });
+                }
                 Err(e) if is_conditional_check_failed(&e) => {
                     if let Some(item) = self.read(key).await? {
                         return Ok(Claim::Existing {

@@ -9,36 +9,16 @@ use super::{
     RepoError, aws,
     dynamo::{get_s, s},
 };
+use crate::models::image::{ImageOutcome, ImageRecord, ImageStatus};
 
 fn now_text() -> String {
     Utc::now().to_rfc3339()
-}
-
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
-pub struct ImageRecord {
-    pub image_id: String,
-    pub status: String,
-    pub original_url: String,
-    pub thumbnail_url: Option<String>,
-    pub created_at: DateTime<Utc>,
 }
 
 #[async_trait]
 pub trait ImageMetaReader: Send + Sync {
     /// Every image of an entity, oldest first.
     async fn list(&self, entity: &str) -> Result<Vec<ImageRecord>, RepoError>;
-}
-
-/// The outcome an image reached.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum ImageOutcome {
-    Processed {
-        thumbnail_url: String,
-        large_url: String,
-    },
-    Failed {
-        reason: String,
-    },
 }
 
 #[async_trait]
@@ -91,13 +71,13 @@ impl ImageMetaReader for DynamoImageMeta {
                     .map(|t| t.with_timezone(&Utc));
                 if let (Some(image_id), Some(status), Some(original_url), Some(created_at)) = (
                     get_s(item, "image_id"),
-                    get_s(item, "status"),
+                    get_s(item, "status").and_then(ImageStatus::parse),
                     get_s(item, "original_url"),
                     created_at,
                 ) {
                     records.push(ImageRecord {
                         image_id: image_id.to_owned(),
-                        status: status.to_owned(),
+                        status,
                         original_url: original_url.to_owned(),
                         thumbnail_url: get_s(item, "thumbnail_url").map(str::to_owned),
                         created_at,
@@ -132,7 +112,7 @@ impl ImageMetaWriter for DynamoImageMeta {
             .table_name(&self.table)
             .item("entity", s(entity))
             .item("image_id", s(&record.image_id))
-            .item("status", s(&record.status))
+            .item("status", s(record.status.as_str()))
             .item("original_url", s(&record.original_url))
             .item("content_type", s(content_type))
             .item("created_at", s(record.created_at.to_rfc3339()))

@@ -2,67 +2,25 @@
 //! outcome), and the product/user columns a processed image fills in.
 
 use async_trait::async_trait;
-use sqlx::{PgPool, Postgres, Transaction};
+use sqlx::{PgConnection, PgPool};
 
-use super::{RepoError, pg, products_pg::announce_product_change};
-
-/// Who an image belongs to.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ImageOwner {
-    Product(i64),
-    User(i64),
-}
-
-impl ImageOwner {
-    /// `products` / `users`: the path segment of object keys.
-    pub fn segment(self) -> &'static str {
-        match self {
-            ImageOwner::Product(_) => "products",
-            ImageOwner::User(_) => "users",
-        }
-    }
-
-    pub fn id(self) -> i64 {
-        match self {
-            ImageOwner::Product(id) | ImageOwner::User(id) => id,
-        }
-    }
-
-    /// The partition key in `ProductImagesMeta`.
-    pub fn entity(self) -> String {
-        match self {
-            ImageOwner::Product(id) => format!("product#{id}"),
-            ImageOwner::User(id) => format!("user#{id}"),
-        }
-    }
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ImageRow {
-    pub image_id: uuid::Uuid,
-    pub owner: ImageOwner,
-    pub status: String,
-    pub content_type: String,
-    pub content_length: i64,
-    pub original_key: String,
-    pub thumbnail_url: Option<String>,
-    pub large_url: Option<String>,
-    pub failure_reason: Option<String>,
-}
+use super::{RepoError, database::UnitOfWork, pg};
+use crate::models::image::{ImageOwner, ImageRow, ImageStatus};
 
 #[async_trait]
 pub trait ImageStore: Send + Sync {
     async fn insert_pending(&self, row: &ImageRow) -> Result<(), RepoError>;
     async fn get(&self, image_id: uuid::Uuid) -> Result<Option<ImageRow>, RepoError>;
-    /// Marks the image processed and points its owner at the thumbnails, in one transaction
-    /// (for a product, with an outbox record so the catalogue projection follows).
+    /// Marks the image processed and points its owner at the thumbnails, inside `uow` (the
+    /// service adds the outbox record for a product). False when it was processed before.
     async fn mark_processed(
         &self,
+        uow: &mut UnitOfWork,
         image_id: uuid::Uuid,
         owner: ImageOwner,
         thumbnail_url: &str,
         large_url: &str,
-    ) -> Result<(), RepoError>;
+    ) -> Result<bool, RepoError>;
     async fn mark_failed(&self, image_id: uuid::Uuid, reason: &str) -> Result<(), RepoError>;
 }
 
@@ -91,7 +49,7 @@ struct Row {
 }
 
 async fn touch_owner(
-    tx: &mut Transaction<'_, Postgres>,
+    tx: &mut PgConnection,
     owner: ImageOwner,
     thumbnail_url: &str,
     large_url: &str,
@@ -106,16 +64,16 @@ async fn touch_owner(
             .bind(product_id)
             .bind(thumbnail_url)
             .bind(large_url)
-            .execute(&mut **tx)
+            .execute(&mut *tx)
             .await
             .map_err(pg)?;
-            announce_product_change(tx, product_id, "product.image_processed").await
+            Ok(())
         }
         ImageOwner::User(user_id) => {
             sqlx::query("UPDATE users SET avatar_url = $2, updated_at = now() WHERE user_id = $1")
                 .bind(user_id)
                 .bind(thumbnail_url)
-                .execute(&mut **tx)
+                .execute(&mut *tx)
                 .await
                 .map_err(pg)?;
             Ok(())
@@ -167,7 +125,7 @@ impl ImageStore for PgImageStore {
             Some(ImageRow {
                 image_id: r.image_id,
                 owner,
-                status: r.status,
+                status: ImageStatus::parse(&r.status)?,
                 content_type: r.content_type,
                 content_length: r.content_length,
                 original_key: r.original_key,
@@ -181,12 +139,13 @@ impl ImageStore for PgImageStore {
     #[tracing::instrument(skip(self, thumbnail_url, large_url))]
     async fn mark_processed(
         &self,
+        uow: &mut UnitOfWork,
         image_id: uuid::Uuid,
         owner: ImageOwner,
         thumbnail_url: &str,
         large_url: &str,
-    ) -> Result<(), RepoError> {
-        let mut tx = self.pool.begin().await.map_err(pg)?;
+    ) -> Result<bool, RepoError> {
+        let tx = uow.conn();
         let updated = sqlx::query(
             "UPDATE product_images SET status = 'processed', thumbnail_url = $2, large_url = $3, \
              failure_reason = NULL, updated_at = now() WHERE image_id = $1 AND status <> 'processed'",
@@ -198,10 +157,10 @@ impl ImageStore for PgImageStore {
         .await
         .map_err(pg)?;
         if updated.rows_affected() == 1 {
-            touch_owner(&mut tx, owner, thumbnail_url, large_url).await?;
+            touch_owner(tx, owner, thumbnail_url, large_url).await?;
+            return Ok(true);
         }
-        tx.commit().await.map_err(pg)?;
-        Ok(())
+        Ok(false)
     }
 
     #[tracing::instrument(skip(self))]

@@ -3,6 +3,7 @@
 
 pub mod cache;
 pub mod catalog_dynamo;
+pub mod database;
 pub mod dynamo;
 pub mod idempotency_dynamo;
 pub mod identity_cognito;

@@ -6,7 +6,7 @@ use std::future::Future;
 
 use sqlx::PgPool;
 
-use super::{RepoError, pg};
+use super::{RepoError, database::UnitOfWork, pg};
 use crate::error::{BoxError, error_chain};
 
 /// How long a claimed entry is reserved for the relay that claimed it.
@@ -35,6 +35,41 @@ pub struct PgOutbox {
 impl PgOutbox {
     pub fn new(pool: PgPool) -> Self {
         Self { pool }
+    }
+
+    /// Appends "`aggregate_type` `aggregate_id` changed" inside the caller's unit of work, so the
+    /// record exists exactly when the change it announces was committed.
+    pub async fn append(
+        &self,
+        uow: &mut UnitOfWork,
+        aggregate_type: &str,
+        aggregate_id: i64,
+        event_type: &str,
+    ) -> Result<i64, RepoError> {
+        let (outbox_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO outbox (aggregate_type, aggregate_id, event_type) VALUES ($1, $2, $3) \
+             RETURNING outbox_id",
+        )
+        .bind(aggregate_type)
+        .bind(aggregate_id)
+        .bind(event_type)
+        .fetch_one(uow.conn())
+        .await
+        .map_err(pg)?;
+        Ok(outbox_id)
+    }
+
+    /// Marks one entry applied (by the writer that applied it at once).
+    pub async fn mark_processed(&self, outbox_id: i64) -> Result<(), RepoError> {
+        sqlx::query(
+            "UPDATE outbox SET processed_at = now(), attempts = attempts + 1, last_error = NULL \
+             WHERE outbox_id = $1 AND processed_at IS NULL",
+        )
+        .bind(outbox_id)
+        .execute(&self.pool)
+        .await
+        .map_err(pg)?;
+        Ok(())
     }
 
     /// Applies up to `limit` due entries of `aggregate_type` with `apply`.
@@ -105,6 +140,22 @@ impl PgOutbox {
             }
         }
         Ok(outcome)
+    }
+
+    /// Records a failed attempt at one entry: due again after a backoff of 1 s, 2 s, 4 s …
+    /// capped at 5 minutes.
+    pub async fn mark_failed(&self, outbox_id: i64, message: &str) -> Result<(), RepoError> {
+        sqlx::query(
+            "UPDATE outbox SET attempts = attempts + 1, last_error = left($2, 1000), \
+             available_at = now() + make_interval(secs => LEAST(300, power(2, LEAST(attempts, 20)))) \
+             WHERE outbox_id = $1 AND processed_at IS NULL",
+        )
+        .bind(outbox_id)
+        .bind(message)
+        .execute(&self.pool)
+        .await
+        .map_err(pg)?;
+        Ok(())
     }
 
     /// Entries not yet applied (any due time).

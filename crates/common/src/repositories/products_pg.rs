@@ -4,9 +4,9 @@
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use rust_decimal::Decimal;
-use sqlx::{AssertSqlSafe, PgPool, Postgres, Transaction};
+use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 
-use super::{RepoError, pg};
+use super::{RepoError, database::UnitOfWork, pg};
 use crate::models::{
     Money,
     product::{Inventory, NewProduct, Product, ProductChanges, ProductFilter},
@@ -15,7 +15,7 @@ use crate::models::{
 /// The Postgres side of the products service.
 #[async_trait]
 pub trait ProductStore: Send + Sync {
-    async fn create(&self, new: &NewProduct) -> Result<Product, RepoError>;
+    async fn create(&self, uow: &mut UnitOfWork, new: &NewProduct) -> Result<Product, RepoError>;
     /// A product; deleted ones only when `include_deleted` (the projection relay needs them).
     async fn get(
         &self,
@@ -31,12 +31,18 @@ pub trait ProductStore: Send + Sync {
     ) -> Result<Vec<Product>, RepoError>;
     async fn update(
         &self,
+        uow: &mut UnitOfWork,
         product_id: i64,
         changes: &ProductChanges,
     ) -> Result<Option<Product>, RepoError>;
     /// Soft-deletes; false when there was no live product.
-    async fn delete(&self, product_id: i64) -> Result<bool, RepoError>;
-    async fn set_stock(&self, product_id: i64, stock: i32) -> Result<Option<Inventory>, RepoError>;
+    async fn delete(&self, uow: &mut UnitOfWork, product_id: i64) -> Result<bool, RepoError>;
+    async fn set_stock(
+        &self,
+        uow: &mut UnitOfWork,
+        product_id: i64,
+        stock: i32,
+    ) -> Result<Option<Inventory>, RepoError>;
 }
 
 pub struct PgProductStore {
@@ -95,31 +101,11 @@ impl From<ProductRow> for Product {
     }
 }
 
-/// Appends "product `id` changed" to the outbox inside `tx`.
-pub async fn announce_product_change(
-    tx: &mut Transaction<'_, Postgres>,
-    product_id: i64,
-    event_type: &str,
-) -> Result<(), RepoError> {
-    sqlx::query(
-        "INSERT INTO outbox (aggregate_type, aggregate_id, event_type) VALUES ('product', $1, $2)",
-    )
-    .bind(product_id)
-    .bind(event_type)
-    .execute(&mut **tx)
-    .await
-    .map_err(pg)?;
-    Ok(())
-}
-
-async fn fetch_in(
-    tx: &mut Transaction<'_, Postgres>,
-    product_id: i64,
-) -> Result<Product, RepoError> {
+async fn fetch_in(tx: &mut PgConnection, product_id: i64) -> Result<Product, RepoError> {
     let row: ProductRow =
         sqlx::query_as(AssertSqlSafe(format!("{SELECT} WHERE p.product_id = $1")))
             .bind(product_id)
-            .fetch_one(&mut **tx)
+            .fetch_one(&mut *tx)
             .await
             .map_err(pg)?;
     Ok(row.into())
@@ -142,8 +128,8 @@ fn like_pattern(q: &str) -> String {
 #[async_trait]
 impl ProductStore for PgProductStore {
     #[tracing::instrument(skip_all, fields(sku = %new.sku))]
-    async fn create(&self, new: &NewProduct) -> Result<Product, RepoError> {
-        let mut tx = self.pool.begin().await.map_err(pg)?;
+    async fn create(&self, uow: &mut UnitOfWork, new: &NewProduct) -> Result<Product, RepoError> {
+        let tx = uow.conn();
         let (product_id,): (i64,) = sqlx::query_as(
             "INSERT INTO products (sku, name, description, price, category, tags) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING product_id",
@@ -163,9 +149,7 @@ impl ProductStore for PgProductStore {
             .execute(&mut *tx)
             .await
             .map_err(pg)?;
-        announce_product_change(&mut tx, product_id, "product.created").await?;
-        let product = fetch_in(&mut tx, product_id).await?;
-        tx.commit().await.map_err(pg)?;
+        let product = fetch_in(tx, product_id).await?;
         Ok(product)
     }
 
@@ -213,10 +197,11 @@ impl ProductStore for PgProductStore {
     #[tracing::instrument(skip(self, changes))]
     async fn update(
         &self,
+        uow: &mut UnitOfWork,
         product_id: i64,
         changes: &ProductChanges,
     ) -> Result<Option<Product>, RepoError> {
-        let mut tx = self.pool.begin().await.map_err(pg)?;
+        let tx = uow.conn();
         let updated = sqlx::query(
             "UPDATE products SET \
                 name = COALESCE($2, name), \
@@ -240,15 +225,13 @@ impl ProductStore for PgProductStore {
         if updated.rows_affected() == 0 {
             return Ok(None);
         }
-        announce_product_change(&mut tx, product_id, "product.updated").await?;
-        let product = fetch_in(&mut tx, product_id).await?;
-        tx.commit().await.map_err(pg)?;
+        let product = fetch_in(tx, product_id).await?;
         Ok(Some(product))
     }
 
     #[tracing::instrument(skip(self))]
-    async fn delete(&self, product_id: i64) -> Result<bool, RepoError> {
-        let mut tx = self.pool.begin().await.map_err(pg)?;
+    async fn delete(&self, uow: &mut UnitOfWork, product_id: i64) -> Result<bool, RepoError> {
+        let tx = uow.conn();
         let deleted = sqlx::query(
             "UPDATE products SET deleted_at = now(), updated_at = now(), version = version + 1 \
              WHERE product_id = $1 AND deleted_at IS NULL",
@@ -260,14 +243,17 @@ impl ProductStore for PgProductStore {
         if deleted.rows_affected() == 0 {
             return Ok(false);
         }
-        announce_product_change(&mut tx, product_id, "product.deleted").await?;
-        tx.commit().await.map_err(pg)?;
         Ok(true)
     }
 
     #[tracing::instrument(skip(self))]
-    async fn set_stock(&self, product_id: i64, stock: i32) -> Result<Option<Inventory>, RepoError> {
-        let mut tx = self.pool.begin().await.map_err(pg)?;
+    async fn set_stock(
+        &self,
+        uow: &mut UnitOfWork,
+        product_id: i64,
+        stock: i32,
+    ) -> Result<Option<Inventory>, RepoError> {
+        let tx = uow.conn();
         let row: Option<(i32, i32)> = sqlx::query_as(
             "UPDATE product_inventory i SET stock = $2, updated_at = now() \
              FROM products p \
@@ -289,8 +275,6 @@ impl ProductStore for PgProductStore {
         .execute(&mut *tx)
         .await
         .map_err(pg)?;
-        announce_product_change(&mut tx, product_id, "product.stock_changed").await?;
-        tx.commit().await.map_err(pg)?;
         Ok(Some(Inventory {
             product_id,
             stock: stock.into(),

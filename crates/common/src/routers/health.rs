@@ -4,9 +4,13 @@
 use axum::{extract::State, http::StatusCode, response::IntoResponse};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::{http::extract::ApiJson, services::health::HealthReport, state::AppState};
+use crate::{
+    http::extract::ApiJson,
+    services::health::HealthReport,
+    state::{CartState, OrdersState, ProductsState, ServiceState, UsersState},
+};
 
-async fn report(state: &AppState) -> impl IntoResponse + use<> {
+async fn report<S>(state: &ServiceState<S>) -> impl IntoResponse + use<S> {
     let report = state.health.check().await;
     let status = if report.healthy() {
         StatusCode::OK
@@ -17,27 +21,32 @@ async fn report(state: &AppState) -> impl IntoResponse + use<> {
 }
 
 macro_rules! health_route {
-    ($name:ident, $path:literal, $tag:literal) => {
+    ($name:ident, $path:literal, $tag:literal, $state:ty) => {
         #[utoipa::path(get, path = $path, tag = $tag,
             responses(
                 (status = 200, description = "Postgres and DynamoDB answer", body = HealthReport),
                 (status = 503, description = "a required dependency is down", body = HealthReport),
             ))]
-        pub async fn $name(State(state): State<AppState>) -> impl IntoResponse {
+        pub async fn $name(State(state): State<$state>) -> impl IntoResponse {
             report(&state).await
         }
     };
 }
 
-health_route!(users_health, "/v1/users/health", "users");
-health_route!(products_health, "/v1/products/health", "products");
-health_route!(cart_health, "/v1/cart/health", "cart");
-health_route!(orders_health, "/v1/orders/health", "orders");
+health_route!(users_health, "/v1/users/health", "users", UsersState);
+health_route!(
+    products_health,
+    "/v1/products/health",
+    "products",
+    ProductsState
+);
+health_route!(cart_health, "/v1/cart/health", "cart", CartState);
+health_route!(orders_health, "/v1/orders/health", "orders", OrdersState);
 
-pub fn cart_router() -> OpenApiRouter<AppState> {
+pub fn cart_router() -> OpenApiRouter<CartState> {
     OpenApiRouter::new().routes(routes!(cart_health))
 }
 
-pub fn orders_router() -> OpenApiRouter<AppState> {
+pub fn orders_router() -> OpenApiRouter<OrdersState> {
     OpenApiRouter::new().routes(routes!(orders_health))
 }

@@ -1,5 +1,6 @@
 //! axum routers, one module per route group: extract, call one service function, map to JSON.
-//! The per-service routers are assembled here, and so is the OpenAPI document.
+//! Each service's routes are sealed here with that service's state (and its `Idempotency-Key`
+//! routes, declared by the route module), and so is the OpenAPI document.
 
 pub mod dto;
 pub mod health;
@@ -13,34 +14,14 @@ use utoipa::{
 };
 use utoipa_axum::router::OpenApiRouter;
 
-use crate::{http, state::AppState};
-
-/// The services that answer HTTP, as API Gateway routes `/v1/{service}/…` to them.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Service {
-    Users,
-    Products,
-    Cart,
-    Orders,
-}
-
-impl Service {
-    pub const ALL: [Service; 4] = [
-        Service::Users,
-        Service::Products,
-        Service::Cart,
-        Service::Orders,
-    ];
-
-    fn routes(self) -> OpenApiRouter<AppState> {
-        match self {
-            Service::Users => users::router(),
-            Service::Products => products::router(),
-            Service::Cart => health::cart_router(),
-            Service::Orders => health::orders_router(),
-        }
-    }
-}
+use crate::{
+    config::BaseConfig,
+    http::{
+        self,
+        idempotency::{Idempotency, IdempotentRoutes},
+    },
+    state::{CartState, OrdersState, ProductsState, ServiceState, UsersState},
+};
 
 #[derive(OpenApi)]
 #[openapi(
@@ -50,7 +31,7 @@ impl Service {
         description = "The /v1 REST contract of the platform (users, products, cart, orders)."
     ),
     modifiers(&BearerAuth),
-    components(schemas(crate::error::ErrorEnvelope))
+    components(schemas(crate::http::error::ErrorEnvelope))
 )]
 struct ApiDoc;
 
@@ -65,35 +46,68 @@ impl Modify for BearerAuth {
     }
 }
 
-fn assemble(services: &[Service]) -> (Router<AppState>, utoipa::openapi::OpenApi) {
-    let mut router = OpenApiRouter::with_openapi(ApiDoc::openapi());
-    for service in services {
-        router = router.merge(service.routes());
-    }
-    router.split_for_parts()
+/// Gives a service's routes their state, behind the idempotency layer when the service has
+/// `Idempotency-Key` routes.
+fn seal<S: Send + Sync + 'static>(
+    router: OpenApiRouter<ServiceState<S>>,
+    state: ServiceState<S>,
+    idempotent: IdempotentRoutes,
+) -> OpenApiRouter {
+    let router = match &state.idempotency {
+        Some(service) if !idempotent.is_empty() => {
+            router.route_layer(middleware::from_fn_with_state(
+                Idempotency::new(
+                    service.clone(),
+                    state.auth.clone(),
+                    idempotent,
+                    state.body_limit,
+                ),
+                http::idempotency::layer,
+            ))
+        }
+        _ => router,
+    };
+    router.with_state(state)
 }
 
-/// The router of one Lambda function.
-pub fn service_router(service: Service, state: AppState) -> Router {
-    finish(assemble(&[service]).0, state)
+pub fn users(state: UsersState) -> OpenApiRouter {
+    seal(users::router(), state, users::IDEMPOTENT)
 }
 
-/// Every service on one port, as API Gateway would route them, plus `/v1/openapi.json`.
-pub fn local_router(state: AppState) -> Router {
-    let (router, api) = assemble(&Service::ALL);
-    let router = router.route("/v1/openapi.json", get(move || async move { Json(api) }));
-    finish(router, state)
+pub fn products(state: ProductsState) -> OpenApiRouter {
+    seal(products::router(), state, products::IDEMPOTENT)
 }
 
-/// The OpenAPI document of every route.
+pub fn cart(state: CartState) -> OpenApiRouter {
+    seal(health::cart_router(), state, &[])
+}
+
+pub fn orders(state: OrdersState) -> OpenApiRouter {
+    seal(health::orders_router(), state, &[])
+}
+
+/// The OpenAPI document of every route (no state needed).
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    assemble(&Service::ALL).1
+    let mut doc = ApiDoc::openapi();
+    doc.merge(users::router().into_openapi());
+    doc.merge(products::router().into_openapi());
+    doc.merge(health::cart_router().into_openapi());
+    doc.merge(health::orders_router().into_openapi());
+    doc
 }
 
-fn finish(router: Router<AppState>, state: AppState) -> Router {
-    let router = router.route_layer(middleware::from_fn_with_state(
-        state.idempotency.clone(),
-        http::idempotency::layer,
-    ));
-    http::finish(router, state.config.body_limit_bytes).with_state(state)
+/// One function's router, finished: the envelope for axum's own 404/405, the body limit and
+/// request ids.
+pub fn finish(router: OpenApiRouter, base: &BaseConfig) -> Router {
+    http::finish(router.split_for_parts().0, base.body_limit_bytes)
+}
+
+/// The all-in-one router: every service plus `/v1/openapi.json`.
+pub fn finish_local(router: OpenApiRouter, base: &BaseConfig) -> Router {
+    let api = openapi();
+    let router = router
+        .split_for_parts()
+        .0
+        .route("/v1/openapi.json", get(move || async move { Json(api) }));
+    http::finish(router, base.body_limit_bytes)
 }

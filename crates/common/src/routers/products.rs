@@ -16,19 +16,26 @@ use super::{
 };
 use crate::{
     auth::AdminUser,
-    error::{Error, ErrorEnvelope},
-    http::extract::{ApiJson, ApiPath, ApiQuery},
+    error::Error,
+    http::error::{ApiError, ErrorEnvelope},
+    http::{
+        extract::{ApiJson, ApiPath, ApiQuery},
+        idempotency::{IdempotentRoutes, KeyRule},
+    },
     models::{
         Money,
+        image::{ImageOwner, ImageRecord},
         page::PageRequest,
         product::{Inventory, Issues, NewProduct, Product, ProductChanges, ProductFilter},
         timestamp,
     },
-    repositories::{images_dynamo::ImageRecord, images_pg::ImageOwner},
-    state::AppState,
+    state::ProductsState,
 };
 
-pub fn router() -> OpenApiRouter<AppState> {
+/// `POST /v1/products` accepts an `Idempotency-Key`.
+pub const IDEMPOTENT: IdempotentRoutes = &[("/v1/products", KeyRule::Optional)];
+
+pub fn router() -> OpenApiRouter<ProductsState> {
     OpenApiRouter::new()
         .routes(routes!(list_products, create_product))
         .routes(routes!(get_product, update_product, delete_product))
@@ -253,7 +260,7 @@ impl From<ImageRecord> for ImageView {
     fn from(r: ImageRecord) -> Self {
         Self {
             image_id: r.image_id,
-            status: r.status,
+            status: r.status.to_string(),
             original_url: r.original_url,
             thumbnail_url: r.thumbnail_url,
             created_at: r.created_at,
@@ -274,9 +281,9 @@ pub struct ImageList {
         (status = 400, description = "bad limit or cursor", body = ErrorEnvelope),
     ))]
 async fn list_products(
-    State(state): State<AppState>,
+    State(state): State<ProductsState>,
     ApiQuery(query): ApiQuery<ListProductsQuery>,
-) -> Result<ApiJson<ProductSummaryPage>, Error> {
+) -> Result<ApiJson<ProductSummaryPage>, ApiError> {
     let page = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
     let filter = ProductFilter {
         category: query
@@ -299,9 +306,9 @@ async fn list_products(
     params(("product_id" = i64, Path)),
     responses((status = 200, body = ProductView), (status = 404, body = ErrorEnvelope)))]
 async fn get_product(
-    State(state): State<AppState>,
+    State(state): State<ProductsState>,
     ApiPath(product_id): ApiPath<i64>,
-) -> Result<ApiJson<ProductView>, Error> {
+) -> Result<ApiJson<ProductView>, ApiError> {
     Ok(ApiJson(state.products.get(product_id).await?.into()))
 }
 
@@ -315,10 +322,10 @@ async fn get_product(
         (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope), (status = 422, body = ErrorEnvelope),
     ))]
 async fn create_product(
-    State(state): State<AppState>,
+    State(state): State<ProductsState>,
     _admin: AdminUser,
     ApiJson(body): ApiJson<CreateProductRequest>,
-) -> Result<impl IntoResponse, Error> {
+) -> Result<impl IntoResponse, ApiError> {
     let product = state.products.create(body.validate()?).await?;
     let location = format!("/v1/products/{}", product.product_id);
     Ok((
@@ -333,11 +340,11 @@ async fn create_product(
     responses((status = 200, body = ProductView), (status = 400, body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope), (status = 404, body = ErrorEnvelope)))]
 async fn update_product(
-    State(state): State<AppState>,
+    State(state): State<ProductsState>,
     _admin: AdminUser,
     ApiPath(product_id): ApiPath<i64>,
     ApiJson(body): ApiJson<UpdateProductRequest>,
-) -> Result<ApiJson<ProductView>, Error> {
+) -> Result<ApiJson<ProductView>, ApiError> {
     Ok(ApiJson(
         state
             .products
@@ -352,10 +359,10 @@ async fn update_product(
     responses((status = 204), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope)))]
 async fn delete_product(
-    State(state): State<AppState>,
+    State(state): State<ProductsState>,
     _admin: AdminUser,
     ApiPath(product_id): ApiPath<i64>,
-) -> Result<StatusCode, Error> {
+) -> Result<StatusCode, ApiError> {
     state.products.delete(product_id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -365,11 +372,11 @@ async fn delete_product(
     responses((status = 200, body = InventoryView), (status = 400, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope), (status = 409, description = "below the reserved units", body = ErrorEnvelope)))]
 async fn set_inventory(
-    State(state): State<AppState>,
+    State(state): State<ProductsState>,
     _admin: AdminUser,
     ApiPath(product_id): ApiPath<i64>,
     ApiJson(body): ApiJson<SetInventoryRequest>,
-) -> Result<ApiJson<InventoryView>, Error> {
+) -> Result<ApiJson<InventoryView>, ApiError> {
     let mut issues = Issues::default();
     let stock = issues.stock(body.stock);
     issues.into_result(()).map_err(Error::Validation)?;
@@ -382,9 +389,9 @@ async fn set_inventory(
     params(("product_id" = i64, Path)),
     responses((status = 200, body = ImageList), (status = 404, body = ErrorEnvelope)))]
 async fn list_images(
-    State(state): State<AppState>,
+    State(state): State<ProductsState>,
     ApiPath(product_id): ApiPath<i64>,
-) -> Result<ApiJson<ImageList>, Error> {
+) -> Result<ApiJson<ImageList>, ApiError> {
     let items = state.products.images(product_id).await?;
     Ok(ApiJson(ImageList {
         items: items.into_iter().map(Into::into).collect(),
@@ -397,11 +404,11 @@ async fn list_images(
         (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope)))]
 async fn create_image_upload(
-    State(state): State<AppState>,
+    State(state): State<ProductsState>,
     _admin: AdminUser,
     ApiPath(product_id): ApiPath<i64>,
     ApiJson(body): ApiJson<UploadRequest>,
-) -> Result<impl IntoResponse, Error> {
+) -> Result<impl IntoResponse, ApiError> {
     let upload = state
         .images
         .create_upload(

@@ -13,19 +13,23 @@ use super::{
 use crate::{
     auth::{AdminUser, CurrentUser},
     config::Secret,
-    error::{Error, ErrorEnvelope},
+    error::Error,
+    http::error::{ApiError, ErrorEnvelope},
     http::extract::{ApiJson, ApiPath},
     models::{
+        image::ImageOwner,
         product::Issues,
         timestamp,
         user::{Tokens, User},
     },
-    repositories::images_pg::ImageOwner,
     services::{images::ImageService, users::Registration},
-    state::AppState,
+    state::UsersState,
 };
 
-pub fn router() -> OpenApiRouter<AppState> {
+/// No users route takes an `Idempotency-Key`.
+pub const IDEMPOTENT: crate::http::idempotency::IdempotentRoutes = &[];
+
+pub fn router() -> OpenApiRouter<UsersState> {
     OpenApiRouter::new()
         .routes(routes!(register))
         .routes(routes!(confirm))
@@ -172,9 +176,9 @@ pub struct UpdateMeRequest {
     responses((status = 201, body = UserView), (status = 400, description = "invalid input or weak password", body = ErrorEnvelope),
         (status = 409, description = "e-mail taken", body = ErrorEnvelope), (status = 429, body = ErrorEnvelope)))]
 async fn register(
-    State(state): State<AppState>,
+    State(state): State<UsersState>,
     ApiJson(body): ApiJson<RegisterRequest>,
-) -> Result<impl IntoResponse, Error> {
+) -> Result<impl IntoResponse, ApiError> {
     let user = state.users.register(body.validate()?).await?;
     Ok((StatusCode::CREATED, ApiJson(UserView::from(user))))
 }
@@ -182,9 +186,9 @@ async fn register(
 #[utoipa::path(post, path = "/v1/users/confirm", tag = "users", request_body = ConfirmRequest,
     responses((status = 204), (status = 400, body = ErrorEnvelope)))]
 async fn confirm(
-    State(state): State<AppState>,
+    State(state): State<UsersState>,
     ApiJson(body): ApiJson<ConfirmRequest>,
-) -> Result<StatusCode, Error> {
+) -> Result<StatusCode, ApiError> {
     state.users.confirm(&body.email, &body.code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -193,9 +197,9 @@ async fn confirm(
     responses((status = 200, body = TokenResponse), (status = 401, description = "wrong e-mail or password", body = ErrorEnvelope),
         (status = 429, body = ErrorEnvelope)))]
 async fn login(
-    State(state): State<AppState>,
+    State(state): State<UsersState>,
     ApiJson(body): ApiJson<LoginRequest>,
-) -> Result<ApiJson<TokenResponse>, Error> {
+) -> Result<ApiJson<TokenResponse>, ApiError> {
     Ok(ApiJson(
         state.users.login(&body.email, &body.password).await?.into(),
     ))
@@ -204,9 +208,9 @@ async fn login(
 #[utoipa::path(post, path = "/v1/users/refresh", tag = "users", request_body = RefreshRequest,
     responses((status = 200, body = TokenResponse), (status = 401, body = ErrorEnvelope)))]
 async fn refresh(
-    State(state): State<AppState>,
+    State(state): State<UsersState>,
     ApiJson(body): ApiJson<RefreshRequest>,
-) -> Result<ApiJson<TokenResponse>, Error> {
+) -> Result<ApiJson<TokenResponse>, ApiError> {
     Ok(ApiJson(
         state.users.refresh(&body.refresh_token).await?.into(),
     ))
@@ -215,19 +219,19 @@ async fn refresh(
 #[utoipa::path(get, path = "/v1/users/me", tag = "users", security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 401, body = ErrorEnvelope)))]
 async fn get_me(
-    State(state): State<AppState>,
+    State(state): State<UsersState>,
     CurrentUser(me): CurrentUser,
-) -> Result<ApiJson<UserView>, Error> {
+) -> Result<ApiJson<UserView>, ApiError> {
     Ok(ApiJson(state.users.me(&me).await?.into()))
 }
 
 #[utoipa::path(patch, path = "/v1/users/me", tag = "users", request_body = UpdateMeRequest, security(("bearer" = [])),
     responses((status = 200, body = UserView), (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
 async fn update_me(
-    State(state): State<AppState>,
+    State(state): State<UsersState>,
     CurrentUser(me): CurrentUser,
     ApiJson(body): ApiJson<UpdateMeRequest>,
-) -> Result<ApiJson<UserView>, Error> {
+) -> Result<ApiJson<UserView>, ApiError> {
     let mut issues = Issues::default();
     let name = body.name.map(|n| issues.text("name", &n, 1, 200));
     let address = body.address.map(|a| {
@@ -248,10 +252,10 @@ async fn update_me(
     responses((status = 200, body = UserView), (status = 401, body = ErrorEnvelope), (status = 403, body = ErrorEnvelope),
         (status = 404, body = ErrorEnvelope)))]
 async fn get_user(
-    State(state): State<AppState>,
+    State(state): State<UsersState>,
     _admin: AdminUser,
     ApiPath(user_id): ApiPath<i64>,
-) -> Result<ApiJson<UserView>, Error> {
+) -> Result<ApiJson<UserView>, ApiError> {
     Ok(ApiJson(state.users.get(user_id).await?.into()))
 }
 
@@ -259,10 +263,10 @@ async fn get_user(
     responses((status = 201, description = "a presigned PUT, valid 15 minutes", body = UploadView),
         (status = 400, body = ErrorEnvelope), (status = 401, body = ErrorEnvelope)))]
 async fn create_avatar_upload(
-    State(state): State<AppState>,
+    State(state): State<UsersState>,
     CurrentUser(me): CurrentUser,
     ApiJson(body): ApiJson<UploadRequest>,
-) -> Result<impl IntoResponse, Error> {
+) -> Result<impl IntoResponse, ApiError> {
     ImageService::check_upload(&body.content_type, body.content_length)?;
     let user = state.users.me(&me).await?;
     let upload = state

@@ -12,16 +12,23 @@ use serde::Deserialize;
 use serde_json::Value;
 
 use crate::{
-    error::{BoxError, Error},
-    models::product::Issues,
+    error::Error,
+    models::{
+        image::{ImageOutcome, ImageOwner, ImageRecord, ImageRow, ImageStatus},
+        product::Issues,
+    },
     repositories::{
-        RepoError,
-        images_dynamo::{ImageMetaWriter, ImageOutcome, ImageRecord},
-        images_pg::{ImageOwner, ImageRow, ImageStore},
+        database::Database,
+        images_dynamo::ImageMetaWriter,
+        images_pg::ImageStore,
         objects_s3::{Fetched, ObjectStore},
+        outbox::PgOutbox,
         products_pg::ProductStore,
     },
-    services::projection::ProductProjector,
+    services::{
+        projection::ProductProjector,
+        queue::{Message, MessageHandler},
+    },
 };
 
 pub const ALLOWED_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
@@ -40,23 +47,14 @@ pub struct Upload {
 }
 
 pub struct ImageService {
+    db: Database,
+    outbox: PgOutbox,
     images: Arc<dyn ImageStore>,
     meta: Arc<dyn ImageMetaWriter>,
     objects: Arc<dyn ObjectStore>,
     products: Arc<dyn ProductStore>,
     projector: Arc<ProductProjector>,
     public_base_url: String,
-}
-
-/// Why one message could not be handled now (it will be delivered again).
-#[derive(Debug, thiserror::Error)]
-#[error("transient failure: {0}")]
-pub struct Transient(#[source] pub BoxError);
-
-impl From<RepoError> for Transient {
-    fn from(err: RepoError) -> Self {
-        Transient(Box::new(err))
-    }
 }
 
 /// An object named by an event.
@@ -161,7 +159,10 @@ pub fn parse_raw_key(key: &str) -> Option<(ImageOwner, uuid::Uuid)> {
 }
 
 impl ImageService {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
+        db: Database,
+        outbox: PgOutbox,
         images: Arc<dyn ImageStore>,
         meta: Arc<dyn ImageMetaWriter>,
         objects: Arc<dyn ObjectStore>,
@@ -170,6 +171,8 @@ impl ImageService {
         public_base_url: String,
     ) -> Self {
         Self {
+            db,
+            outbox,
             images,
             meta,
             objects,
@@ -222,7 +225,7 @@ impl ImageService {
         let row = ImageRow {
             image_id,
             owner,
-            status: "pending".into(),
+            status: ImageStatus::Pending,
             content_type: content_type.to_owned(),
             content_length,
             original_key: key.clone(),
@@ -234,7 +237,7 @@ impl ImageService {
         let created_at = Utc::now();
         let record = ImageRecord {
             image_id: image_id.to_string(),
-            status: "pending".into(),
+            status: ImageStatus::Pending,
             original_url: self.url(&key),
             thumbnail_url: None,
             created_at,
@@ -258,7 +261,7 @@ impl ImageService {
     /// Handles one queue message. `Ok` means "done with it" (including images that failed
     /// for good); `Err` means "deliver it again".
     #[tracing::instrument(skip_all)]
-    pub async fn handle_message(&self, body: &str) -> Result<(), Transient> {
+    pub async fn handle_message(&self, body: &str) -> Result<(), Error> {
         let refs = match parse_message(body) {
             Ok(refs) => refs,
             Err(reason) => {
@@ -274,7 +277,7 @@ impl ImageService {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn process(&self, key: &str) -> Result<(), Transient> {
+    async fn process(&self, key: &str) -> Result<(), Error> {
         let Some((owner, image_id)) = parse_raw_key(key) else {
             tracing::warn!(key, "not an upload of ours; ignored");
             return Ok(());
@@ -287,9 +290,9 @@ impl ImageService {
             tracing::warn!(key, "the key does not match the image record; ignored");
             return Ok(());
         }
-        match row.status.as_str() {
+        match row.status {
             // A redelivery: make sure the projection has the outcome, then stop.
-            "processed" => {
+            ImageStatus::Processed => {
                 let outcome = ImageOutcome::Processed {
                     thumbnail_url: row.thumbnail_url.clone().unwrap_or_default(),
                     large_url: row.large_url.clone().unwrap_or_default(),
@@ -299,7 +302,7 @@ impl ImageService {
                     .await?;
                 return Ok(());
             }
-            "failed" => {
+            ImageStatus::Failed => {
                 let outcome = ImageOutcome::Failed {
                     reason: row.failure_reason.clone().unwrap_or_default(),
                 };
@@ -308,7 +311,7 @@ impl ImageService {
                     .await?;
                 return Ok(());
             }
-            _ => {}
+            ImageStatus::Pending => {}
         }
         let bytes = match self.objects.get(key, MAX_UPLOAD_BYTES as usize).await? {
             Fetched::Bytes(bytes) if !bytes.is_empty() => bytes,
@@ -321,7 +324,7 @@ impl ImageService {
             imaging::make_thumbnails(&bytes, &content_type, &SIZES, &imaging::Limits::default())
         })
         .await
-        .map_err(|e| Transient(Box::new(e)))?;
+        .map_err(Error::internal)?;
         let thumbnails = match made {
             Ok(thumbnails) => thumbnails,
             Err(err) => return self.fail(&row, err.reason()).await,
@@ -340,9 +343,17 @@ impl ImageService {
             urls.push(self.url(&thumb_key));
         }
         let (thumbnail_url, large_url) = (urls[0].clone(), urls[urls.len() - 1].clone());
-        self.images
-            .mark_processed(image_id, owner, &thumbnail_url, &large_url)
+        let mut uow = self.db.begin().await?;
+        let changed = self
+            .images
+            .mark_processed(&mut uow, image_id, owner, &thumbnail_url, &large_url)
             .await?;
+        if let (true, ImageOwner::Product(product_id)) = (changed, owner) {
+            self.outbox
+                .append(&mut uow, "product", product_id, "product.image_processed")
+                .await?;
+        }
+        uow.commit().await?;
         self.meta
             .set_outcome(
                 &owner.entity(),
@@ -362,7 +373,7 @@ impl ImageService {
         Ok(())
     }
 
-    async fn fail(&self, row: &ImageRow, reason: &str) -> Result<(), Transient> {
+    async fn fail(&self, row: &ImageRow, reason: &str) -> Result<(), Error> {
         tracing::warn!(image = %row.image_id, reason, "image failed");
         self.images.mark_failed(row.image_id, reason).await?;
         self.meta
@@ -376,17 +387,12 @@ impl ImageService {
             .await?;
         Ok(())
     }
+}
 
-    /// Handles a batch; returns the ids of the messages to deliver again.
-    pub async fn handle_batch(&self, messages: Vec<(String, String)>) -> Vec<String> {
-        let mut failed = Vec::new();
-        for (id, body) in messages {
-            if let Err(err) = self.handle_message(&body).await {
-                tracing::warn!(message_id = %id, error = %crate::error::error_chain(&err), "message will be retried");
-                failed.push(id);
-            }
-        }
-        failed
+#[async_trait::async_trait]
+impl MessageHandler for ImageService {
+    async fn handle(&self, message: &Message) -> Result<(), Error> {
+        self.handle_message(&message.body).await
     }
 }
 

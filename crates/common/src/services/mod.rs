@@ -2,7 +2,9 @@
 //! HTTP, no SQL and no SDK types.
 
 pub mod health;
+pub mod idempotency;
 pub mod images;
 pub mod products;
 pub mod projection;
+pub mod queue;
 pub mod users;

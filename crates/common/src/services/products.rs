@@ -8,14 +8,12 @@ use sha2::{Digest, Sha256};
 
 use crate::{
     error::Error,
+    models::image::ImageRecord,
     models::page::{Page, PageRequest, encode_cursor},
     models::product::{Inventory, NewProduct, Product, ProductChanges, ProductFilter},
     repositories::{
-        cache::Cache,
-        catalog_dynamo::CatalogProjection,
-        images_dynamo::{ImageMetaReader, ImageRecord},
-        on_constraint,
-        products_pg::ProductStore,
+        cache::Cache, catalog_dynamo::CatalogProjection, database::Database,
+        images_dynamo::ImageMetaReader, on_constraint, outbox::PgOutbox, products_pg::ProductStore,
     },
     services::projection::ProductProjector,
 };
@@ -34,6 +32,8 @@ pub mod keys {
 }
 
 pub struct ProductService {
+    db: Database,
+    outbox: PgOutbox,
     store: Arc<dyn ProductStore>,
     catalog: Arc<dyn CatalogProjection>,
     images: Arc<dyn ImageMetaReader>,
@@ -43,7 +43,10 @@ pub struct ProductService {
 }
 
 impl ProductService {
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
+        db: Database,
+        outbox: PgOutbox,
         store: Arc<dyn ProductStore>,
         catalog: Arc<dyn CatalogProjection>,
         images: Arc<dyn ImageMetaReader>,
@@ -52,6 +55,8 @@ impl ProductService {
         projector: Arc<ProductProjector>,
     ) -> Self {
         Self {
+            db,
+            outbox,
             store,
             catalog,
             images,
@@ -138,12 +143,14 @@ impl ProductService {
     #[tracing::instrument(skip_all, fields(sku = %new.sku))]
     pub async fn create(&self, new: NewProduct) -> Result<Product, Error> {
         let sku = new.sku.clone();
-        let product = self.store.create(&new).await.map_err(|err| {
+        let mut uow = self.db.begin().await?;
+        let product = self.store.create(&mut uow, &new).await.map_err(|err| {
             on_constraint(err, "products_sku_key", || {
                 Error::Conflict(format!("a product with SKU {sku} already exists"))
             })
         })?;
-        self.project().await;
+        self.commit_change(uow, product.product_id, "product.created")
+            .await?;
         Ok(product)
     }
 
@@ -155,29 +162,34 @@ impl ProductService {
                 "name, description, price, category or tags must be given",
             ));
         }
+        let mut uow = self.db.begin().await?;
         let product = self
             .store
-            .update(product_id, &changes)
+            .update(&mut uow, product_id, &changes)
             .await?
             .ok_or_else(|| Self::not_found(product_id))?;
-        self.project().await;
+        self.commit_change(uow, product_id, "product.updated")
+            .await?;
         Ok(product)
     }
 
     #[tracing::instrument(skip(self))]
     pub async fn delete(&self, product_id: i64) -> Result<(), Error> {
-        if !self.store.delete(product_id).await? {
+        let mut uow = self.db.begin().await?;
+        if !self.store.delete(&mut uow, product_id).await? {
             return Err(Self::not_found(product_id));
         }
-        self.project().await;
+        self.commit_change(uow, product_id, "product.deleted")
+            .await?;
         Ok(())
     }
 
     #[tracing::instrument(skip(self))]
     pub async fn set_stock(&self, product_id: i64, stock: i32) -> Result<Inventory, Error> {
+        let mut uow = self.db.begin().await?;
         let inventory = self
             .store
-            .set_stock(product_id, stock)
+            .set_stock(&mut uow, product_id, stock)
             .await
             .map_err(|err| {
                 on_constraint(err, "product_inventory_reserved_le_stock", || {
@@ -187,7 +199,8 @@ impl ProductService {
                 })
             })?
             .ok_or_else(|| Self::not_found(product_id))?;
-        self.project().await;
+        self.commit_change(uow, product_id, "product.stock_changed")
+            .await?;
         Ok(inventory)
     }
 
@@ -197,11 +210,22 @@ impl ProductService {
         Ok(self.images.list(&format!("product#{product_id}")).await?)
     }
 
-    /// Brings the projection up to date after a write. A failure is not the caller's: the write
-    /// is committed and the relay retries it.
-    async fn project(&self) {
-        if let Err(err) = self.projector.drain().await {
+    /// Announces the change in the outbox inside the write's unit of work, commits, then
+    /// brings the projection up to date.
+    async fn commit_change(
+        &self,
+        mut uow: crate::repositories::database::UnitOfWork,
+        product_id: i64,
+        event_type: &str,
+    ) -> Result<(), Error> {
+        let outbox_id = self
+            .outbox
+            .append(&mut uow, "product", product_id, event_type)
+            .await?;
+        uow.commit().await?;
+        if let Err(err) = self.projector.project_now(outbox_id, product_id).await {
             tracing::warn!(error = %err, "projection deferred to the relay");
         }
+        Ok(())
     }
 }

@@ -57,6 +57,20 @@ impl ProductProjector {
         }
     }
 
+    /// Applies one product's change right after its write committed (read-your-writes for the
+    /// writer), whoever else may be relaying it: the projection's version check makes a second
+    /// application harmless. On failure the entry stays for the relay.
+    pub async fn project_now(&self, outbox_id: i64, product_id: i64) -> Result<(), Error> {
+        match self.apply(product_id).await {
+            Ok(()) => Ok(self.outbox.mark_processed(outbox_id).await?),
+            Err(err) => {
+                let message = crate::error::error_chain(err.as_ref());
+                self.outbox.mark_failed(outbox_id, &message).await?;
+                Err(Error::unavailable("dynamodb", err))
+            }
+        }
+    }
+
     /// Entries still waiting to reach the projection.
     pub async fn pending(&self) -> Result<i64, Error> {
         Ok(self.outbox.pending("product").await?)

@@ -4,9 +4,11 @@
 use std::sync::Arc;
 
 use crate::{
-    auth::Principal,
     error::Error,
-    models::user::{Tokens, User},
+    models::{
+        principal::Principal,
+        user::{Tokens, User},
+    },
     repositories::{
         identity_cognito::{IdentityError, IdentityProvider},
         on_constraint,

@@ -6,10 +6,7 @@
 
 use std::{collections::HashMap, time::Duration};
 
-use common::{
-    auth::JwksPolicy,
-    routers::{Service, service_router},
-};
+use common::{app::Function, auth::JwksPolicy};
 use reqwest::Method;
 use serde_json::{Value, json};
 use testkit::{
@@ -324,9 +321,10 @@ async fn an_unreachable_jwks_is_503_not_500_and_stale_keys_are_not_trusted() {
 #[tokio::test]
 async fn behind_api_gateway_the_authorizers_claims_are_checked_too() {
     let app = TestApp::builder().api_gateway_mode().spawn().await;
-    let router = || service_router(Service::Products, app.state.clone());
-    let issuer = app.config.cognito.issuer.clone();
-    let client = app.config.cognito.client_id.clone();
+    let products = app.function_router(Function::Products).await;
+    let router = || products.clone();
+    let issuer = app.cognito.issuer.clone();
+    let client = app.cognito.client_id.clone();
     let claims = |pairs: &[(&str, &str)]| -> HashMap<String, String> {
         let mut map: HashMap<String, String> = [
             ("sub", "0f0e0d0c-1111-4a4a-9c9c-000000000009"),

@@ -441,7 +441,7 @@ async fn a_mixed_batch_reports_exactly_the_poison_message_and_redelivery_is_harm
         ("test-event", test_event),
         ("compact-duplicate", compact),
     ]);
-    let response = common::runtime::handle_image_batch(&app.state.images, event)
+    let response = common::runtime::queue::handle_sqs_event(app.images.as_ref(), event)
         .await
         .unwrap();
     let failed: Vec<&str> = response
@@ -462,8 +462,8 @@ async fn a_mixed_batch_reports_exactly_the_poison_message_and_redelivery_is_harm
     );
 
     // SQS delivers at least once: the same message again changes nothing.
-    let again = common::runtime::handle_image_batch(
-        &app.state.images,
+    let again = common::runtime::queue::handle_sqs_event(
+        app.images.as_ref(),
         sqs_event(&[("good", s3_notification(&bucket, &good_key))]),
     )
     .await
@@ -481,7 +481,7 @@ async fn a_mixed_batch_reports_exactly_the_poison_message_and_redelivery_is_harm
         serde_json::from_value(json!({"Records": [{"body": "{}", "eventSource": "aws:sqs"}]}))
             .unwrap();
     assert!(
-        common::runtime::handle_image_batch(&app.state.images, missing_id)
+        common::runtime::queue::handle_sqs_event(app.images.as_ref(), missing_id)
             .await
             .is_err(),
         "no message id: the whole batch is retried"

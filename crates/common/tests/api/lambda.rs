@@ -1,7 +1,7 @@
 //! The Lambda front door: real API Gateway HTTP API v2.0 events (with JWT-authorizer claims)
 //! through `lambda_http` into the products service's router.
 
-use common::routers::{Service, service_router};
+use common::app::Function;
 use serde_json::{Value, json};
 use testkit::{
     TestApp,
@@ -11,7 +11,8 @@ use testkit::{
 #[tokio::test]
 async fn api_gateway_events_reach_the_products_router_with_the_authorizers_claims() {
     let app = TestApp::builder().api_gateway_mode().spawn().await;
-    let router = || service_router(Service::Products, app.state.clone());
+    let products = app.function_router(Function::Products).await;
+    let router = || products.clone();
     let admin = app.admin().await;
     let customer = app.customer().await;
     let body = TestApp::product_body("Lambda lamp", "21.00", 4);

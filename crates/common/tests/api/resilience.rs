@@ -20,7 +20,7 @@ async fn the_projection_catches_up_after_dynamodb_failed() {
         app.catalog_item(id).await.is_none(),
         "DynamoDB did not get the product"
     );
-    let pending = app.state.products.projector().pending().await.unwrap();
+    let pending = app.projector.pending().await.unwrap();
     assert!(pending >= 1, "the change waits in the outbox ({pending})");
 
     // Reads fall back to Postgres meanwhile: nothing written is missing.
@@ -45,7 +45,7 @@ async fn the_projection_catches_up_after_dynamodb_failed() {
     assert_eq!(patched.status(), 200, "writes keep working");
 
     app.catalog_fault.heal();
-    app.state.products.projector().retry_now().await.unwrap();
+    app.projector.retry_now().await.unwrap();
     app.eventually("the relay projects the product", || async {
         app.catalog_item(id).await.is_some_and(|item| {
             item.get("name")
@@ -55,7 +55,7 @@ async fn the_projection_catches_up_after_dynamodb_failed() {
     })
     .await;
     app.eventually("the outbox is drained", || async {
-        app.state.products.projector().pending().await.unwrap() == 0
+        app.projector.pending().await.unwrap() == 0
     })
     .await;
     let item = app.catalog_item(id).await.unwrap();
@@ -94,7 +94,7 @@ async fn the_projection_ignores_an_older_version() {
         .execute(&app.pool)
         .await
         .unwrap();
-    let outcome = app.state.products.projector().drain().await.unwrap();
+    let outcome = app.projector.drain().await.unwrap();
     assert_eq!(outcome.applied, 1);
     let item = app.catalog_item(id).await.unwrap();
     assert_eq!(item["name"].as_s().unwrap(), "Newer");
@@ -119,7 +119,7 @@ async fn reads_stay_correct_when_redis_stops_mid_test() {
     let cached: Option<String> = redis::cmd("GET")
         .arg(format!(
             "{}products:v1:item:{}",
-            app.config.cache_key_prefix, product["product_id"]
+            app.cache_prefix, product["product_id"]
         ))
         .query_async(&mut conn)
         .await
@@ -209,7 +209,7 @@ async fn redis_auth_comes_from_secrets_manager() {
     let cached: Option<String> = redis::cmd("GET")
         .arg(format!(
             "{}products:v1:item:{}",
-            app.config.cache_key_prefix, product["product_id"]
+            app.cache_prefix, product["product_id"]
         ))
         .query_async(&mut conn)
         .await

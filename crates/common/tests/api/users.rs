@@ -201,9 +201,9 @@ async fn a_sign_up_whose_database_insert_fails_leaves_no_cognito_user() {
         .await;
     crate::assert_error(failed, 500, "INTERNAL", "insert refused").await;
     let lookup = app
-        .cognito
+        .cognito_client
         .admin_get_user()
-        .user_pool_id(&app.config.cognito.user_pool_id)
+        .user_pool_id(&app.cognito.user_pool_id)
         .username(&address)
         .send()
         .await;

@@ -1,0 +1,304 @@
+//! The composition root: the only module that knows every layer. Each function (Lambda) reads
+//! the config sections it needs at start, builds only the adapters its routes use, and hands
+//! its router or handler to the runtime; the all-in-one local server composes all of them on
+//! one [`Resources`]. Binaries call [`main`] and nothing else.
+
+pub mod resources;
+
+use std::{sync::Arc, time::Duration};
+
+use utoipa_axum::router::OpenApiRouter;
+
+pub use crate::error::BoxError;
+pub use resources::Resources;
+
+use crate::{
+    config::{CognitoConfig, Env, ImagesConfig},
+    repositories::{
+        idempotency_dynamo::DynamoIdempotencyStore,
+        identity_cognito::CognitoIdentity,
+        images_dynamo::DynamoImageMeta,
+        images_pg::PgImageStore,
+        outbox::PgOutbox,
+        probes::{CacheProbe, DynamoProbe, PostgresProbe, Probe},
+        products_pg::PgProductStore,
+        users_pg::PgUserStore,
+    },
+    routers, runtime,
+    services::{
+        health::HealthService, idempotency::IdempotencyService, images::ImageService,
+        products::ProductService, projection::ProductProjector, users::UserService,
+    },
+    state::{Cart, Orders, Products, ServiceState, Shared, Users},
+};
+
+/// The deployable functions (one binary each) and the all-in-one local server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Function {
+    Users,
+    Products,
+    Cart,
+    Orders,
+    ImageProcessor,
+    Local,
+}
+
+/// The whole `main` of every binary: `<binary> [command]`.
+///
+/// - HTTP services: `serve` (default).
+/// - products: also `relay` (one outbox relay pass per invocation: the scheduled job) and
+///   `migrate` (applies the migrations: the deploy step).
+/// - image_processor: the image queue's consumer.
+/// - local: `serve` (default; every router on one port plus the queue pollers) or `migrate`.
+pub async fn main(function: Function) -> Result<(), BoxError> {
+    runtime::init_tracing();
+    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
+    let resources = Resources::new(Env::process()).await?;
+    match (function, command.as_str()) {
+        (Function::Products | Function::Local, "migrate") => migrate(&resources).await,
+        (Function::Products, "relay") => {
+            let projector = projector(&resources).await?;
+            runtime::run_job(move |_event| {
+                let projector = projector.clone();
+                async move {
+                    let outcome = projector.drain().await?;
+                    Ok(serde_json::json!({"applied": outcome.applied, "failed": outcome.failed}))
+                }
+            })
+            .await
+        }
+        (Function::ImageProcessor, "serve") => serve_image_processor(&resources).await,
+        (Function::Local, "serve") => serve_local(&resources).await,
+        (function, "serve") => {
+            let router = service_router(function, &resources).await?;
+            if function == Function::Products && !runtime::is_lambda() {
+                projector(&resources).await?.spawn(Duration::from_secs(1));
+            }
+            runtime::run(routers::finish(router, &resources.base), &resources.base).await
+        }
+        (function, other) => {
+            Err(format!("{function:?} has no command `{other}` (try `serve`)").into())
+        }
+    }
+}
+
+/// Applies the migrations (the deploy step; the local server also runs it at start).
+async fn migrate(resources: &Resources) -> Result<(), BoxError> {
+    let pool = resources.pool().await?;
+    let job = move |_event| {
+        let pool = pool.clone();
+        async move {
+            crate::MIGRATOR.run(&pool).await?;
+            let applied = crate::MIGRATOR.iter().count();
+            tracing::info!(applied, "migrations applied");
+            Ok(serde_json::json!({"migrations": applied}))
+        }
+    };
+    runtime::run_job(job).await
+}
+
+/// The router of one HTTP function, with its state.
+pub async fn service_router(
+    function: Function,
+    resources: &Resources,
+) -> Result<OpenApiRouter, BoxError> {
+    Ok(match function {
+        Function::Users => routers::users(users(resources).await?),
+        Function::Products => routers::products(products(resources).await?),
+        Function::Cart => routers::cart(cart(resources).await?),
+        Function::Orders => routers::orders(orders(resources).await?),
+        Function::ImageProcessor | Function::Local => {
+            return Err(format!("{function:?} serves no HTTP routes of its own").into());
+        }
+    })
+}
+
+/// The health check of a service: Postgres, its own DynamoDB table, and the cache (reported,
+/// never required).
+async fn health(resources: &Resources, table: &str) -> Result<Arc<HealthService>, BoxError> {
+    let cache = resources.cache().await?;
+    let cache = cache
+        .is_enabled()
+        .then(|| Arc::new(CacheProbe(cache)) as Arc<dyn Probe>);
+    Ok(Arc::new(HealthService::new(
+        Arc::new(PostgresProbe(resources.pool().await?)),
+        Arc::new(DynamoProbe {
+            client: resources.dynamodb(),
+            table: resources.table(table),
+        }),
+        cache,
+    )))
+}
+
+fn idempotency(resources: &Resources) -> Arc<IdempotencyService> {
+    Arc::new(IdempotencyService::new(Arc::new(
+        DynamoIdempotencyStore::new(resources.dynamodb(), resources.table("Idempotency")),
+    )))
+}
+
+async fn shared<S>(
+    resources: &Resources,
+    health: Arc<HealthService>,
+    idempotency: Option<Arc<IdempotencyService>>,
+    service: S,
+) -> Result<ServiceState<S>, BoxError> {
+    Ok(ServiceState::new(Shared {
+        auth: resources.authenticator().await?,
+        health,
+        idempotency,
+        body_limit: resources.base.body_limit_bytes,
+        service,
+    }))
+}
+
+/// The outbox relay of the catalogue projection (one per process).
+pub async fn projector(resources: &Resources) -> Result<Arc<ProductProjector>, BoxError> {
+    let pool = resources.pool().await?;
+    Ok(Arc::new(ProductProjector::new(
+        PgOutbox::new(pool.clone()),
+        Arc::new(PgProductStore::new(pool)),
+        resources.catalog(),
+        resources.cache().await?,
+    )))
+}
+
+/// The image pipeline's use cases (uploads and processing).
+pub async fn images(resources: &Resources) -> Result<Arc<ImageService>, BoxError> {
+    let config = ImagesConfig::from_env(&resources.env)?;
+    let pool = resources.pool().await?;
+    Ok(Arc::new(ImageService::new(
+        resources.database().await?,
+        PgOutbox::new(pool.clone()),
+        Arc::new(PgImageStore::new(pool.clone())),
+        Arc::new(DynamoImageMeta::new(
+            resources.dynamodb(),
+            resources.table("ProductImagesMeta"),
+        )),
+        resources.objects(&config.bucket),
+        Arc::new(PgProductStore::new(pool)),
+        projector(resources).await?,
+        config.public_base_url,
+    )))
+}
+
+pub async fn users(resources: &Resources) -> Result<ServiceState<Users>, BoxError> {
+    let cognito = CognitoConfig::from_env(&resources.env)?;
+    let pool = resources.pool().await?;
+    let service = Users {
+        users: Arc::new(UserService::new(
+            Arc::new(CognitoIdentity::new(
+                resources.cognito(),
+                cognito.user_pool_id.clone(),
+                cognito.client_id.clone(),
+            )),
+            Arc::new(PgUserStore::new(pool)),
+            cognito.auto_confirm,
+        )),
+        images: images(resources).await?,
+    };
+    let health = health(resources, "ProductImagesMeta").await?;
+    shared(resources, health, None, service).await
+}
+
+pub async fn products(resources: &Resources) -> Result<ServiceState<Products>, BoxError> {
+    let pool = resources.pool().await?;
+    let cache_config = resources.cache_config()?;
+    let service = Products {
+        products: Arc::new(ProductService::new(
+            resources.database().await?,
+            PgOutbox::new(pool.clone()),
+            Arc::new(PgProductStore::new(pool)),
+            resources.catalog(),
+            Arc::new(DynamoImageMeta::new(
+                resources.dynamodb(),
+                resources.table("ProductImagesMeta"),
+            )),
+            resources.cache().await?,
+            cache_config.ttl,
+            projector(resources).await?,
+        )),
+        images: images(resources).await?,
+    };
+    let health = health(resources, "ProductCatalog").await?;
+    shared(resources, health, Some(idempotency(resources)), service).await
+}
+
+pub async fn cart(resources: &Resources) -> Result<ServiceState<Cart>, BoxError> {
+    let health = health(resources, "UserCart").await?;
+    shared(resources, health, None, Cart {}).await
+}
+
+pub async fn orders(resources: &Resources) -> Result<ServiceState<Orders>, BoxError> {
+    let health = health(resources, "OrderEvents").await?;
+    shared(resources, health, Some(idempotency(resources)), Orders {}).await
+}
+
+/// The image processor: the image queue's consumer under Lambda, or its long-poll loop.
+async fn serve_image_processor(resources: &Resources) -> Result<(), BoxError> {
+    let images = images(resources).await?;
+    if runtime::is_lambda() {
+        return runtime::queue::run_lambda(images).await;
+    }
+    let queue_url = ImagesConfig::from_env(&resources.env)?
+        .queue_url
+        .ok_or("IMAGE_QUEUE_URL is required outside Lambda")?;
+    let poller =
+        runtime::queue::spawn_poller(resources.sqs(), queue_url, images, Duration::from_secs(5));
+    runtime::shutdown_signal().await;
+    poller.abort();
+    Ok(())
+}
+
+/// Every service on one port, as API Gateway routes them, plus `/v1/openapi.json`.
+pub async fn local_router(resources: &Resources) -> Result<axum::Router, BoxError> {
+    let mut router = OpenApiRouter::new();
+    for function in [
+        Function::Users,
+        Function::Products,
+        Function::Cart,
+        Function::Orders,
+    ] {
+        router = router.merge(service_router(function, resources).await?);
+    }
+    Ok(routers::finish_local(router, &resources.base))
+}
+
+/// Background work of a long-lived local process: the outbox relay and the queue pollers.
+pub struct Background {
+    pub tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Drop for Background {
+    fn drop(&mut self) {
+        for task in &self.tasks {
+            task.abort();
+        }
+    }
+}
+
+/// Starts the relay and, when their queues are configured, the queue pollers.
+pub async fn spawn_background(
+    resources: &Resources,
+    retry_after: Duration,
+) -> Result<Background, BoxError> {
+    let mut tasks = vec![projector(resources).await?.spawn(Duration::from_secs(1))];
+    match ImagesConfig::from_env(&resources.env)?.queue_url {
+        Some(queue) => tasks.push(runtime::queue::spawn_poller(
+            resources.sqs(),
+            queue,
+            images(resources).await?,
+            retry_after,
+        )),
+        None => tracing::warn!("IMAGE_QUEUE_URL is not set: uploaded images are not processed"),
+    }
+    Ok(Background { tasks })
+}
+
+async fn serve_local(resources: &Resources) -> Result<(), BoxError> {
+    if resources.base.is_local() {
+        crate::MIGRATOR.run(&resources.pool().await?).await?;
+    }
+    let router = local_router(resources).await?;
+    let _background = spawn_background(resources, Duration::from_secs(5)).await?;
+    runtime::run(router, &resources.base).await
+}

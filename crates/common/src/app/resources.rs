@@ -1,0 +1,208 @@
+//! The process's backing resources, built on first use and then shared: a Lambda function
+//! builds only the clients its routes use; the all-in-one server builds each once for every
+//! service. Tests may replace an adapter before the services are built (fault injection).
+
+use std::sync::{Arc, Mutex, OnceLock};
+
+use aws_config::SdkConfig;
+use sqlx::PgPool;
+use tokio::sync::OnceCell;
+
+use crate::{
+    auth::{Authenticator, JwksPolicy},
+    clients,
+    config::{BaseConfig, CacheConfig, CognitoConfig, ConfigError, DatabaseConfig, Env},
+    error::{BoxError, Error},
+    repositories::{
+        cache::Cache,
+        catalog_dynamo::{CatalogProjection, DynamoCatalog},
+        database::Database,
+        objects_s3::{ObjectStore, S3Objects},
+    },
+};
+
+/// A client built on first use.
+struct Lazy<T>(OnceLock<T>);
+
+impl<T: Clone> Lazy<T> {
+    const fn new() -> Self {
+        Self(OnceLock::new())
+    }
+
+    fn get(&self, make: impl FnOnce() -> T) -> T {
+        self.0.get_or_init(make).clone()
+    }
+}
+
+/// Adapters a test may swap before services are built.
+#[derive(Default)]
+struct Overrides {
+    catalog: Option<Arc<dyn CatalogProjection>>,
+    objects: Option<Arc<dyn ObjectStore>>,
+}
+
+pub struct Resources {
+    pub env: Env,
+    pub base: BaseConfig,
+    sdk: SdkConfig,
+    jwks_policy: Mutex<JwksPolicy>,
+    pool: OnceCell<PgPool>,
+    cache: OnceCell<Cache>,
+    auth: OnceCell<Arc<Authenticator>>,
+    dynamodb: Lazy<aws_sdk_dynamodb::Client>,
+    s3: Lazy<aws_sdk_s3::Client>,
+    sqs: Lazy<aws_sdk_sqs::Client>,
+    sfn: Lazy<aws_sdk_sfn::Client>,
+    secrets: Lazy<aws_sdk_secretsmanager::Client>,
+    cognito: Lazy<aws_sdk_cognitoidentityprovider::Client>,
+    overrides: Mutex<Overrides>,
+}
+
+impl Resources {
+    /// Reads the base section and the AWS SDK's settings; builds nothing else yet.
+    pub async fn new(env: Env) -> Result<Arc<Self>, ConfigError> {
+        let base = BaseConfig::from_env(&env)?;
+        let sdk = clients::sdk_config(&base).await;
+        Ok(Arc::new(Self {
+            env,
+            base,
+            sdk,
+            jwks_policy: Mutex::new(JwksPolicy::default()),
+            pool: OnceCell::new(),
+            cache: OnceCell::new(),
+            auth: OnceCell::new(),
+            dynamodb: Lazy::new(),
+            s3: Lazy::new(),
+            sqs: Lazy::new(),
+            sfn: Lazy::new(),
+            secrets: Lazy::new(),
+            cognito: Lazy::new(),
+            overrides: Mutex::new(Overrides::default()),
+        }))
+    }
+
+    pub fn sdk(&self) -> &SdkConfig {
+        &self.sdk
+    }
+
+    pub fn table(&self, logical: &str) -> String {
+        self.base.table(logical)
+    }
+
+    /// The Postgres pool (connections are made lazily: a cold start does not wait for them).
+    pub async fn pool(&self) -> Result<PgPool, BoxError> {
+        let pool = self
+            .pool
+            .get_or_try_init(|| async {
+                let config = DatabaseConfig::from_env(&self.env)?;
+                clients::postgres(&config, &self.secrets())
+                    .await
+                    .map_err(BoxError::from)
+            })
+            .await?;
+        Ok(pool.clone())
+    }
+
+    pub async fn database(&self) -> Result<Database, BoxError> {
+        Ok(Database::new(self.pool().await?))
+    }
+
+    /// The cache (disabled without `REDIS_URL`).
+    pub async fn cache(&self) -> Result<Cache, BoxError> {
+        let cache = self
+            .cache
+            .get_or_try_init(|| async {
+                let config = CacheConfig::from_env(&self.env)?;
+                let conn = clients::redis(&config, &self.secrets())
+                    .await
+                    .map_err(|e| Error::unavailable("secrets manager", e))?;
+                Ok::<_, BoxError>(Cache::new(conn, config.key_prefix.clone()))
+            })
+            .await?;
+        Ok(cache.clone())
+    }
+
+    pub fn cache_config(&self) -> Result<CacheConfig, ConfigError> {
+        CacheConfig::from_env(&self.env)
+    }
+
+    /// The bearer-token authenticator (one JWKS cache per process).
+    pub async fn authenticator(&self) -> Result<Arc<Authenticator>, ConfigError> {
+        let auth = self
+            .auth
+            .get_or_try_init(|| async {
+                let cognito = CognitoConfig::from_env(&self.env)?;
+                let policy = *self.jwks_policy.lock().expect("jwks policy");
+                Ok::<_, ConfigError>(Arc::new(Authenticator::new(
+                    self.base.auth_mode,
+                    &cognito,
+                    policy,
+                )))
+            })
+            .await?;
+        Ok(auth.clone())
+    }
+
+    /// Tests: how the JWKS is cached and refetched (before the first authenticator is built).
+    pub fn set_jwks_policy(&self, policy: JwksPolicy) {
+        *self.jwks_policy.lock().expect("jwks policy") = policy;
+    }
+
+    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
+        self.dynamodb
+            .get(|| aws_sdk_dynamodb::Client::new(&self.sdk))
+    }
+
+    pub fn s3(&self) -> aws_sdk_s3::Client {
+        self.s3.get(|| clients::s3(&self.sdk, &self.base))
+    }
+
+    pub fn sqs(&self) -> aws_sdk_sqs::Client {
+        self.sqs.get(|| aws_sdk_sqs::Client::new(&self.sdk))
+    }
+
+    pub fn sfn(&self) -> aws_sdk_sfn::Client {
+        self.sfn.get(|| aws_sdk_sfn::Client::new(&self.sdk))
+    }
+
+    pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
+        self.secrets
+            .get(|| aws_sdk_secretsmanager::Client::new(&self.sdk))
+    }
+
+    pub fn cognito(&self) -> aws_sdk_cognitoidentityprovider::Client {
+        self.cognito
+            .get(|| aws_sdk_cognitoidentityprovider::Client::new(&self.sdk))
+    }
+
+    /// The `ProductCatalog` projection (or a test's replacement).
+    pub fn catalog(&self) -> Arc<dyn CatalogProjection> {
+        let mut overrides = self.overrides.lock().expect("overrides");
+        overrides
+            .catalog
+            .get_or_insert_with(|| {
+                Arc::new(DynamoCatalog::new(
+                    self.dynamodb(),
+                    self.table("ProductCatalog"),
+                ))
+            })
+            .clone()
+    }
+
+    pub fn set_catalog(&self, catalog: Arc<dyn CatalogProjection>) {
+        self.overrides.lock().expect("overrides").catalog = Some(catalog);
+    }
+
+    /// The image bucket (or a test's replacement).
+    pub fn objects(&self, bucket: &str) -> Arc<dyn ObjectStore> {
+        let mut overrides = self.overrides.lock().expect("overrides");
+        overrides
+            .objects
+            .get_or_insert_with(|| Arc::new(S3Objects::new(self.s3(), bucket.to_owned())))
+            .clone()
+    }
+
+    pub fn set_objects(&self, objects: Arc<dyn ObjectStore>) {
+        self.overrides.lock().expect("overrides").objects = Some(objects);
+    }
+}

@@ -1,0 +1,97 @@
+//! One binary, two front doors: under Lambda (`AWS_LAMBDA_RUNTIME_API` set) the router is
+//! served by `lambda_http` (API Gateway HTTP API, payload v2.0); otherwise by `axum::serve` on
+//! `HOST:PORT`, with graceful shutdown on SIGTERM / Ctrl-C. Queue consumers: [`queue`].
+
+pub mod queue;
+
+use axum::Router;
+use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+
+use crate::{config::BaseConfig, error::BoxError};
+
+pub fn is_lambda() -> bool {
+    std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
+}
+
+/// JSON log lines (one per event, with the current span's fields: request id, user id …).
+/// Also selects aws-lc-rs as the process's TLS crypto provider (one provider for every client).
+pub fn init_tracing() {
+    let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
+    init_tracing_with(std::io::stdout);
+}
+
+/// The same logging, written to `writer` (tests read what would be logged).
+pub fn init_tracing_with<W>(writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let layer = fmt::layer()
+        .json()
+        .flatten_event(true)
+        .with_current_span(true)
+        .with_span_list(false)
+        .with_target(false)
+        .with_ansi(false)
+        .with_writer(writer);
+    let _ = tracing_subscriber::registry()
+        .with(filter)
+        .with(layer)
+        .try_init();
+}
+
+pub async fn run(router: Router, config: &BaseConfig) -> Result<(), BoxError> {
+    if is_lambda() {
+        return lambda_http::run(router).await;
+    }
+    let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;
+    tracing::info!(address = %listener.local_addr()?, "listening");
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await?;
+    Ok(())
+}
+
+pub async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}
+
+/// Runs `handler` once per invocation under Lambda (a scheduled job, a deploy step); elsewhere
+/// runs it once with `Value::Null` and prints its result.
+pub async fn run_job<F, Fut>(handler: F) -> Result<(), BoxError>
+where
+    F: Fn(serde_json::Value) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<serde_json::Value, BoxError>> + Send,
+{
+    if is_lambda() {
+        let handler = std::sync::Arc::new(handler);
+        return lambda_runtime::run(lambda_runtime::service_fn(
+            move |event: lambda_runtime::LambdaEvent<serde_json::Value>| {
+                let handler = handler.clone();
+                async move { handler(event.payload).await }
+            },
+        ))
+        .await;
+    }
+    let result = handler(serde_json::Value::Null).await?;
+    tracing::info!(%result, "done");
+    Ok(())
+}
