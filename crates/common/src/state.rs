@@ -9,8 +9,8 @@ use axum::extract::FromRef;
 use crate::{
     auth::Authenticator,
     services::{
-        health::HealthService, idempotency::IdempotencyService, images::ImageService,
-        products::ProductService, users::UserService,
+        cart::CartService, health::HealthService, idempotency::IdempotencyService,
+        images::ImageService, products::ProductService, users::UserService,
     },
 };
 
@@ -74,7 +74,9 @@ pub struct Products {
 }
 
 /// `api_cart_lambda`.
-pub struct Cart {}
+pub struct Cart {
+    pub cart: Arc<CartService>,
+}
 
 /// `api_orders_lambda`.
 pub struct Orders {}

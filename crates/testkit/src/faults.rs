@@ -44,23 +44,51 @@ impl FaultSwitch {
     }
 }
 
-/// `ProductCatalog` that fails while its switch is on.
+/// How many reads reached the `ProductCatalog` adapter.
+#[derive(Default, Debug)]
+pub struct CatalogCalls {
+    pub get: std::sync::atomic::AtomicUsize,
+    pub get_many: std::sync::atomic::AtomicUsize,
+}
+
+impl CatalogCalls {
+    pub fn reads(&self) -> (usize, usize) {
+        (
+            self.get.load(Ordering::SeqCst),
+            self.get_many.load(Ordering::SeqCst),
+        )
+    }
+}
+
+/// `ProductCatalog` that fails while its switch is on, and counts the reads it sees.
 pub struct FlakyCatalog {
     inner: Arc<dyn CatalogProjection>,
     switch: FaultSwitch,
+    pub calls: Arc<CatalogCalls>,
 }
 
 impl FlakyCatalog {
     pub fn new(inner: Arc<dyn CatalogProjection>, switch: FaultSwitch) -> Self {
-        Self { inner, switch }
+        Self {
+            inner,
+            switch,
+            calls: Arc::default(),
+        }
     }
 }
 
 #[async_trait]
 impl CatalogProjection for FlakyCatalog {
     async fn get(&self, product_id: i64) -> Result<Option<Product>, RepoError> {
+        self.calls.get.fetch_add(1, Ordering::SeqCst);
         self.switch.check()?;
         self.inner.get(product_id).await
+    }
+
+    async fn get_many(&self, ids: &[i64]) -> Result<Vec<Product>, RepoError> {
+        self.calls.get_many.fetch_add(1, Ordering::SeqCst);
+        self.switch.check()?;
+        self.inner.get_many(ids).await
     }
 
     async fn list(

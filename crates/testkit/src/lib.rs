@@ -216,10 +216,9 @@ impl TestAppBuilder {
         create_tables(&dynamodb, &table_prefix).await;
 
         let catalog_fault = FaultSwitch::default();
-        resources.set_catalog(Arc::new(FlakyCatalog::new(
-            resources.catalog(),
-            catalog_fault.clone(),
-        )));
+        let flaky = FlakyCatalog::new(resources.catalog(), catalog_fault.clone());
+        let catalog_calls = flaky.calls.clone();
+        resources.set_catalog(Arc::new(flaky));
         let objects_fault = FaultSwitch::default();
         let poison_keys = Arc::new(std::sync::Mutex::new(Vec::new()));
         let bucket = overrides
@@ -274,6 +273,7 @@ impl TestAppBuilder {
             dynamodb,
             cognito_client,
             catalog_fault,
+            catalog_calls,
             objects_fault,
             poison_keys,
             pipeline,
@@ -398,6 +398,8 @@ pub struct TestApp {
     pub cognito_client: aws_sdk_cognitoidentityprovider::Client,
     /// While on, every `ProductCatalog` call fails as if DynamoDB were down.
     pub catalog_fault: FaultSwitch,
+    /// The reads that reached `ProductCatalog` (to count batched calls).
+    pub catalog_calls: Arc<faults::CatalogCalls>,
     /// While on, reading and writing images in S3 fails.
     pub objects_fault: FaultSwitch,
     /// Object keys whose reads and writes always fail (poison messages).

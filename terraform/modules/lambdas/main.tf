@@ -78,10 +78,11 @@ locals {
         UserCart       = ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "DescribeTable"]
         ProductCatalog = ["BatchGetItem", "GetItem"]
       }
-      s3_get  = []
-      s3_put  = []
-      states  = []
-      cognito = []
+      s3_get = []
+      s3_put = []
+      states = []
+      # AdminGetUser: the e-mail of a first-time caller whose users row is made on first use.
+      cognito = ["AdminGetUser"]
     }
     api_orders_lambda = {
       postgres = true

@@ -15,6 +15,7 @@ pub use resources::Resources;
 use crate::{
     config::{CognitoConfig, Env, ImagesConfig},
     repositories::{
+        cart_dynamo::DynamoCartStore,
         idempotency_dynamo::DynamoIdempotencyStore,
         identity_cognito::CognitoIdentity,
         images_dynamo::DynamoImageMeta,
@@ -26,8 +27,9 @@ use crate::{
     },
     routers, runtime,
     services::{
-        health::HealthService, idempotency::IdempotencyService, images::ImageService,
-        products::ProductService, projection::ProductProjector, users::UserService,
+        cart::CartService, catalog::CatalogReader, health::HealthService,
+        idempotency::IdempotencyService, images::ImageService, products::ProductService,
+        projection::ProductProjector, users::UserService,
     },
     state::{Cart, Orders, Products, ServiceState, Shared, Users},
 };
@@ -182,18 +184,8 @@ pub async fn images(resources: &Resources) -> Result<Arc<ImageService>, BoxError
 }
 
 pub async fn users(resources: &Resources) -> Result<ServiceState<Users>, BoxError> {
-    let cognito = CognitoConfig::from_env(&resources.env)?;
-    let pool = resources.pool().await?;
     let service = Users {
-        users: Arc::new(UserService::new(
-            Arc::new(CognitoIdentity::new(
-                resources.cognito(),
-                cognito.user_pool_id.clone(),
-                cognito.client_id.clone(),
-            )),
-            Arc::new(PgUserStore::new(pool)),
-            cognito.auto_confirm,
-        )),
+        users: user_service(resources).await?,
         images: images(resources).await?,
     };
     let health = health(resources, "ProductImagesMeta").await?;
@@ -205,6 +197,7 @@ pub async fn products(resources: &Resources) -> Result<ServiceState<Products>, B
     let cache_config = resources.cache_config()?;
     let service = Products {
         products: Arc::new(ProductService::new(
+            catalog_reader(resources).await?,
             resources.database().await?,
             PgOutbox::new(pool.clone()),
             Arc::new(PgProductStore::new(pool)),
@@ -224,8 +217,47 @@ pub async fn products(resources: &Resources) -> Result<ServiceState<Products>, B
 }
 
 pub async fn cart(resources: &Resources) -> Result<ServiceState<Cart>, BoxError> {
+    let service = Cart {
+        cart: cart_service(resources).await?,
+    };
     let health = health(resources, "UserCart").await?;
-    shared(resources, health, None, Cart {}).await
+    shared(resources, health, None, service).await
+}
+
+/// The catalogue's read path (cache → projection → Postgres).
+pub async fn catalog_reader(resources: &Resources) -> Result<Arc<CatalogReader>, BoxError> {
+    Ok(Arc::new(CatalogReader::new(
+        Arc::new(PgProductStore::new(resources.pool().await?)),
+        resources.catalog(),
+        resources.cache().await?,
+        resources.cache_config()?.ttl,
+    )))
+}
+
+/// Accounts: the caller's `users` row, made on first use from Cognito's record.
+pub async fn user_service(resources: &Resources) -> Result<Arc<UserService>, BoxError> {
+    let cognito = CognitoConfig::from_env(&resources.env)?;
+    Ok(Arc::new(UserService::new(
+        Arc::new(CognitoIdentity::new(
+            resources.cognito(),
+            cognito.user_pool_id.clone(),
+            cognito.client_id.clone(),
+        )),
+        Arc::new(PgUserStore::new(resources.pool().await?)),
+        cognito.auto_confirm,
+    )))
+}
+
+/// The cart's use cases (also used by checkout).
+pub async fn cart_service(resources: &Resources) -> Result<Arc<CartService>, BoxError> {
+    Ok(Arc::new(CartService::new(
+        Arc::new(DynamoCartStore::new(
+            resources.dynamodb(),
+            resources.table("UserCart"),
+        )),
+        catalog_reader(resources).await?,
+        user_service(resources).await?,
+    )))
 }
 
 pub async fn orders(resources: &Resources) -> Result<ServiceState<Orders>, BoxError> {

@@ -1,6 +1,7 @@
 //! Domain types. Values are validated where they enter (`parse`/`TryFrom`), so code past the
 //! boundary cannot hold an invalid price, SKU or stock level.
 
+pub mod cart;
 pub mod idempotency;
 pub mod image;
 pub mod money;

@@ -50,6 +50,29 @@ impl Cache {
         }
     }
 
+    /// Many keys in one round trip (`MGET`); a miss or an error is `None`.
+    #[tracing::instrument(skip_all, level = "debug")]
+    pub async fn get_many<T: DeserializeOwned>(&self, keys: &[String]) -> Vec<Option<T>> {
+        let misses = || keys.iter().map(|_| None).collect();
+        let Some(mut conn) = self.conn.clone() else {
+            return misses();
+        };
+        if keys.is_empty() {
+            return Vec::new();
+        }
+        let full: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
+        match conn.mget::<_, Vec<Option<Vec<u8>>>>(full).await {
+            Ok(values) => values
+                .into_iter()
+                .map(|v| v.and_then(|bytes| serde_json::from_slice(&bytes).ok()))
+                .collect(),
+            Err(err) => {
+                tracing::debug!(error = %err, "cache read failed");
+                misses()
+            }
+        }
+    }
+
     #[tracing::instrument(skip(self, value), level = "debug")]
     pub async fn set<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) {
         let Some(mut conn) = self.conn.clone() else {

@@ -24,6 +24,8 @@ const MAX_PAGES_PER_REQUEST: usize = 5;
 #[async_trait]
 pub trait CatalogProjection: Send + Sync {
     async fn get(&self, product_id: i64) -> Result<Option<Product>, RepoError>;
+    /// The products of `ids` that are in the projection, in one `BatchGetItem` per 100 ids.
+    async fn get_many(&self, ids: &[i64]) -> Result<Vec<Product>, RepoError>;
     /// Up to `limit` products after `after`, and the last id examined (for the cursor).
     async fn list(
         &self,
@@ -121,6 +123,50 @@ impl CatalogProjection for DynamoCatalog {
             .await
             .map_err(|e| aws("dynamodb", e))?;
         Ok(out.item().and_then(from_item))
+    }
+
+    #[tracing::instrument(skip_all, fields(count = ids.len()))]
+    async fn get_many(&self, ids: &[i64]) -> Result<Vec<Product>, RepoError> {
+        use aws_sdk_dynamodb::types::KeysAndAttributes;
+        let mut found = Vec::with_capacity(ids.len());
+        for chunk in ids.chunks(100) {
+            let keys: Vec<Item> = chunk
+                .iter()
+                .map(|id| Item::from([("product_id".to_owned(), n(*id))]))
+                .collect();
+            let mut pending = Some(
+                KeysAndAttributes::builder()
+                    .set_keys(Some(keys))
+                    .build()
+                    .map_err(|e| RepoError::Other(Box::new(e)))?,
+            );
+            // Unprocessed keys (throttling) are asked again, a bounded number of times.
+            for _ in 0..5 {
+                let Some(request) = pending.take() else { break };
+                let out = self
+                    .client
+                    .batch_get_item()
+                    .request_items(&self.table, request)
+                    .send()
+                    .await
+                    .map_err(|e| aws("dynamodb", e))?;
+                if let Some(items) = out.responses().and_then(|r| r.get(&self.table)) {
+                    found.extend(items.iter().filter_map(from_item));
+                }
+                pending = out
+                    .unprocessed_keys()
+                    .and_then(|u| u.get(&self.table))
+                    .filter(|k| !k.keys().is_empty())
+                    .cloned();
+            }
+            if pending.is_some() {
+                return Err(RepoError::Unavailable {
+                    dependency: "dynamodb",
+                    source: "BatchGetItem kept returning unprocessed keys".into(),
+                });
+            }
+        }
+        Ok(found)
     }
 
     #[tracing::instrument(skip(self))]

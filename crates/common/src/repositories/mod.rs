@@ -2,6 +2,7 @@
 //! what their callers need. No business rules here, and no HTTP.
 
 pub mod cache;
+pub mod cart_dynamo;
 pub mod catalog_dynamo;
 pub mod database;
 pub mod dynamo;

@@ -22,6 +22,8 @@ pub trait ProductStore: Send + Sync {
         product_id: i64,
         include_deleted: bool,
     ) -> Result<Option<Product>, RepoError>;
+    /// The live products among `ids`.
+    async fn get_many(&self, ids: &[i64]) -> Result<Vec<Product>, RepoError>;
     /// Live products after `after`, by id, at most `limit`.
     async fn list(
         &self,
@@ -168,6 +170,18 @@ impl ProductStore for PgProductStore {
         .await
         .map_err(pg)?;
         Ok(row.map(Into::into))
+    }
+
+    #[tracing::instrument(skip_all, fields(count = ids.len()))]
+    async fn get_many(&self, ids: &[i64]) -> Result<Vec<Product>, RepoError> {
+        let rows: Vec<ProductRow> = sqlx::query_as(AssertSqlSafe(format!(
+            "{SELECT} WHERE p.product_id = ANY($1) AND p.deleted_at IS NULL"
+        )))
+        .bind(ids)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(pg)?;
+        Ok(rows.into_iter().map(Into::into).collect())
     }
 
     #[tracing::instrument(skip(self))]

@@ -43,10 +43,6 @@ health_route!(
 health_route!(cart_health, "/v1/cart/health", "cart", CartState);
 health_route!(orders_health, "/v1/orders/health", "orders", OrdersState);
 
-pub fn cart_router() -> OpenApiRouter<CartState> {
-    OpenApiRouter::new().routes(routes!(cart_health))
-}
-
 pub fn orders_router() -> OpenApiRouter<OrdersState> {
     OpenApiRouter::new().routes(routes!(orders_health))
 }

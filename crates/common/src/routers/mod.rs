@@ -2,6 +2,7 @@
 //! Each service's routes are sealed here with that service's state (and its `Idempotency-Key`
 //! routes, declared by the route module), and so is the OpenAPI document.
 
+pub mod cart;
 pub mod dto;
 pub mod health;
 pub mod products;
@@ -79,7 +80,7 @@ pub fn products(state: ProductsState) -> OpenApiRouter {
 }
 
 pub fn cart(state: CartState) -> OpenApiRouter {
-    seal(health::cart_router(), state, &[])
+    seal(cart::router(), state, cart::IDEMPOTENT)
 }
 
 pub fn orders(state: OrdersState) -> OpenApiRouter {
@@ -91,7 +92,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
     doc.merge(users::router().into_openapi());
     doc.merge(products::router().into_openapi());
-    doc.merge(health::cart_router().into_openapi());
+    doc.merge(cart::router().into_openapi());
     doc.merge(health::orders_router().into_openapi());
     doc
 }

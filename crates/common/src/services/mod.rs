@@ -1,6 +1,8 @@
 //! Business rules and workflows. Services know repository traits and domain types; they know no
 //! HTTP, no SQL and no SDK types.
 
+pub mod cart;
+pub mod catalog;
 pub mod health;
 pub mod idempotency;
 pub mod images;

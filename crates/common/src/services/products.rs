@@ -15,7 +15,7 @@ use crate::{
         cache::Cache, catalog_dynamo::CatalogProjection, database::Database,
         images_dynamo::ImageMetaReader, on_constraint, outbox::PgOutbox, products_pg::ProductStore,
     },
-    services::projection::ProductProjector,
+    services::{catalog::CatalogReader, projection::ProductProjector},
 };
 
 /// Cache keys of the products service (namespaced and versioned).
@@ -32,6 +32,7 @@ pub mod keys {
 }
 
 pub struct ProductService {
+    reader: Arc<CatalogReader>,
     db: Database,
     outbox: PgOutbox,
     store: Arc<dyn ProductStore>,
@@ -45,6 +46,7 @@ pub struct ProductService {
 impl ProductService {
     #[allow(clippy::too_many_arguments)]
     pub fn new(
+        reader: Arc<CatalogReader>,
         db: Database,
         outbox: PgOutbox,
         store: Arc<dyn ProductStore>,
@@ -55,6 +57,7 @@ impl ProductService {
         projector: Arc<ProductProjector>,
     ) -> Self {
         Self {
+            reader,
             db,
             outbox,
             store,
@@ -76,29 +79,7 @@ impl ProductService {
 
     #[tracing::instrument(skip(self))]
     pub async fn get(&self, product_id: i64) -> Result<Product, Error> {
-        let key = keys::item(product_id);
-        if let Some(product) = self.cache.get::<Product>(&key).await {
-            return Ok(product);
-        }
-        let projected = match self.catalog.get(product_id).await {
-            Ok(found) => found,
-            Err(err) => {
-                tracing::warn!(error = %err, "ProductCatalog read failed; reading Postgres");
-                None
-            }
-        };
-        // A product missing from the projection may be one whose projection is still on its
-        // way: Postgres decides.
-        let product = match projected {
-            Some(product) => product,
-            None => self
-                .store
-                .get(product_id, false)
-                .await?
-                .ok_or_else(|| Self::not_found(product_id))?,
-        };
-        self.cache.set(&key, &product, self.cache_ttl).await;
-        Ok(product)
+        self.reader.get(product_id).await
     }
 
     #[tracing::instrument(skip(self))]

@@ -3,6 +3,7 @@
 //! One test binary; every test boots its own app on a fresh database (see `testkit`).
 
 mod auth;
+mod cart;
 mod errors;
 mod health;
 mod idempotency;

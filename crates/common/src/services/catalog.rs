@@ -1,0 +1,108 @@
+//! The catalogue's read path, shared by the products and cart services: Redis → DynamoDB
+//! `ProductCatalog` → Postgres. A product missing from the projection may be one whose
+//! projection is still on its way, so Postgres decides; what was read is cached.
+
+use std::{collections::HashMap, sync::Arc, time::Duration};
+
+use crate::{
+    error::Error,
+    models::product::Product,
+    repositories::{cache::Cache, catalog_dynamo::CatalogProjection, products_pg::ProductStore},
+    services::products::keys,
+};
+
+pub struct CatalogReader {
+    store: Arc<dyn ProductStore>,
+    catalog: Arc<dyn CatalogProjection>,
+    cache: Cache,
+    ttl: Duration,
+}
+
+impl CatalogReader {
+    pub fn new(
+        store: Arc<dyn ProductStore>,
+        catalog: Arc<dyn CatalogProjection>,
+        cache: Cache,
+        ttl: Duration,
+    ) -> Self {
+        Self {
+            store,
+            catalog,
+            cache,
+            ttl,
+        }
+    }
+
+    /// A live product, or `NotFound`.
+    #[tracing::instrument(skip(self))]
+    pub async fn get(&self, product_id: i64) -> Result<Product, Error> {
+        let key = keys::item(product_id);
+        if let Some(product) = self.cache.get::<Product>(&key).await {
+            return Ok(product);
+        }
+        let projected = match self.catalog.get(product_id).await {
+            Ok(found) => found,
+            Err(err) => {
+                tracing::warn!(error = %err, "ProductCatalog read failed; reading Postgres");
+                None
+            }
+        };
+        let product =
+            match projected {
+                Some(product) => product,
+                None => self.store.get(product_id, false).await?.ok_or_else(|| {
+                    Error::NotFound(format!("product {product_id} does not exist"))
+                })?,
+            };
+        self.cache.set(&key, &product, self.ttl).await;
+        Ok(product)
+    }
+
+    /// The live products among `ids` (absent ones are deleted or unknown): one cache round
+    /// trip, then one batched projection read for the misses, then one Postgres query for
+    /// what the projection lacks.
+    #[tracing::instrument(skip_all, fields(count = ids.len()))]
+    pub async fn get_many(&self, ids: &[i64]) -> Result<HashMap<i64, Product>, Error> {
+        let mut found = HashMap::with_capacity(ids.len());
+        if ids.is_empty() {
+            return Ok(found);
+        }
+        let keys: Vec<String> = ids.iter().map(|id| keys::item(*id)).collect();
+        let cached = self.cache.get_many::<Product>(&keys).await;
+        let mut missing = Vec::new();
+        for (id, hit) in ids.iter().zip(cached) {
+            match hit {
+                Some(product) => {
+                    found.insert(*id, product);
+                }
+                None => missing.push(*id),
+            }
+        }
+        if missing.is_empty() {
+            return Ok(found);
+        }
+        let mut fresh = match self.catalog.get_many(&missing).await {
+            Ok(products) => products,
+            Err(err) => {
+                tracing::warn!(error = %err, "ProductCatalog batch read failed; reading Postgres");
+                Vec::new()
+            }
+        };
+        let projected: Vec<i64> = fresh.iter().map(|p| p.product_id).collect();
+        let unprojected: Vec<i64> = missing
+            .iter()
+            .copied()
+            .filter(|id| !projected.contains(id))
+            .collect();
+        if !unprojected.is_empty() {
+            fresh.extend(self.store.get_many(&unprojected).await?);
+        }
+        for product in fresh {
+            self.cache
+                .set(&keys::item(product.product_id), &product, self.ttl)
+                .await;
+            found.insert(product.product_id, product);
+        }
+        Ok(found)
+    }
+}
