@@ -151,7 +151,8 @@ async fn bad_cart_requests_get_the_documented_errors() {
     add(&app, &customer, scarce, 2).await;
     let token = Some(customer.access_token.as_str());
 
-    let cases: Vec<(&str, Method, String, Option<Value>, u16, &str)> = vec![
+    type Case<'a> = (&'a str, Method, String, Option<Value>, u16, &'a str);
+    let cases: Vec<Case> = vec![
         (
             "quantity 0",
             Method::POST,
