@@ -29,9 +29,16 @@ The platform is starting on $base  (logs: JSON lines on stdout)
   curl -s $base/v1/products
   curl -s $base/v1/products/1
 
-  # sign up a customer
+  # sign up a customer and sign her in
   curl -s -X POST $base/v1/users/register -H 'content-type: application/json' \\
       -d '{"name":"Ada","email":"ada@example.com","password":"Str0ng-Passw0rd!"}'
+  ADA=\$(curl -s -X POST $base/v1/users/login -H 'content-type: application/json' \\
+      -d '{"email":"ada@example.com","password":"Str0ng-Passw0rd!"}' | jq -r .access_token)
+
+  # her cart: add 2 mugs (quantities add up), then read it, priced from the catalogue
+  curl -s -X POST $base/v1/cart/items -H "authorization: Bearer \$ADA" \\
+      -H 'content-type: application/json' -d '{"product_id":1,"quantity":2}'
+  curl -s $base/v1/cart -H "authorization: Bearer \$ADA"
 
   # health and the OpenAPI document
   curl -s $base/v1/products/health
