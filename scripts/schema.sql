@@ -24,10 +24,18 @@ CREATE TABLE public.orders (
     execution_arn text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    stock_state text DEFAULT 'none'::text NOT NULL,
+    payment_state text DEFAULT 'none'::text NOT NULL,
+    payment_reference text,
+    correlation_id text,
+    CONSTRAINT orders_correlation_id_check CHECK ((length(correlation_id) <= 128)),
     CONSTRAINT orders_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT orders_failure_reason_when_failed CHECK (((status <> 'FAILED'::text) OR (failure_reason IS NOT NULL))),
+    CONSTRAINT orders_payment_reference_check CHECK ((length(payment_reference) <= 200)),
+    CONSTRAINT orders_payment_state_check CHECK ((payment_state = ANY (ARRAY['none'::text, 'captured'::text, 'declined'::text, 'refunded'::text]))),
     CONSTRAINT orders_shipping_address_check CHECK ((length(shipping_address) <= 1000)),
     CONSTRAINT orders_status_check CHECK ((status = ANY (ARRAY['PENDING'::text, 'CONFIRMED'::text, 'SHIPPED'::text, 'DELIVERED'::text, 'FAILED'::text, 'CANCELLED'::text]))),
+    CONSTRAINT orders_stock_state_check CHECK ((stock_state = ANY (ARRAY['none'::text, 'reserved'::text, 'committed'::text, 'released'::text]))),
     CONSTRAINT orders_total_check CHECK ((total >= (0)::numeric))
 );
 

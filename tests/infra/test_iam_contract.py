@@ -49,14 +49,14 @@ CONTRACT = {
         "s3_get": [], "s3_put": [], "states": [], "cognito": {"always": ["AdminGetUser"]}, "queues": [],
     },
     "api_orders_lambda": {
-        "postgres": True, "redis": False,
+        "postgres": True, "redis": True,
         "tables": {
             "OrderEvents": ["Query", "PutItem", "DescribeTable"],
             "UserCart": ["GetItem"],
             "ProductCatalog": ["BatchGetItem", "GetItem"],
             "Idempotency": IDEMPOTENCY,
         },
-        "s3_get": [], "s3_put": [], "states": ["StartExecution"], "cognito": {}, "queues": [],
+        "s3_get": [], "s3_put": [], "states": ["StartExecution"], "cognito": {"always": ["AdminGetUser"]}, "queues": [],
     },
     "image_processing_lambda": {
         "postgres": True, "redis": False,
@@ -64,10 +64,10 @@ CONTRACT = {
         "s3_get": ["raw/*"], "s3_put": ["processed"], "states": [], "cognito": {}, "queues": ["image-processing"],
     },
     "checkout_worker_lambda": {
-        "postgres": True, "redis": False,
+        "postgres": True, "redis": True,
         "tables": {
-            "OrderEvents": ["PutItem", "Query"],
-            "UserCart": ["UpdateItem", "DeleteItem", "GetItem"],
+            "OrderEvents": ["PutItem"],
+            "UserCart": ["GetItem", "PutItem"],
             "ProductCatalog": ["BatchGetItem", "GetItem"],
         },
         "s3_get": [], "s3_put": [], "states": ["SendTaskSuccess", "SendTaskFailure", "SendTaskHeartbeat"],
@@ -75,8 +75,8 @@ CONTRACT = {
     },
     "outbox_relay_lambda": {
         "postgres": True, "redis": True,
-        "tables": {"ProductCatalog": ["PutItem", "DeleteItem"]},
-        "s3_get": [], "s3_put": [], "states": [], "cognito": {}, "queues": [],
+        "tables": {"ProductCatalog": ["PutItem", "DeleteItem"], "OrderEvents": ["PutItem"]},
+        "s3_get": [], "s3_put": [], "states": ["StartExecution"], "cognito": {}, "queues": [],
     },
     "db_migrate_lambda": {
         "postgres": True, "redis": False, "tables": {},

@@ -10,7 +10,7 @@ use crate::{
     auth::Authenticator,
     services::{
         cart::CartService, health::HealthService, idempotency::IdempotencyService,
-        images::ImageService, products::ProductService, users::UserService,
+        images::ImageService, orders::OrderService, products::ProductService, users::UserService,
     },
 };
 
@@ -79,7 +79,9 @@ pub struct Cart {
 }
 
 /// `api_orders_lambda`.
-pub struct Orders {}
+pub struct Orders {
+    pub orders: Arc<OrderService>,
+}
 
 pub type UsersState = ServiceState<Users>;
 pub type ProductsState = ServiceState<Products>;

@@ -175,3 +175,30 @@ impl ObjectStore for FlakyObjects {
         self.inner.put(key, bytes, content_type).await
     }
 }
+
+/// A payment provider that never answers a charge (a worker stuck, then killed, mid-step);
+/// `started` is notified when a charge begins.
+#[derive(Default)]
+pub struct StallingPayments {
+    pub started: Arc<tokio::sync::Notify>,
+}
+
+#[async_trait]
+impl common::repositories::payments::PaymentProvider for StallingPayments {
+    async fn charge(
+        &self,
+        _idempotency_key: &str,
+        _amount: common::models::Money,
+    ) -> Result<common::repositories::payments::Charge, RepoError> {
+        self.started.notify_one();
+        std::future::pending().await
+    }
+
+    async fn refund(
+        &self,
+        _reference: &str,
+        _amount: common::models::Money,
+    ) -> Result<(), RepoError> {
+        Ok(())
+    }
+}

@@ -7,6 +7,7 @@
 //! The local stack must be up (`scripts/stack.sh up`); its settings are read from the process
 //! environment, else from `$STACK_DIR/stack.env`.
 
+pub mod checkout;
 pub mod faults;
 pub mod images;
 pub mod lambda;
@@ -85,6 +86,9 @@ pub struct TestAppBuilder {
     migrate: bool,
     image_pipeline: bool,
     poller: bool,
+    checkout: bool,
+    checkout_worker: bool,
+    payments: Option<Arc<dyn common::repositories::payments::PaymentProvider>>,
 }
 
 impl Default for TestAppBuilder {
@@ -97,6 +101,9 @@ impl Default for TestAppBuilder {
             migrate: true,
             image_pipeline: false,
             poller: true,
+            checkout: false,
+            checkout_worker: true,
+            payments: None,
         }
     }
 }
@@ -129,6 +136,30 @@ impl TestAppBuilder {
     /// feeds a queue (with a DLQ after 3 receives), consumed by the app's poller.
     pub fn with_image_pipeline(mut self) -> Self {
         self.image_pipeline = true;
+        self
+    }
+
+    /// With checkout plumbing of its own (task queue, order-events topic → fulfillment queue,
+    /// the state machine from the repository's ASL) and its worker polling the queues.
+    pub fn with_checkout(mut self) -> Self {
+        self.checkout = true;
+        self
+    }
+
+    /// With the checkout plumbing but no worker (tests start one with
+    /// [`TestApp::spawn_checkout_worker`]).
+    pub fn without_checkout_worker(mut self) -> Self {
+        self.checkout = true;
+        self.checkout_worker = false;
+        self
+    }
+
+    /// With this payment provider instead of the simulated one.
+    pub fn payments(
+        mut self,
+        payments: Arc<dyn common::repositories::payments::PaymentProvider>,
+    ) -> Self {
+        self.payments = Some(payments);
         self
     }
 
@@ -195,6 +226,25 @@ impl TestAppBuilder {
         } else {
             None
         };
+        let checkout = if self.checkout {
+            let checkout = checkout::create(&id, &table_prefix).await;
+            overrides.insert(
+                "CHECKOUT_STATE_MACHINE_ARN".into(),
+                checkout.state_machine_arn.clone(),
+            );
+            overrides.insert(
+                "CHECKOUT_TASK_QUEUE_URL".into(),
+                checkout.task_queue_url.clone(),
+            );
+            overrides.insert(
+                "FULFILLMENT_QUEUE_URL".into(),
+                checkout.fulfillment_queue_url.clone(),
+            );
+            overrides.insert("ORDER_EVENTS_TOPIC_ARN".into(), checkout.topic_arn.clone());
+            Some(checkout)
+        } else {
+            None
+        };
         overrides
             .entry("COGNITO_AUTO_CONFIRM".into())
             .or_insert("true".into());
@@ -205,6 +255,9 @@ impl TestAppBuilder {
             .await
             .expect("test configuration");
         resources.set_jwks_policy(self.jwks_policy);
+        if let Some(payments) = self.payments.clone() {
+            resources.set_payments(payments);
+        }
         let pool = resources.pool().await.expect("postgres pool");
         if self.migrate {
             common::MIGRATOR
@@ -252,6 +305,23 @@ impl TestAppBuilder {
             ));
         }
         let projector = app::projector(&resources).await.expect("projector");
+        let mut checkout_workers = Vec::new();
+        if checkout.is_some() {
+            if self.background {
+                background.push(
+                    app::order_relay(&resources)
+                        .await
+                        .expect("order relay")
+                        .spawn(std::time::Duration::from_secs(1)),
+                );
+            }
+            if self.checkout_worker {
+                checkout_workers =
+                    app::spawn_checkout_pollers(&resources, std::time::Duration::from_secs(1))
+                        .await
+                        .expect("checkout worker");
+            }
+        }
 
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
@@ -277,6 +347,8 @@ impl TestAppBuilder {
             objects_fault,
             poison_keys,
             pipeline,
+            checkout,
+            checkout_workers: std::sync::Mutex::new(checkout_workers),
             background,
             db_name,
             admin_url,
@@ -406,6 +478,10 @@ pub struct TestApp {
     pub poison_keys: Arc<std::sync::Mutex<Vec<String>>>,
     /// The app's own image pipeline, if built `with_image_pipeline`.
     pub pipeline: Option<pipeline::Pipeline>,
+    /// The app's own checkout plumbing, if built `with_checkout`.
+    pub checkout: Option<checkout::Checkout>,
+    /// The running checkout worker's pollers (tests may kill it).
+    pub checkout_workers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
     background: Vec<tokio::task::JoinHandle<()>>,
     db_name: String,
     admin_url: String,
@@ -421,6 +497,23 @@ impl TestApp {
 
     pub fn builder() -> TestAppBuilder {
         TestAppBuilder::default()
+    }
+
+    /// Starts a checkout worker (pollers of the task and fulfillment queues).
+    pub async fn spawn_checkout_worker(&self) {
+        let pollers =
+            app::spawn_checkout_pollers(&self.resources, std::time::Duration::from_secs(1))
+                .await
+                .expect("checkout worker");
+        self.checkout_workers.lock().unwrap().extend(pollers);
+    }
+
+    /// Kills the running checkout worker mid-whatever-it-does (its pollers and the steps they
+    /// run stop at once; their messages stay invisible until the visibility timeout).
+    pub fn kill_checkout_worker(&self) {
+        for poller in self.checkout_workers.lock().unwrap().drain(..) {
+            poller.abort();
+        }
     }
 
     /// The router of one Lambda function (its own state, as deployed), on this app's resources.
@@ -627,6 +720,7 @@ impl Drop for TestApp {
         for task in &self.background {
             task.abort();
         }
+        self.kill_checkout_worker();
         let admin_url = self.admin_url.clone();
         let db_name = self.db_name.clone();
         let prefix = self.table_prefix.clone();

@@ -86,17 +86,20 @@ locals {
     }
     api_orders_lambda = {
       postgres = true
-      redis    = false
+      redis    = true
       tables = {
+        # Query: the events route; PutItem: the order's history (its outbox entry applied at
+        # once); GetItem: the cart checked out; DescribeTable: health.
         OrderEvents    = ["Query", "PutItem", "DescribeTable"]
         UserCart       = ["GetItem"]
         ProductCatalog = ["BatchGetItem", "GetItem"]
         Idempotency    = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]
       }
-      s3_get  = []
-      s3_put  = []
-      states  = ["StartExecution"]
-      cognito = []
+      s3_get = []
+      s3_put = []
+      states = ["StartExecution"]
+      # AdminGetUser: the e-mail of a first-time caller whose users row is made on first use.
+      cognito = ["AdminGetUser"]
     }
     image_processing_lambda = {
       postgres = true
@@ -112,10 +115,12 @@ locals {
     }
     checkout_worker_lambda = {
       postgres = true
-      redis    = false
+      redis    = true
       tables = {
-        OrderEvents    = ["PutItem", "Query"]
-        UserCart       = ["UpdateItem", "DeleteItem", "GetItem"]
+        # PutItem: history and fulfillment.requested; GetItem/PutItem: taking what was bought
+        # out of the cart (a conditional write); BatchGetItem: pricing the cart it wrote.
+        OrderEvents    = ["PutItem"]
+        UserCart       = ["GetItem", "PutItem"]
         ProductCatalog = ["BatchGetItem", "GetItem"]
       }
       s3_get  = []
@@ -128,10 +133,12 @@ locals {
       redis    = true
       tables = {
         ProductCatalog = ["PutItem", "DeleteItem"]
+        # The orders' outbox: their history, and a checkout whose first start failed.
+        OrderEvents = ["PutItem"]
       }
       s3_get  = []
       s3_put  = []
-      states  = []
+      states  = ["StartExecution"]
       cognito = []
     }
     db_migrate_lambda = {

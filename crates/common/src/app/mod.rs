@@ -13,23 +13,27 @@ pub use crate::error::BoxError;
 pub use resources::Resources;
 
 use crate::{
-    config::{CognitoConfig, Env, ImagesConfig},
+    config::{CheckoutConfig, CognitoConfig, Env, ImagesConfig},
     repositories::{
         cart_dynamo::DynamoCartStore,
         idempotency_dynamo::DynamoIdempotencyStore,
         identity_cognito::CognitoIdentity,
         images_dynamo::DynamoImageMeta,
         images_pg::PgImageStore,
+        order_events_dynamo::DynamoOrderEvents,
+        orders_pg::PgOrderStore,
         outbox::PgOutbox,
         probes::{CacheProbe, DynamoProbe, PostgresProbe, Probe},
         products_pg::PgProductStore,
         users_pg::PgUserStore,
+        workflow_sfn::StepFunctions,
     },
     routers, runtime,
     services::{
-        cart::CartService, catalog::CatalogReader, health::HealthService,
-        idempotency::IdempotencyService, images::ImageService, products::ProductService,
-        projection::ProductProjector, users::UserService,
+        cart::CartService, catalog::CatalogReader, checkout::CheckoutWorker, health::HealthService,
+        idempotency::IdempotencyService, images::ImageService, order_relay::OrderRelay,
+        orders::OrderService, products::ProductService, projection::ProductProjector,
+        users::UserService,
     },
     state::{Cart, Orders, Products, ServiceState, Shared, Users},
 };
@@ -48,8 +52,9 @@ pub enum Function {
 /// The whole `main` of every binary: `<binary> [command]`.
 ///
 /// - HTTP services: `serve` (default).
-/// - products: also `relay` (one outbox relay pass per invocation: the scheduled job) and
-///   `migrate` (applies the migrations: the deploy step).
+/// - products: also `relay` (one pass of the products' and orders' outbox relays per
+///   invocation: the scheduled job) and `migrate` (applies the migrations: the deploy step).
+/// - orders: also `worker` (the checkout workflow's task queue and the fulfillment queue).
 /// - image_processor: the image queue's consumer.
 /// - local: `serve` (default; every router on one port plus the queue pollers) or `migrate`.
 pub async fn main(function: Function) -> Result<(), BoxError> {
@@ -58,17 +63,8 @@ pub async fn main(function: Function) -> Result<(), BoxError> {
     let resources = Resources::new(Env::process()).await?;
     match (function, command.as_str()) {
         (Function::Products | Function::Local, "migrate") => migrate(&resources).await,
-        (Function::Products, "relay") => {
-            let projector = projector(&resources).await?;
-            runtime::run_job(move |_event| {
-                let projector = projector.clone();
-                async move {
-                    let outcome = projector.drain().await?;
-                    Ok(serde_json::json!({"applied": outcome.applied, "failed": outcome.failed}))
-                }
-            })
-            .await
-        }
+        (Function::Products | Function::Local, "relay") => relay_pass(&resources).await,
+        (Function::Orders, "worker") => serve_checkout_worker(&resources).await,
         (Function::ImageProcessor, "serve") => serve_image_processor(&resources).await,
         (Function::Local, "serve") => serve_local(&resources).await,
         (function, "serve") => {
@@ -260,9 +256,118 @@ pub async fn cart_service(resources: &Resources) -> Result<Arc<CartService>, Box
     )))
 }
 
+fn order_events(resources: &Resources) -> Arc<DynamoOrderEvents> {
+    Arc::new(DynamoOrderEvents::new(
+        resources.dynamodb(),
+        resources.table("OrderEvents"),
+    ))
+}
+
+fn workflow(resources: &Resources) -> Result<Arc<StepFunctions>, BoxError> {
+    let checkout = CheckoutConfig::from_env(&resources.env)?;
+    Ok(Arc::new(StepFunctions::new(
+        resources.sfn(),
+        checkout.state_machine_arn,
+    )))
+}
+
+/// The outbox relay of orders (history and workflow starts).
+pub async fn order_relay(resources: &Resources) -> Result<Arc<OrderRelay>, BoxError> {
+    Ok(Arc::new(OrderRelay::new(
+        PgOutbox::new(resources.pool().await?),
+        order_events(resources),
+        workflow(resources)?,
+    )))
+}
+
 pub async fn orders(resources: &Resources) -> Result<ServiceState<Orders>, BoxError> {
+    let pool = resources.pool().await?;
+    let service = Orders {
+        orders: Arc::new(OrderService::new(
+            resources.database().await?,
+            PgOutbox::new(pool.clone()),
+            Arc::new(PgOrderStore::new(pool)),
+            order_events(resources),
+            order_relay(resources).await?,
+            cart_service(resources).await?,
+            user_service(resources).await?,
+            resources.payments(),
+        )),
+    };
     let health = health(resources, "OrderEvents").await?;
-    shared(resources, health, Some(idempotency(resources)), Orders {}).await
+    shared(resources, health, Some(idempotency(resources)), service).await
+}
+
+/// The checkout workflow's worker (task queue) and the fulfillment consumer.
+pub async fn checkout_worker(resources: &Resources) -> Result<Arc<CheckoutWorker>, BoxError> {
+    let pool = resources.pool().await?;
+    Ok(Arc::new(CheckoutWorker::new(
+        resources.database().await?,
+        PgOutbox::new(pool.clone()),
+        Arc::new(PgOrderStore::new(pool)),
+        order_events(resources),
+        order_relay(resources).await?,
+        cart_service(resources).await?,
+        resources.payments(),
+        workflow(resources)?,
+    )))
+}
+
+/// Long-polls the checkout task queue and the fulfillment queue into the worker.
+pub async fn spawn_checkout_pollers(
+    resources: &Resources,
+    retry_after: Duration,
+) -> Result<Vec<tokio::task::JoinHandle<()>>, BoxError> {
+    let checkout = CheckoutConfig::from_env(&resources.env)?;
+    let worker = checkout_worker(resources).await?;
+    let mut tasks = vec![runtime::queue::spawn_poller(
+        resources.sqs(),
+        checkout.task_queue_url,
+        worker.clone(),
+        retry_after,
+    )];
+    match checkout.fulfillment_queue_url {
+        Some(queue) => tasks.push(runtime::queue::spawn_poller(
+            resources.sqs(),
+            queue,
+            worker,
+            retry_after,
+        )),
+        None => tracing::warn!("FULFILLMENT_QUEUE_URL is not set: order.confirmed is not consumed"),
+    }
+    Ok(tasks)
+}
+
+/// `orders worker`: the task and fulfillment queues' consumer under Lambda, or their
+/// long-poll loops.
+async fn serve_checkout_worker(resources: &Resources) -> Result<(), BoxError> {
+    if runtime::is_lambda() {
+        return runtime::queue::run_lambda(checkout_worker(resources).await?).await;
+    }
+    let pollers = spawn_checkout_pollers(resources, Duration::from_secs(5)).await?;
+    runtime::shutdown_signal().await;
+    for poller in pollers {
+        poller.abort();
+    }
+    Ok(())
+}
+
+/// One pass of every outbox relay this deployment has (the scheduled job).
+async fn relay_pass(resources: &Resources) -> Result<(), BoxError> {
+    let projector = projector(resources).await?;
+    let orders = order_relay(resources).await?;
+    runtime::run_job(move |_event| {
+        let (projector, orders) = (projector.clone(), orders.clone());
+        async move {
+            let products = projector.drain().await?;
+            let orders = orders.drain().await?;
+            Ok(serde_json::json!({
+                "products": {"applied": products.applied, "failed": products.failed},
+                "orders": {"applied": orders.applied, "failed": orders.failed},
+            }))
+        }
+    })
+    .await
 }
 
 /// The image processor: the image queue's consumer under Lambda, or its long-poll loop.
@@ -314,6 +419,13 @@ pub async fn spawn_background(
     retry_after: Duration,
 ) -> Result<Background, BoxError> {
     let mut tasks = vec![projector(resources).await?.spawn(Duration::from_secs(1))];
+    match CheckoutConfig::from_env(&resources.env) {
+        Ok(_) => {
+            tasks.push(order_relay(resources).await?.spawn(Duration::from_secs(1)));
+            tasks.extend(spawn_checkout_pollers(resources, retry_after).await?);
+        }
+        Err(err) => tracing::warn!(error = %err, "checkout is not configured: orders stay PENDING"),
+    }
     match ImagesConfig::from_env(&resources.env)?.queue_url {
         Some(queue) => tasks.push(runtime::queue::spawn_poller(
             resources.sqs(),

@@ -18,6 +18,7 @@ use crate::{
         catalog_dynamo::{CatalogProjection, DynamoCatalog},
         database::Database,
         objects_s3::{ObjectStore, S3Objects},
+        payments::{PaymentProvider, SimulatedPayments},
     },
 };
 
@@ -39,6 +40,7 @@ impl<T: Clone> Lazy<T> {
 struct Overrides {
     catalog: Option<Arc<dyn CatalogProjection>>,
     objects: Option<Arc<dyn ObjectStore>>,
+    payments: Option<Arc<dyn PaymentProvider>>,
 }
 
 pub struct Resources {
@@ -204,5 +206,20 @@ impl Resources {
 
     pub fn set_objects(&self, objects: Arc<dyn ObjectStore>) {
         self.overrides.lock().expect("overrides").objects = Some(objects);
+    }
+}
+
+impl Resources {
+    /// The payment provider (the simulated one, or a test's replacement).
+    pub fn payments(&self) -> Arc<dyn PaymentProvider> {
+        let mut overrides = self.overrides.lock().expect("overrides");
+        overrides
+            .payments
+            .get_or_insert_with(|| Arc::new(SimulatedPayments))
+            .clone()
+    }
+
+    pub fn set_payments(&self, payments: Arc<dyn PaymentProvider>) {
+        self.overrides.lock().expect("overrides").payments = Some(payments);
     }
 }

@@ -5,6 +5,7 @@ pub mod cart;
 pub mod idempotency;
 pub mod image;
 pub mod money;
+pub mod order;
 pub mod page;
 pub mod principal;
 pub mod product;

@@ -11,10 +11,14 @@ pub mod identity_cognito;
 pub mod images_dynamo;
 pub mod images_pg;
 pub mod objects_s3;
+pub mod order_events_dynamo;
+pub mod orders_pg;
 pub mod outbox;
+pub mod payments;
 pub mod probes;
 pub mod products_pg;
 pub mod users_pg;
+pub mod workflow_sfn;
 
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 

@@ -18,7 +18,9 @@ pub struct OutboxEntry {
     pub aggregate_type: String,
     pub aggregate_id: i64,
     pub event_type: String,
+    pub payload: serde_json::Value,
     pub attempts: i32,
+    pub created_at: chrono::DateTime<chrono::Utc>,
 }
 
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
@@ -45,18 +47,32 @@ impl PgOutbox {
         aggregate_type: &str,
         aggregate_id: i64,
         event_type: &str,
+        payload: &serde_json::Value,
     ) -> Result<i64, RepoError> {
         let (outbox_id,): (i64,) = sqlx::query_as(
-            "INSERT INTO outbox (aggregate_type, aggregate_id, event_type) VALUES ($1, $2, $3) \
-             RETURNING outbox_id",
+            "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) \
+             VALUES ($1, $2, $3, $4) RETURNING outbox_id",
         )
         .bind(aggregate_type)
         .bind(aggregate_id)
         .bind(event_type)
+        .bind(payload)
         .fetch_one(uow.conn())
         .await
         .map_err(pg)?;
         Ok(outbox_id)
+    }
+
+    /// One entry (the writer that appended it applies it at once).
+    pub async fn entry(&self, outbox_id: i64) -> Result<Option<OutboxEntry>, RepoError> {
+        sqlx::query_as(
+            "SELECT outbox_id, aggregate_type, aggregate_id, event_type, payload, attempts, created_at \
+             FROM outbox WHERE outbox_id = $1",
+        )
+        .bind(outbox_id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(pg)
     }
 
     /// Marks one entry applied (by the writer that applied it at once).
@@ -94,7 +110,7 @@ impl PgOutbox {
                  SELECT outbox_id FROM outbox \
                  WHERE processed_at IS NULL AND available_at <= now() AND aggregate_type = $1 \
                  ORDER BY outbox_id LIMIT $2 FOR UPDATE SKIP LOCKED) \
-             RETURNING outbox_id, aggregate_type, aggregate_id, event_type, attempts",
+             RETURNING outbox_id, aggregate_type, aggregate_id, event_type, payload, attempts, created_at",
         )
         .bind(aggregate_type)
         .bind(limit)

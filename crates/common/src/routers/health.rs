@@ -2,7 +2,6 @@
 //! features come later (cart, orders): they answer their health route and nothing else.
 
 use axum::{extract::State, http::StatusCode, response::IntoResponse};
-use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::{
     http::extract::ApiJson,
@@ -42,7 +41,3 @@ health_route!(
 );
 health_route!(cart_health, "/v1/cart/health", "cart", CartState);
 health_route!(orders_health, "/v1/orders/health", "orders", OrdersState);
-
-pub fn orders_router() -> OpenApiRouter<OrdersState> {
-    OpenApiRouter::new().routes(routes!(orders_health))
-}

@@ -5,6 +5,7 @@
 pub mod cart;
 pub mod dto;
 pub mod health;
+pub mod orders;
 pub mod products;
 pub mod users;
 
@@ -84,7 +85,7 @@ pub fn cart(state: CartState) -> OpenApiRouter {
 }
 
 pub fn orders(state: OrdersState) -> OpenApiRouter {
-    seal(health::orders_router(), state, &[])
+    seal(orders::router(), state, orders::IDEMPOTENT)
 }
 
 /// The OpenAPI document of every route (no state needed).
@@ -93,7 +94,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(users::router().into_openapi());
     doc.merge(products::router().into_openapi());
     doc.merge(cart::router().into_openapi());
-    doc.merge(health::orders_router().into_openapi());
+    doc.merge(orders::router().into_openapi());
     doc
 }
 

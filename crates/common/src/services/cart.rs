@@ -133,7 +133,23 @@ impl CartService {
         self.empty(user_id).await
     }
 
-    /// Empties a user's cart (after a checkout).
+    /// Takes what a checkout bought (`(product_id, quantity)`) out of a user's cart: units
+    /// added since the checkout stay, whether the saga empties the cart before or after.
+    pub async fn remove_bought(&self, user_id: i64, bought: &[(i64, u32)]) -> Result<(), Error> {
+        self.edit(user_id, |cart| {
+            for line in &mut cart.lines {
+                if let Some((_, quantity)) = bought.iter().find(|(id, _)| *id == line.product_id) {
+                    line.quantity = line.quantity.saturating_sub(*quantity);
+                }
+            }
+            cart.lines.retain(|l| l.quantity > 0);
+            Ok(())
+        })
+        .await
+        .map(drop)
+    }
+
+    /// Empties a user's cart.
     pub async fn empty(&self, user_id: i64) -> Result<(), Error> {
         Ok(self.carts.clear(user_id).await?)
     }

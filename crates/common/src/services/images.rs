@@ -350,7 +350,13 @@ impl ImageService {
             .await?;
         if let (true, ImageOwner::Product(product_id)) = (changed, owner) {
             self.outbox
-                .append(&mut uow, "product", product_id, "product.image_processed")
+                .append(
+                    &mut uow,
+                    "product",
+                    product_id,
+                    "product.image_processed",
+                    &serde_json::json!({}),
+                )
                 .await?;
         }
         uow.commit().await?;

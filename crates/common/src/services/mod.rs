@@ -3,9 +3,12 @@
 
 pub mod cart;
 pub mod catalog;
+pub mod checkout;
 pub mod health;
 pub mod idempotency;
 pub mod images;
+pub mod order_relay;
+pub mod orders;
 pub mod products;
 pub mod projection;
 pub mod queue;

@@ -201,7 +201,13 @@ impl ProductService {
     ) -> Result<(), Error> {
         let outbox_id = self
             .outbox
-            .append(&mut uow, "product", product_id, event_type)
+            .append(
+                &mut uow,
+                "product",
+                product_id,
+                event_type,
+                &serde_json::json!({}),
+            )
             .await?;
         uow.commit().await?;
         if let Err(err) = self.projector.project_now(outbox_id, product_id).await {

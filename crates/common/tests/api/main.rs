@@ -10,6 +10,7 @@ mod idempotency;
 mod images;
 mod lambda;
 mod openapi;
+mod orders;
 mod products;
 mod resilience;
 mod schema;

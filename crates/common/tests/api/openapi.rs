@@ -31,15 +31,15 @@ const CONTRACT: &[(&str, &str, bool)] = &[
     ("PUT", "/v1/cart/items/{product_id}", true),
     ("DELETE", "/v1/cart/items/{product_id}", true),
     ("DELETE", "/v1/cart", true),
-    ("POST", "/v1/orders", false),
-    ("GET", "/v1/orders", false),
-    ("GET", "/v1/orders/{order_id}", false),
-    ("GET", "/v1/orders/{order_id}/events", false),
-    ("POST", "/v1/orders/{order_id}/cancel", false),
+    ("POST", "/v1/orders", true),
+    ("GET", "/v1/orders", true),
+    ("GET", "/v1/orders/{order_id}", true),
+    ("GET", "/v1/orders/{order_id}/events", true),
+    ("POST", "/v1/orders/{order_id}/cancel", true),
     (
         "POST",
         "/v1/orders/{order_id}/shipments/{shipment_id}/status",
-        false,
+        true,
     ),
 ];
 

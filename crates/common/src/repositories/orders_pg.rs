@@ -1,0 +1,545 @@
+//! Orders in Postgres, the source of truth: the order, its frozen lines, its shipments, and
+//! the stock it holds. Every change that must happen together takes the service's
+//! [`UnitOfWork`]; stock moves are conditional updates, so stock never goes negative and a
+//! reservation is all or nothing, under any concurrency.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rust_decimal::Decimal;
+use sqlx::{PgConnection, PgPool};
+
+use super::{RepoError, database::UnitOfWork, pg};
+use crate::models::{
+    Money,
+    order::{
+        Order, OrderItem, OrderStatus, OrderSummary, PaymentState, Shipment, ShipmentStatus,
+        StockState,
+    },
+};
+
+/// A product as checkout prices it, read from Postgres inside the checkout's transaction.
+#[derive(Debug, Clone)]
+pub struct Sellable {
+    pub product_id: i64,
+    pub sku: String,
+    pub name: String,
+    pub price: Money,
+    pub available: i64,
+}
+
+/// A new order: its owner, address and lines (prices frozen by the caller).
+#[derive(Debug, Clone)]
+pub struct NewOrder {
+    pub user_id: i64,
+    pub shipping_address: Option<String>,
+    pub items: Vec<OrderItem>,
+    pub total: Money,
+    pub correlation_id: Option<String>,
+}
+
+#[async_trait]
+pub trait OrderStore: Send + Sync {
+    /// The live products among `ids`, with their price and available units now.
+    async fn sellable(&self, uow: &mut UnitOfWork, ids: &[i64])
+    -> Result<Vec<Sellable>, RepoError>;
+    async fn create(&self, uow: &mut UnitOfWork, order: &NewOrder) -> Result<i64, RepoError>;
+    async fn get(&self, order_id: i64) -> Result<Option<Order>, RepoError>;
+    /// The order, its row locked until `uow` ends (every saga step and a cancel serialise here).
+    async fn lock(&self, uow: &mut UnitOfWork, order_id: i64) -> Result<Option<Order>, RepoError>;
+    /// A user's orders, newest first, with ids below `before`.
+    async fn list(
+        &self,
+        user_id: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<OrderSummary>, RepoError>;
+    /// Holds back every line's units, all or nothing: the ids of the lines that are short.
+    async fn reserve(
+        &self,
+        uow: &mut UnitOfWork,
+        items: &[OrderItem],
+    ) -> Result<Vec<i64>, RepoError>;
+    /// Gives reserved units back.
+    async fn release(&self, uow: &mut UnitOfWork, items: &[OrderItem]) -> Result<(), RepoError>;
+    /// Takes reserved units out of stock (confirmation).
+    async fn commit_stock(
+        &self,
+        uow: &mut UnitOfWork,
+        items: &[OrderItem],
+    ) -> Result<(), RepoError>;
+    /// Puts committed units back into stock (a confirmed order cancelled).
+    async fn restock(&self, uow: &mut UnitOfWork, items: &[OrderItem]) -> Result<(), RepoError>;
+    async fn set_status(
+        &self,
+        uow: &mut UnitOfWork,
+        order_id: i64,
+        status: OrderStatus,
+        failure_reason: Option<&str>,
+    ) -> Result<(), RepoError>;
+    async fn set_stock_state(
+        &self,
+        uow: &mut UnitOfWork,
+        order_id: i64,
+        state: StockState,
+    ) -> Result<(), RepoError>;
+    async fn set_payment(
+        &self,
+        uow: &mut UnitOfWork,
+        order_id: i64,
+        state: PaymentState,
+        reference: Option<&str>,
+    ) -> Result<(), RepoError>;
+    async fn create_shipment(&self, uow: &mut UnitOfWork, order_id: i64) -> Result<i64, RepoError>;
+    async fn update_shipment(
+        &self,
+        uow: &mut UnitOfWork,
+        shipment_id: i64,
+        status: ShipmentStatus,
+        carrier: Option<&str>,
+        tracking_number: Option<&str>,
+    ) -> Result<(), RepoError>;
+}
+
+pub struct PgOrderStore {
+    pool: PgPool,
+}
+
+impl PgOrderStore {
+    pub fn new(pool: PgPool) -> Self {
+        Self { pool }
+    }
+}
+
+#[derive(sqlx::FromRow)]
+struct OrderRow {
+    order_id: i64,
+    user_id: i64,
+    status: String,
+    total: Decimal,
+    currency: String,
+    shipping_address: Option<String>,
+    failure_reason: Option<String>,
+    stock_state: String,
+    payment_state: String,
+    payment_reference: Option<String>,
+    correlation_id: Option<String>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct ItemRow {
+    product_id: i64,
+    sku: String,
+    name: String,
+    quantity: i32,
+    unit_price: Decimal,
+    line_total: Decimal,
+}
+
+#[derive(sqlx::FromRow)]
+struct ShipmentRow {
+    shipment_id: i64,
+    status: String,
+    carrier: Option<String>,
+    tracking_number: Option<String>,
+    shipped_at: Option<DateTime<Utc>>,
+    delivered_at: Option<DateTime<Utc>>,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+const ORDER_COLUMNS: &str = "order_id, user_id, status, total, currency, shipping_address, \
+     failure_reason, stock_state, payment_state, payment_reference, correlation_id, created_at, updated_at";
+
+fn corrupt(what: &str, value: &str) -> RepoError {
+    RepoError::Other(format!("unknown {what} `{value}` in the database").into())
+}
+
+/// The order of `row`, with its lines and shipments, read on `conn`.
+async fn assemble(conn: &mut PgConnection, row: OrderRow) -> Result<Order, RepoError> {
+    let items: Vec<ItemRow> = sqlx::query_as(
+        "SELECT product_id, sku, name, quantity, unit_price, line_total FROM order_items \
+         WHERE order_id = $1 ORDER BY product_id",
+    )
+    .bind(row.order_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(pg)?;
+    let shipments: Vec<ShipmentRow> = sqlx::query_as(
+        "SELECT shipment_id, status, carrier, tracking_number, shipped_at, delivered_at, \
+         created_at, updated_at FROM shipments WHERE order_id = $1 ORDER BY shipment_id",
+    )
+    .bind(row.order_id)
+    .fetch_all(&mut *conn)
+    .await
+    .map_err(pg)?;
+    Ok(Order {
+        order_id: row.order_id,
+        user_id: row.user_id,
+        status: OrderStatus::parse(&row.status).ok_or_else(|| corrupt("status", &row.status))?,
+        items: items
+            .into_iter()
+            .map(|i| OrderItem {
+                product_id: i.product_id,
+                sku: i.sku,
+                name: i.name,
+                quantity: i.quantity.max(0) as u32,
+                unit_price: Money::from_decimal(i.unit_price),
+                line_total: Money::from_decimal(i.line_total),
+            })
+            .collect(),
+        total: Money::from_decimal(row.total),
+        currency: row.currency,
+        shipping_address: row.shipping_address,
+        shipments: shipments
+            .into_iter()
+            .map(|s| {
+                Ok(Shipment {
+                    shipment_id: s.shipment_id,
+                    status: ShipmentStatus::parse(&s.status)
+                        .ok_or_else(|| corrupt("shipment status", &s.status))?,
+                    carrier: s.carrier,
+                    tracking_number: s.tracking_number,
+                    shipped_at: s.shipped_at,
+                    delivered_at: s.delivered_at,
+                    created_at: s.created_at,
+                    updated_at: s.updated_at,
+                })
+            })
+            .collect::<Result<_, RepoError>>()?,
+        failure_reason: row.failure_reason,
+        stock_state: StockState::parse(&row.stock_state)
+            .ok_or_else(|| corrupt("stock state", &row.stock_state))?,
+        payment_state: PaymentState::parse(&row.payment_state)
+            .ok_or_else(|| corrupt("payment state", &row.payment_state))?,
+        payment_reference: row.payment_reference,
+        correlation_id: row.correlation_id,
+        created_at: row.created_at,
+        updated_at: row.updated_at,
+    })
+}
+
+/// Lines in product order, so concurrent transactions lock inventory rows in one order and
+/// never deadlock.
+fn by_product(items: &[OrderItem]) -> Vec<&OrderItem> {
+    let mut sorted: Vec<&OrderItem> = items.iter().collect();
+    sorted.sort_by_key(|i| i.product_id);
+    sorted
+}
+
+async fn stock_update(
+    conn: &mut PgConnection,
+    sql: &'static str,
+    items: &[OrderItem],
+) -> Result<(), RepoError> {
+    for item in by_product(items) {
+        let updated = sqlx::query(sql)
+            .bind(item.product_id)
+            .bind(item.quantity as i32)
+            .execute(&mut *conn)
+            .await
+            .map_err(pg)?;
+        if updated.rows_affected() != 1 {
+            return Err(RepoError::Other(
+                format!(
+                    "inventory of product {} did not match the order",
+                    item.product_id
+                )
+                .into(),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[async_trait]
+impl OrderStore for PgOrderStore {
+    #[tracing::instrument(skip_all, fields(count = ids.len()))]
+    async fn sellable(
+        &self,
+        uow: &mut UnitOfWork,
+        ids: &[i64],
+    ) -> Result<Vec<Sellable>, RepoError> {
+        let rows: Vec<(i64, String, String, Decimal, i64)> = sqlx::query_as(
+            "SELECT p.product_id, p.sku, p.name, p.price, (i.stock - i.reserved)::BIGINT \
+             FROM products p JOIN product_inventory i USING (product_id) \
+             WHERE p.product_id = ANY($1) AND p.deleted_at IS NULL",
+        )
+        .bind(ids)
+        .fetch_all(uow.conn())
+        .await
+        .map_err(pg)?;
+        Ok(rows
+            .into_iter()
+            .map(|(product_id, sku, name, price, available)| Sellable {
+                product_id,
+                sku,
+                name,
+                price: Money::from_decimal(price),
+                available,
+            })
+            .collect())
+    }
+
+    #[tracing::instrument(skip_all, fields(user_id = order.user_id))]
+    async fn create(&self, uow: &mut UnitOfWork, order: &NewOrder) -> Result<i64, RepoError> {
+        let conn = uow.conn();
+        let (order_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO orders (user_id, total, shipping_address, correlation_id) \
+             VALUES ($1, $2, $3, $4) RETURNING order_id",
+        )
+        .bind(order.user_id)
+        .bind(order.total.amount())
+        .bind(&order.shipping_address)
+        .bind(&order.correlation_id)
+        .fetch_one(&mut *conn)
+        .await
+        .map_err(pg)?;
+        for item in &order.items {
+            sqlx::query(
+                "INSERT INTO order_items (order_id, product_id, sku, name, quantity, unit_price, line_total) \
+                 VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            )
+            .bind(order_id)
+            .bind(item.product_id)
+            .bind(&item.sku)
+            .bind(&item.name)
+            .bind(item.quantity as i32)
+            .bind(item.unit_price.amount())
+            .bind(item.line_total.amount())
+            .execute(&mut *conn)
+            .await
+            .map_err(pg)?;
+        }
+        Ok(order_id)
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn get(&self, order_id: i64) -> Result<Option<Order>, RepoError> {
+        let mut conn = self.pool.acquire().await.map_err(pg)?;
+        let row: Option<OrderRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = $1"
+        )))
+        .bind(order_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(pg)?;
+        match row {
+            Some(row) => Ok(Some(assemble(&mut conn, row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    #[tracing::instrument(skip(self, uow))]
+    async fn lock(&self, uow: &mut UnitOfWork, order_id: i64) -> Result<Option<Order>, RepoError> {
+        let conn = uow.conn();
+        let row: Option<OrderRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = $1 FOR UPDATE"
+        )))
+        .bind(order_id)
+        .fetch_optional(&mut *conn)
+        .await
+        .map_err(pg)?;
+        match row {
+            Some(row) => Ok(Some(assemble(conn, row).await?)),
+            None => Ok(None),
+        }
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn list(
+        &self,
+        user_id: i64,
+        before: Option<i64>,
+        limit: u32,
+    ) -> Result<Vec<OrderSummary>, RepoError> {
+        let rows: Vec<(
+            i64,
+            String,
+            Decimal,
+            String,
+            i64,
+            DateTime<Utc>,
+            DateTime<Utc>,
+        )> = sqlx::query_as(
+            "SELECT o.order_id, o.status, o.total, o.currency, \
+                    (SELECT count(*) FROM order_items i WHERE i.order_id = o.order_id), \
+                    o.created_at, o.updated_at \
+                 FROM orders o WHERE o.user_id = $1 AND ($2::BIGINT IS NULL OR o.order_id < $2) \
+                 ORDER BY o.order_id DESC LIMIT $3",
+        )
+        .bind(user_id)
+        .bind(before)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await
+        .map_err(pg)?;
+        rows.into_iter()
+            .map(
+                |(order_id, status, total, currency, item_count, created_at, updated_at)| {
+                    Ok(OrderSummary {
+                        order_id,
+                        status: OrderStatus::parse(&status)
+                            .ok_or_else(|| corrupt("status", &status))?,
+                        total: Money::from_decimal(total),
+                        currency,
+                        item_count,
+                        created_at,
+                        updated_at,
+                    })
+                },
+            )
+            .collect()
+    }
+
+    #[tracing::instrument(skip_all, fields(lines = items.len()))]
+    async fn reserve(
+        &self,
+        uow: &mut UnitOfWork,
+        items: &[OrderItem],
+    ) -> Result<Vec<i64>, RepoError> {
+        let conn = uow.conn();
+        let mut short = Vec::new();
+        for item in by_product(items) {
+            // The condition and the CHECK (reserved <= stock) make over-reserving impossible;
+            // a short line is reported and the caller rolls the whole unit of work back.
+            let updated = sqlx::query(
+                "UPDATE product_inventory SET reserved = reserved + $2, updated_at = now() \
+                 WHERE product_id = $1 AND stock - reserved >= $2",
+            )
+            .bind(item.product_id)
+            .bind(item.quantity as i32)
+            .execute(&mut *conn)
+            .await
+            .map_err(pg)?;
+            if updated.rows_affected() == 0 {
+                short.push(item.product_id);
+            }
+        }
+        Ok(short)
+    }
+
+    async fn release(&self, uow: &mut UnitOfWork, items: &[OrderItem]) -> Result<(), RepoError> {
+        stock_update(
+            uow.conn(),
+            "UPDATE product_inventory SET reserved = reserved - $2, updated_at = now() \
+             WHERE product_id = $1 AND reserved >= $2",
+            items,
+        )
+        .await
+    }
+
+    async fn commit_stock(
+        &self,
+        uow: &mut UnitOfWork,
+        items: &[OrderItem],
+    ) -> Result<(), RepoError> {
+        stock_update(
+            uow.conn(),
+            "UPDATE product_inventory SET stock = stock - $2, reserved = reserved - $2, \
+             updated_at = now() WHERE product_id = $1 AND reserved >= $2 AND stock >= $2",
+            items,
+        )
+        .await
+    }
+
+    async fn restock(&self, uow: &mut UnitOfWork, items: &[OrderItem]) -> Result<(), RepoError> {
+        stock_update(
+            uow.conn(),
+            "UPDATE product_inventory SET stock = stock + $2, updated_at = now() WHERE product_id = $1",
+            items,
+        )
+        .await
+    }
+
+    async fn set_status(
+        &self,
+        uow: &mut UnitOfWork,
+        order_id: i64,
+        status: OrderStatus,
+        failure_reason: Option<&str>,
+    ) -> Result<(), RepoError> {
+        sqlx::query(
+            "UPDATE orders SET status = $2, failure_reason = COALESCE($3, failure_reason), \
+             updated_at = now() WHERE order_id = $1",
+        )
+        .bind(order_id)
+        .bind(status.as_str())
+        .bind(failure_reason)
+        .execute(uow.conn())
+        .await
+        .map_err(pg)?;
+        Ok(())
+    }
+
+    async fn set_stock_state(
+        &self,
+        uow: &mut UnitOfWork,
+        order_id: i64,
+        state: StockState,
+    ) -> Result<(), RepoError> {
+        sqlx::query("UPDATE orders SET stock_state = $2, updated_at = now() WHERE order_id = $1")
+            .bind(order_id)
+            .bind(state.as_str())
+            .execute(uow.conn())
+            .await
+            .map_err(pg)?;
+        Ok(())
+    }
+
+    async fn set_payment(
+        &self,
+        uow: &mut UnitOfWork,
+        order_id: i64,
+        state: PaymentState,
+        reference: Option<&str>,
+    ) -> Result<(), RepoError> {
+        sqlx::query(
+            "UPDATE orders SET payment_state = $2, payment_reference = COALESCE($3, payment_reference), \
+             updated_at = now() WHERE order_id = $1",
+        )
+        .bind(order_id)
+        .bind(state.as_str())
+        .bind(reference)
+        .execute(uow.conn())
+        .await
+        .map_err(pg)?;
+        Ok(())
+    }
+
+    async fn create_shipment(&self, uow: &mut UnitOfWork, order_id: i64) -> Result<i64, RepoError> {
+        let (id,): (i64,) =
+            sqlx::query_as("INSERT INTO shipments (order_id) VALUES ($1) RETURNING shipment_id")
+                .bind(order_id)
+                .fetch_one(uow.conn())
+                .await
+                .map_err(pg)?;
+        Ok(id)
+    }
+
+    async fn update_shipment(
+        &self,
+        uow: &mut UnitOfWork,
+        shipment_id: i64,
+        status: ShipmentStatus,
+        carrier: Option<&str>,
+        tracking_number: Option<&str>,
+    ) -> Result<(), RepoError> {
+        sqlx::query(
+            "UPDATE shipments SET status = $2, carrier = COALESCE($3, carrier), \
+             tracking_number = COALESCE($4, tracking_number), \
+             shipped_at = CASE WHEN $2 = 'SHIPPED' THEN now() ELSE shipped_at END, \
+             delivered_at = CASE WHEN $2 = 'DELIVERED' THEN now() ELSE delivered_at END, \
+             updated_at = now() WHERE shipment_id = $1",
+        )
+        .bind(shipment_id)
+        .bind(status.as_str())
+        .bind(carrier)
+        .bind(tracking_number)
+        .execute(uow.conn())
+        .await
+        .map_err(pg)?;
+        Ok(())
+    }
+}
