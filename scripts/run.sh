@@ -13,6 +13,8 @@ source "$(scripts/stack.sh env)"
 cargo build --quiet -p local
 export PORT="$requested_port"
 base="http://127.0.0.1:$PORT"
+# Processed images are served by this server at /images/<key> (CloudFront's stand-in).
+export IMAGES_PUBLIC_BASE_URL="$base/images"
 
 cat <<TXT
 

@@ -369,7 +369,9 @@ write_stack_env() {
         echo "export AWS_SECRET_ACCESS_KEY=$(q testing)"
         echo "export DYNAMODB_TABLE_PREFIX=$(q "$DYNAMODB_TABLE_PREFIX")"
         echo "export IMAGES_BUCKET=$(q "$(jq -r .images_bucket <<<"$json")")"
-        echo "export IMAGES_PUBLIC_BASE_URL=$(q "$MOTO_URL/$(jq -r .images_bucket <<<"$json")")"
+        # The all-in-one server serves processed images at /images/<key> to anonymous
+        # clients (the local stand-in for CloudFront); run.sh re-derives it from PORT.
+        echo "export IMAGES_PUBLIC_BASE_URL=$(q "http://127.0.0.1:8080/images")"
         echo "export IMAGE_QUEUE_URL=$(q "$(jq -r '.queues["image-processing"].url' <<<"$json")")"
         echo "export ORDER_EVENTS_TOPIC_ARN=$(q "$(jq -r '.topics["order-events"]' <<<"$json")")"
         echo "export CHECKOUT_STATE_MACHINE_ARN=$(q "$(jq -r '.state_machines.checkout_workflow.arn' <<<"$json")")"

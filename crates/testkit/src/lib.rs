@@ -13,6 +13,7 @@ pub mod images;
 pub mod lambda;
 pub mod pipeline;
 pub mod redis_server;
+pub mod runtime_api;
 pub mod tokens;
 
 use std::{
@@ -214,14 +215,18 @@ impl TestAppBuilder {
             },
         );
         overrides.entry("APP_ENV".into()).or_insert("test".into());
+        // Bound first: processed images are served by the app itself at /images/<key>.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = format!("http://{}", listener.local_addr().expect("address"));
+        overrides
+            .entry("IMAGES_PUBLIC_BASE_URL".into())
+            .or_insert(format!("{address}/images"));
         let pipeline = if self.image_pipeline {
             let pipeline = pipeline::create(&id).await;
             overrides.insert("IMAGES_BUCKET".into(), pipeline.bucket.clone());
             overrides.insert("IMAGE_QUEUE_URL".into(), pipeline.queue_url.clone());
-            overrides.insert(
-                "IMAGES_PUBLIC_BASE_URL".into(),
-                pipeline.public_base_url.clone(),
-            );
             Some(pipeline)
         } else {
             None
@@ -323,10 +328,6 @@ impl TestAppBuilder {
             }
         }
 
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let address = format!("http://{}", listener.local_addr().expect("address"));
         background.push(tokio::spawn(async move {
             let _ = axum::serve(listener, router).await;
         }));

@@ -397,7 +397,8 @@ pub async fn local_router(resources: &Resources) -> Result<axum::Router, BoxErro
     ] {
         router = router.merge(service_router(function, resources).await?);
     }
-    Ok(routers::finish_local(router, &resources.base))
+    let cdn = routers::cdn::router(images(resources).await?);
+    Ok(routers::finish_local(router, cdn, &resources.base))
 }
 
 /// Background work of a long-lived local process: the outbox relay and the queue pollers.

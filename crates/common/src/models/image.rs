@@ -48,6 +48,11 @@ pub enum ImageOwner {
 }
 
 impl ImageOwner {
+    /// Where the processor writes the full-size, metadata-free copy of an image.
+    pub fn original_key(self, image_id: uuid::Uuid) -> String {
+        format!("originals/{}/{}/{image_id}.jpg", self.segment(), self.id())
+    }
+
     /// `products` / `users`: the path segment of object keys.
     pub fn segment(self) -> &'static str {
         match self {
@@ -76,7 +81,8 @@ impl ImageOwner {
 pub struct ImageRecord {
     pub image_id: String,
     pub status: ImageStatus,
-    pub original_url: String,
+    /// The full-size copy, re-encoded without metadata (EXIF, GPS); `None` until processed.
+    pub original_url: Option<String>,
     pub thumbnail_url: Option<String>,
     pub created_at: DateTime<Utc>,
 }
@@ -101,6 +107,7 @@ pub enum ImageOutcome {
     Processed {
         thumbnail_url: String,
         large_url: String,
+        original_url: String,
     },
     Failed {
         reason: String,

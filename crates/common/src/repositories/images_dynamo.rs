@@ -69,16 +69,15 @@ impl ImageMetaReader for DynamoImageMeta {
                 let created_at = get_s(item, "created_at")
                     .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                     .map(|t| t.with_timezone(&Utc));
-                if let (Some(image_id), Some(status), Some(original_url), Some(created_at)) = (
+                if let (Some(image_id), Some(status), Some(created_at)) = (
                     get_s(item, "image_id"),
                     get_s(item, "status").and_then(ImageStatus::parse),
-                    get_s(item, "original_url"),
                     created_at,
                 ) {
                     records.push(ImageRecord {
                         image_id: image_id.to_owned(),
                         status,
-                        original_url: original_url.to_owned(),
+                        original_url: get_s(item, "original_url").map(str::to_owned),
                         thumbnail_url: get_s(item, "thumbnail_url").map(str::to_owned),
                         created_at,
                     });
@@ -113,7 +112,6 @@ impl ImageMetaWriter for DynamoImageMeta {
             .item("entity", s(entity))
             .item("image_id", s(&record.image_id))
             .item("status", s(record.status.as_str()))
-            .item("original_url", s(&record.original_url))
             .item("content_type", s(content_type))
             .item("created_at", s(record.created_at.to_rfc3339()))
             .item("updated_at", s(now_text()))
@@ -139,9 +137,14 @@ impl ImageMetaWriter for DynamoImageMeta {
             .expression_attribute_names("#status", "status")
             .expression_attribute_values(":now", s(now_text()));
         let update = match outcome {
-            ImageOutcome::Processed { thumbnail_url, large_url } => update
-                .update_expression("SET #status = :st, thumbnail_url = :t, large_url = :l, updated_at = :now REMOVE failure_reason")
+            ImageOutcome::Processed {
+                thumbnail_url,
+                large_url,
+                original_url,
+            } => update
+                .update_expression("SET #status = :st, thumbnail_url = :t, large_url = :l, original_url = :o, updated_at = :now REMOVE failure_reason")
                 .expression_attribute_values(":st", s("processed"))
+                .expression_attribute_values(":o", s(original_url))
                 .expression_attribute_values(":t", s(thumbnail_url))
                 .expression_attribute_values(":l", s(large_url)),
             ImageOutcome::Failed { reason } => update

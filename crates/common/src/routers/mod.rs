@@ -3,6 +3,7 @@
 //! routes, declared by the route module), and so is the OpenAPI document.
 
 pub mod cart;
+pub mod cdn;
 pub mod dto;
 pub mod health;
 pub mod orders;
@@ -104,12 +105,14 @@ pub fn finish(router: OpenApiRouter, base: &BaseConfig) -> Router {
     http::finish(router.split_for_parts().0, base.body_limit_bytes)
 }
 
-/// The all-in-one router: every service plus `/v1/openapi.json`.
-pub fn finish_local(router: OpenApiRouter, base: &BaseConfig) -> Router {
+/// The all-in-one router: every service plus `/v1/openapi.json`, and the processed images at
+/// `/images/<key>` (CloudFront's stand-in).
+pub fn finish_local(router: OpenApiRouter, cdn: Router, base: &BaseConfig) -> Router {
     let api = openapi();
     let router = router
         .split_for_parts()
         .0
-        .route("/v1/openapi.json", get(move || async move { Json(api) }));
+        .route("/v1/openapi.json", get(move || async move { Json(api) }))
+        .merge(cdn);
     http::finish(router, base.body_limit_bytes)
 }

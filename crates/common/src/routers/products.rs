@@ -249,7 +249,9 @@ pub struct ImageView {
     pub image_id: String,
     /// `pending`, `processed` or `failed`.
     pub status: String,
-    pub original_url: String,
+    /// The full-size image re-encoded without its metadata (EXIF, GPS); `null` until
+    /// processed. The raw upload is never public.
+    pub original_url: Option<String>,
     pub thumbnail_url: Option<String>,
     #[serde(serialize_with = "timestamp::serialize")]
     #[schema(value_type = String, format = DateTime)]

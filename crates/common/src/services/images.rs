@@ -34,6 +34,8 @@ use crate::{
 pub const ALLOWED_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
 pub const MAX_UPLOAD_BYTES: i64 = 10 * 1024 * 1024;
 pub const UPLOAD_VALIDITY: Duration = Duration::from_secs(15 * 60);
+/// The largest processed image served (a full-size original of a 50 MP upload).
+pub const MAX_SERVED_BYTES: usize = 64 * 1024 * 1024;
 /// Longest edges of the thumbnails made for every image.
 pub const SIZES: [u32; 2] = [256, 1024];
 
@@ -238,7 +240,7 @@ impl ImageService {
         let record = ImageRecord {
             image_id: image_id.to_string(),
             status: ImageStatus::Pending,
-            original_url: self.url(&key),
+            original_url: None,
             thumbnail_url: None,
             created_at,
         };
@@ -256,6 +258,25 @@ impl ImageService {
             expires_at: created_at
                 + chrono::Duration::from_std(UPLOAD_VALIDITY).unwrap_or_default(),
         })
+    }
+
+    /// A processed image (thumbnail or metadata-free original) by its object key, as the CDN
+    /// serves it to anyone. Raw uploads and every other key are not found.
+    #[tracing::instrument(skip(self))]
+    pub async fn public_image(&self, key: &str) -> Result<Vec<u8>, Error> {
+        let servable = (key.starts_with("thumbnails/") || key.starts_with("originals/"))
+            && key.ends_with(".jpg")
+            && !key
+                .split('/')
+                .any(|part| part.is_empty() || part == "." || part == "..");
+        let not_found = || Error::NotFound("no such image".into());
+        if !servable {
+            return Err(not_found());
+        }
+        match self.objects.get(key, MAX_SERVED_BYTES).await? {
+            Fetched::Bytes(bytes) => Ok(bytes),
+            Fetched::Missing | Fetched::TooLarge => Err(not_found()),
+        }
     }
 
     /// Handles one queue message. `Ok` means "done with it" (including images that failed
@@ -296,6 +317,7 @@ impl ImageService {
                 let outcome = ImageOutcome::Processed {
                     thumbnail_url: row.thumbnail_url.clone().unwrap_or_default(),
                     large_url: row.large_url.clone().unwrap_or_default(),
+                    original_url: self.url(&owner.original_key(image_id)),
                 };
                 self.meta
                     .set_outcome(&owner.entity(), &image_id.to_string(), &outcome)
@@ -321,7 +343,12 @@ impl ImageService {
         };
         let content_type = row.content_type.clone();
         let made = tokio::task::spawn_blocking(move || {
-            imaging::make_thumbnails(&bytes, &content_type, &SIZES, &imaging::Limits::default())
+            let limits = imaging::Limits::default();
+            // The sizes, then the full size (never upscaled): re-encoded, so no metadata
+            // (EXIF, GPS) of the upload survives into what is served.
+            let mut sizes = SIZES.to_vec();
+            sizes.push(limits.max_edge);
+            imaging::make_thumbnails(&bytes, &content_type, &sizes, &limits)
         })
         .await
         .map_err(Error::internal)?;
@@ -330,19 +357,25 @@ impl ImageService {
             Err(err) => return self.fail(&row, err.reason()).await,
         };
         let mut urls = Vec::with_capacity(thumbnails.len());
-        for thumb in thumbnails {
-            let thumb_key = format!(
-                "thumbnails/{}/{}/{image_id}_{}.jpg",
-                owner.segment(),
-                owner.id(),
-                thumb.max_edge
-            );
-            self.objects
-                .put(&thumb_key, thumb.jpeg, "image/jpeg")
-                .await?;
-            urls.push(self.url(&thumb_key));
+        for (index, thumb) in thumbnails.into_iter().enumerate() {
+            let key = if index < SIZES.len() {
+                format!(
+                    "thumbnails/{}/{}/{image_id}_{}.jpg",
+                    owner.segment(),
+                    owner.id(),
+                    thumb.max_edge
+                )
+            } else {
+                owner.original_key(image_id)
+            };
+            self.objects.put(&key, thumb.jpeg, "image/jpeg").await?;
+            urls.push(self.url(&key));
         }
-        let (thumbnail_url, large_url) = (urls[0].clone(), urls[urls.len() - 1].clone());
+        let (thumbnail_url, large_url, original_url) = (
+            urls[0].clone(),
+            urls[SIZES.len() - 1].clone(),
+            urls[SIZES.len()].clone(),
+        );
         let mut uow = self.db.begin().await?;
         let changed = self
             .images
@@ -367,6 +400,7 @@ impl ImageService {
                 &ImageOutcome::Processed {
                     thumbnail_url,
                     large_url,
+                    original_url,
                 },
             )
             .await?;

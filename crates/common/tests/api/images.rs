@@ -74,14 +74,22 @@ async fn uploaded_product_images_become_thumbnails_of_the_right_size() {
     let id = product["product_id"].as_i64().unwrap();
     let path = format!("/v1/products/{id}/images");
 
+    // A phone photo: an APP1 EXIF segment (with a GPS IFD pointer) right after SOI.
+    let with_exif = {
+        let plain = images::jpeg(1600, 1200);
+        let mut tiff = b"Exif\0\0II*\0\x08\0\0\0\x01\0\x25\x88\x04\0\x01\0\0\0\x1a\0\0\0\0\0\0\0GPS 52.5200N 13.4050E".to_vec();
+        tiff.resize(64, 0);
+        let mut out = plain[..2].to_vec();
+        out.extend_from_slice(&[0xff, 0xe1]);
+        out.extend_from_slice(&((tiff.len() + 2) as u16).to_be_bytes());
+        out.extend_from_slice(&tiff);
+        out.extend_from_slice(&plain[2..]);
+        assert!(out.windows(4).any(|w| w == b"Exif"));
+        out
+    };
     // (type, bytes, expected 1024 box, expected 256 box)
     let cases = [
-        (
-            "image/jpeg",
-            images::jpeg(1600, 1200),
-            (1024, 768),
-            (256, 192),
-        ),
+        ("image/jpeg", with_exif, (1024, 768), (256, 192)),
         ("image/png", images::png(900, 1400), (658, 1024), (165, 256)),
         ("image/webp", images::webp(500, 300), (500, 300), (256, 154)),
     ];
@@ -113,12 +121,23 @@ async fn uploaded_product_images_become_thumbnails_of_the_right_size() {
             thumb_url.ends_with(&format!("thumbnails/products/{id}/{image_id}_256.jpg")),
             "{thumb_url}"
         );
+        let original_url = listed["original_url"].as_str().unwrap();
         assert!(
-            listed["original_url"]
-                .as_str()
-                .unwrap()
-                .ends_with(&format!("raw/products/{id}/{image_id}"))
+            original_url.ends_with(&format!("originals/products/{id}/{image_id}.jpg")),
+            "the original is the re-encoded copy, never the raw upload: {original_url}"
         );
+        // Anyone can fetch what the API returns; the copy is a JPEG with no metadata left.
+        for url in [thumb_url, original_url] {
+            let served = reqwest::get(url).await.unwrap();
+            assert_eq!(served.status(), 200, "{url}");
+            assert_eq!(served.headers()["content-type"], "image/jpeg", "{url}");
+            let bytes = served.bytes().await.unwrap();
+            assert_eq!(&bytes[..2], &[0xff, 0xd8], "{url}");
+            assert!(
+                !bytes.windows(4).any(|w| w == b"Exif"),
+                "{url}: no EXIF survives"
+            );
+        }
         for (edge, expected) in [(1024, large), (256, small)] {
             let key = format!("thumbnails/products/{id}/{image_id}_{edge}.jpg");
             let thumb = pipeline
@@ -134,7 +153,7 @@ async fn uploaded_product_images_become_thumbnails_of_the_right_size() {
         }
         last_large = format!(
             "{}/thumbnails/products/{id}/{image_id}_1024.jpg",
-            pipeline.public_base_url
+            app.url("/images")
         );
     }
 
@@ -190,6 +209,33 @@ async fn an_avatar_upload_sets_the_users_avatar_url() {
             .is_some_and(|u| u.ends_with(&format!("{image_id}_256.jpg")))
     })
     .await;
+    let me: Value = app
+        .get("/v1/users/me", Some(&customer.access_token))
+        .await
+        .json()
+        .await
+        .unwrap();
+    let served = reqwest::get(me["avatar_url"].as_str().unwrap())
+        .await
+        .unwrap();
+    assert_eq!(
+        served.status(),
+        200,
+        "an anonymous client fetches the avatar"
+    );
+
+    // Only processed images are served: never a raw upload, nothing outside the prefixes.
+    let raw = upload["url"].as_str().unwrap();
+    let raw_key = &raw[raw.find("/raw/").unwrap() + 1..raw.find('?').unwrap_or(raw.len())];
+    for path in [
+        format!("/images/{raw_key}"),
+        "/images/thumbnails/../raw/x.jpg".into(),
+        "/images/originals/users/1/missing.jpg".into(),
+        "/images/secrets.txt".into(),
+    ] {
+        let response = app.get(&path, None).await;
+        crate::assert_error(response, 404, "RESOURCE_NOT_FOUND", &path).await;
+    }
 }
 
 #[tokio::test]

@@ -1,0 +1,228 @@
+//! A Lambda Runtime API emulator (the `2018-06-01` interface a custom runtime polls), so a
+//! test can start a function's real binary the way Lambda does — `AWS_LAMBDA_RUNTIME_API`
+//! pointing here — hand it events and read its answers.
+
+use std::{
+    collections::HashMap,
+    process::Stdio,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+use axum::{
+    Router,
+    body::Bytes,
+    extract::{Path, State},
+    http::{HeaderMap, HeaderValue, StatusCode},
+    response::IntoResponse,
+    routing::{get, post},
+};
+use serde_json::Value;
+use tokio::sync::{mpsc, oneshot};
+
+/// What the function answered to one invocation.
+#[derive(Debug)]
+pub enum Answer {
+    Response(Value),
+    Error(Value),
+}
+
+struct Shared {
+    events: Mutex<mpsc::Receiver<(String, Value)>>,
+    waiting: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
+    first_poll: Mutex<Option<Instant>>,
+}
+
+pub struct RuntimeApi {
+    pub address: String,
+    sender: mpsc::Sender<(String, Value)>,
+    shared: Arc<Shared>,
+    server: tokio::task::JoinHandle<()>,
+}
+
+async fn next(State(shared): State<Arc<Shared>>) -> impl IntoResponse {
+    shared
+        .first_poll
+        .lock()
+        .unwrap()
+        .get_or_insert_with(Instant::now);
+    // One poller at a time (the runtime polls again only after answering).
+    let received = {
+        let mut events = shared.events.lock().unwrap();
+        events.try_recv().ok()
+    };
+    let (id, event) = match received {
+        Some(found) => found,
+        None => loop {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+            if let Ok(found) = shared.events.lock().unwrap().try_recv() {
+                break found;
+            }
+        },
+    };
+    let mut headers = HeaderMap::new();
+    let deadline = chrono::Utc::now().timestamp_millis() + 30_000;
+    headers.insert(
+        "lambda-runtime-aws-request-id",
+        HeaderValue::from_str(&id).unwrap(),
+    );
+    headers.insert(
+        "lambda-runtime-deadline-ms",
+        HeaderValue::from_str(&deadline.to_string()).unwrap(),
+    );
+    headers.insert(
+        "lambda-runtime-invoked-function-arn",
+        HeaderValue::from_static("arn:aws:lambda:us-east-1:123456789012:function:test"),
+    );
+    headers.insert(
+        "lambda-runtime-trace-id",
+        HeaderValue::from_static("Root=1-00000000-000000000000000000000000;Sampled=0"),
+    );
+    (StatusCode::OK, headers, event.to_string())
+}
+
+fn settle(shared: &Shared, id: &str, answer: Answer) -> StatusCode {
+    match shared.waiting.lock().unwrap().remove(id) {
+        Some(waiter) => {
+            let _ = waiter.send(answer);
+            StatusCode::ACCEPTED
+        }
+        None => StatusCode::BAD_REQUEST,
+    }
+}
+
+async fn response(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
+    let value = serde_json::from_slice(&body)
+        .unwrap_or(Value::String(String::from_utf8_lossy(&body).into()));
+    settle(&shared, &id, Answer::Response(value))
+}
+
+async fn error(
+    State(shared): State<Arc<Shared>>,
+    Path(id): Path<String>,
+    body: Bytes,
+) -> StatusCode {
+    let value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    settle(&shared, &id, Answer::Error(value))
+}
+
+impl RuntimeApi {
+    pub async fn start() -> Self {
+        let (sender, receiver) = mpsc::channel(16);
+        let shared = Arc::new(Shared {
+            events: Mutex::new(receiver),
+            waiting: Mutex::new(HashMap::new()),
+            first_poll: Mutex::new(None),
+        });
+        let router = Router::new()
+            .route("/2018-06-01/runtime/invocation/next", get(next))
+            .route(
+                "/2018-06-01/runtime/invocation/{id}/response",
+                post(response),
+            )
+            .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .with_state(shared.clone());
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let address = listener.local_addr().unwrap().to_string();
+        let server = tokio::spawn(async move {
+            let _ = axum::serve(listener, router).await;
+        });
+        Self {
+            address,
+            sender,
+            shared,
+            server,
+        }
+    }
+
+    /// When the function first asked for an event (its init is done).
+    pub fn first_poll(&self) -> Option<Instant> {
+        *self.shared.first_poll.lock().unwrap()
+    }
+
+    /// Invokes the function with `event`; its answer, or a panic after `timeout`.
+    pub async fn invoke(&self, event: Value, timeout: Duration) -> Answer {
+        let id = uuid::Uuid::new_v4().to_string();
+        let (tx, rx) = oneshot::channel();
+        self.shared.waiting.lock().unwrap().insert(id.clone(), tx);
+        self.sender.send((id, event)).await.unwrap();
+        tokio::time::timeout(timeout, rx)
+            .await
+            .expect("the function answers in time")
+            .expect("an answer")
+    }
+}
+
+impl Drop for RuntimeApi {
+    fn drop(&mut self) {
+        self.server.abort();
+    }
+}
+
+/// A function's binary running under the emulator, killed when dropped.
+pub struct LambdaProcess {
+    pub api: RuntimeApi,
+    child: tokio::process::Child,
+    started: Instant,
+}
+
+impl LambdaProcess {
+    /// Starts `binary [args]` as Lambda would, with the local stack's settings plus `env`.
+    pub async fn start(binary: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
+        let api = RuntimeApi::start().await;
+        let mut command = tokio::process::Command::new(binary);
+        command
+            .args(args)
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("AWS_LAMBDA_RUNTIME_API", &api.address)
+            .env("AWS_LAMBDA_FUNCTION_NAME", "test")
+            .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "512")
+            .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+            .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
+            .env("AWS_LAMBDA_LOG_GROUP_NAME", "test")
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .kill_on_drop(true);
+        for (k, v) in crate::stack_env() {
+            if k.starts_with("AWS_LAMBDA") || k == "PATH" || k == "RUST_LOG" {
+                continue;
+            }
+            if k.chars()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == '_')
+            {
+                command.env(k, v);
+            }
+        }
+        for (k, v) in env {
+            command.env(k, v);
+        }
+        let started = Instant::now();
+        let child = command.spawn().expect("start the function's binary");
+        Self {
+            api,
+            child,
+            started,
+        }
+    }
+
+    /// Time from exec to the first poll for an event (the function's init), once known.
+    pub fn init_time(&self) -> Option<Duration> {
+        self.api.first_poll().map(|at| at - self.started)
+    }
+
+    pub async fn invoke(&self, event: Value) -> Answer {
+        self.api.invoke(event, Duration::from_secs(30)).await
+    }
+}
+
+impl Drop for LambdaProcess {
+    fn drop(&mut self) {
+        let _ = self.child.start_kill();
+    }
+}
