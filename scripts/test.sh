@@ -50,6 +50,8 @@ step "cargo test"
 cargo test --workspace --quiet -- --test-threads "${TEST_THREADS:-8}" "${cargo_args[@]}"
 
 if [[ $quick -eq 0 ]]; then
+  step "OpenAPI 3.1 validation"
+  scripts/check_openapi.sh
   step "infrastructure checks"
   scripts/check_infra.sh
 fi

@@ -56,13 +56,20 @@ pub enum Function {
 ///   invocation: the scheduled job) and `migrate` (applies the migrations: the deploy step).
 /// - orders: also `worker` (the checkout workflow's task queue and the fulfillment queue).
 /// - image_processor: the image queue's consumer.
-/// - local: `serve` (default; every router on one port plus the queue pollers) or `migrate`.
+/// - local: `serve` (default; every router on one port plus the queue pollers), `migrate`, or
+///   `openapi` (prints the OpenAPI document).
 pub async fn main(function: Function) -> Result<(), BoxError> {
     runtime::init_tracing();
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
     let resources = Resources::new(Env::process()).await?;
     match (function, command.as_str()) {
         (Function::Products | Function::Local, "migrate") => migrate(&resources).await,
+        (Function::Local, "openapi") => {
+            // The document, for validators and client generators (no backing service needed).
+            let text = serde_json::to_string_pretty(&routers::openapi())?;
+            std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())?;
+            Ok(())
+        }
         (Function::Products | Function::Local, "relay") => relay_pass(&resources).await,
         (Function::Orders, "worker") => serve_checkout_worker(&resources).await,
         (Function::ImageProcessor, "serve") => serve_image_processor(&resources).await,

@@ -113,8 +113,30 @@ async fn fetch_in(tx: &mut PgConnection, product_id: i64) -> Result<Product, Rep
     Ok(row.into())
 }
 
+/// The listing query: `$1` category, `$2` LIKE pattern, `$3` after, `$4` limit. Each filter
+/// is in the text only when given, so every plan can use its index (a search's pattern the
+/// trigram index on `lower(name)`: the work per request is bounded by the matches, never the
+/// catalogue's size).
+pub fn list_sql(category: bool, search: bool) -> String {
+    format!(
+        "{SELECT} WHERE p.deleted_at IS NULL {} {} \
+           AND ($3::BIGINT IS NULL OR p.product_id > $3) \
+         ORDER BY p.product_id LIMIT $4",
+        if category {
+            "AND p.category = $1"
+        } else {
+            "AND $1::TEXT IS NULL"
+        },
+        if search {
+            "AND lower(p.name) LIKE $2"
+        } else {
+            "AND $2::TEXT IS NULL"
+        },
+    )
+}
+
 /// `%`, `_` and `\` are literal in a user's search text.
-fn like_pattern(q: &str) -> String {
+pub fn like_pattern(q: &str) -> String {
     let mut out = String::with_capacity(q.len() + 2);
     out.push('%');
     for c in q.to_lowercase().chars() {
@@ -191,12 +213,9 @@ impl ProductStore for PgProductStore {
         after: Option<i64>,
         limit: u32,
     ) -> Result<Vec<Product>, RepoError> {
-        let rows: Vec<ProductRow> = sqlx::query_as(AssertSqlSafe(format!(
-            "{SELECT} WHERE p.deleted_at IS NULL \
-               AND ($1::TEXT IS NULL OR p.category = $1) \
-               AND ($2::TEXT IS NULL OR lower(p.name) LIKE $2) \
-               AND ($3::BIGINT IS NULL OR p.product_id > $3) \
-             ORDER BY p.product_id LIMIT $4"
+        let rows: Vec<ProductRow> = sqlx::query_as(AssertSqlSafe(list_sql(
+            filter.category.is_some(),
+            filter.q.is_some(),
         )))
         .bind(&filter.category)
         .bind(filter.q.as_deref().map(like_pattern))

@@ -96,7 +96,57 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(products::router().into_openapi());
     doc.merge(cart::router().into_openapi());
     doc.merge(orders::router().into_openapi());
+    describe_responses(&mut doc);
     doc
+}
+
+/// OpenAPI requires a description on every response object: a response a route documents
+/// by status and body only gets its status's meaning in API.md's terms.
+fn describe_responses(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::RefOr;
+    for item in doc.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            for (status, response) in operation.responses.responses.iter_mut() {
+                if let RefOr::T(response) = response
+                    && response.description.is_empty()
+                {
+                    response.description = status_meaning(status).to_owned();
+                }
+            }
+        }
+    }
+}
+
+fn status_meaning(status: &str) -> &'static str {
+    match status {
+        "200" => "OK",
+        "201" => "Created",
+        "202" => "Accepted",
+        "204" => "No content",
+        "400" => {
+            "`BAD_REQUEST` (malformed JSON, a missing or invalid header) or `VALIDATION_FAILED` (details name the fields)"
+        }
+        "401" => "`UNAUTHENTICATED`: no token, or an invalid, expired or foreign one",
+        "403" => "`FORBIDDEN`: the caller's role does not allow this",
+        "404" => "`RESOURCE_NOT_FOUND` (or another user's)",
+        "405" => "`METHOD_NOT_ALLOWED`",
+        "409" => "`CONFLICT`",
+        "413" => "`PAYLOAD_TOO_LARGE`: the body is over the limit (64 KiB by default)",
+        "415" => "`UNSUPPORTED_MEDIA_TYPE`: the body must be application/json",
+        "422" => "`IDEMPOTENCY_KEY_REUSED`: the key was used with another request",
+        "429" => "`RATE_LIMITED`",
+        "503" => "`DEPENDENCY_UNAVAILABLE`: a required backing service is down; retry later",
+        _ => "See the error envelope",
+    }
 }
 
 /// One function's router, finished: the envelope for axum's own 404/405, the body limit and

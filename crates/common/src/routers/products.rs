@@ -145,7 +145,9 @@ pub struct ListProductsQuery {
     pub cursor: Option<String>,
     /// Only this category.
     pub category: Option<String>,
-    /// Case-insensitive text the name contains.
+    /// Case-insensitive text the name contains, 3 to 100 characters (answered from a trigram
+    /// index; results in product id order).
+    #[param(min_length = 3, max_length = 100)]
     pub q: Option<String>,
 }
 
@@ -287,6 +289,12 @@ async fn list_products(
     ApiQuery(query): ApiQuery<ListProductsQuery>,
 ) -> Result<ApiJson<ProductSummaryPage>, ApiError> {
     let page = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
+    if let Some(q) = query.q.as_deref().map(str::trim)
+        && !q.is_empty()
+        && !(3..=100).contains(&q.chars().count())
+    {
+        return Err(Error::validation("q", "must be 3 to 100 characters").into());
+    }
     let filter = ProductFilter {
         category: query
             .category

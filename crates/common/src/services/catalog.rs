@@ -1,6 +1,7 @@
 //! The catalogue's read path, shared by the products and cart services: Redis → DynamoDB
 //! `ProductCatalog` → Postgres. A product missing from the projection may be one whose
-//! projection is still on its way, so Postgres decides; what was read is cached.
+//! projection is still on its way, so Postgres decides; what was read is cached, and so is
+//! an id found nowhere (briefly).
 
 use std::{collections::HashMap, sync::Arc, time::Duration};
 
@@ -10,6 +11,17 @@ use crate::{
     repositories::{cache::Cache, catalog_dynamo::CatalogProjection, products_pg::ProductStore},
     services::products::keys,
 };
+
+/// How long an id found nowhere is answered "not found" from the cache.
+pub const MISSING_TTL: Duration = Duration::from_secs(30);
+
+/// A cached item entry or a negative entry (one `MGET` reads both).
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum CachedRead {
+    Product(Box<Product>),
+    Missing(bool),
+}
 
 pub struct CatalogReader {
     store: Arc<dyn ProductStore>,
@@ -33,12 +45,22 @@ impl CatalogReader {
         }
     }
 
-    /// A live product, or `NotFound`.
+    /// A live product, or `NotFound`. An id found nowhere is remembered as missing for
+    /// [`MISSING_TTL`] (a create of that id clears it), so repeated reads of unknown ids cost
+    /// one cache read, not three stores.
     #[tracing::instrument(skip(self))]
     pub async fn get(&self, product_id: i64) -> Result<Product, Error> {
+        let not_found = || Error::NotFound(format!("product {product_id} does not exist"));
         let key = keys::item(product_id);
-        if let Some(product) = self.cache.get::<Product>(&key).await {
-            return Ok(product);
+        let missing = keys::missing(product_id);
+        let cached = self
+            .cache
+            .get_many::<CachedRead>(&[key.clone(), missing.clone()])
+            .await;
+        match cached.as_slice() {
+            [Some(CachedRead::Product(product)), _] => return Ok(*product.clone()),
+            [_, Some(CachedRead::Missing(true))] => return Err(not_found()),
+            _ => {}
         }
         let projected = match self.catalog.get(product_id).await {
             Ok(found) => found,
@@ -47,13 +69,16 @@ impl CatalogReader {
                 None
             }
         };
-        let product =
-            match projected {
+        let product = match projected {
+            Some(product) => product,
+            None => match self.store.get(product_id, false).await? {
                 Some(product) => product,
-                None => self.store.get(product_id, false).await?.ok_or_else(|| {
-                    Error::NotFound(format!("product {product_id} does not exist"))
-                })?,
-            };
+                None => {
+                    self.cache.set(&missing, &true, MISSING_TTL).await;
+                    return Err(not_found());
+                }
+            },
+        };
         self.cache.set(&key, &product, self.ttl).await;
         Ok(product)
     }

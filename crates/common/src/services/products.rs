@@ -26,6 +26,11 @@ pub mod keys {
         format!("products:v1:item:{product_id}")
     }
 
+    /// "No live product has this id" (a short-lived negative entry).
+    pub fn missing(product_id: i64) -> String {
+        format!("products:v1:missing:{product_id}")
+    }
+
     pub fn list(generation: i64, digest: &str) -> String {
         format!("products:v1:list:{generation}:{digest}")
     }
@@ -100,25 +105,44 @@ impl ProductService {
         {
             return Ok(cached);
         }
-        let result = match self.catalog.list(&filter, page.after, page.limit).await {
-            Ok(found) => Page {
-                next_cursor: if found.more {
-                    found.last_examined.map(|id| encode_cursor(&id))
-                } else {
-                    None
-                },
-                items: found.items,
-            },
-            Err(err) => {
-                tracing::warn!(error = %err, "ProductCatalog listing failed; reading Postgres");
-                let rows = self.store.list(&filter, page.after, page.limit + 1).await?;
-                Page::from_overfetch(rows, page.limit, |p: &Product| p.product_id)
-            }
+        let result = if filter.q.is_some() {
+            // Search answers from Postgres' trigram index: the first page of matches in one
+            // bounded query, in product id order like every listing.
+            let rows = self.store.list(&filter, page.after, page.limit + 1).await?;
+            Page::from_overfetch(rows, page.limit, |p: &Product| p.product_id)
+        } else {
+            self.list_projected(&filter, &page).await?
         };
         if let Some(key) = &cache_key {
             self.cache.set(key, &result, self.cache_ttl).await;
         }
         Ok(result)
+    }
+
+    /// Unfiltered and category listings: the `ProductCatalog` projection's indexes, Postgres
+    /// when DynamoDB fails.
+    async fn list_projected(
+        &self,
+        filter: &ProductFilter,
+        page: &PageRequest<i64>,
+    ) -> Result<Page<Product>, Error> {
+        Ok(
+            match self.catalog.list(filter, page.after, page.limit).await {
+                Ok(found) => Page {
+                    next_cursor: if found.more {
+                        found.last_examined.map(|id| encode_cursor(&id))
+                    } else {
+                        None
+                    },
+                    items: found.items,
+                },
+                Err(err) => {
+                    tracing::warn!(error = %err, "ProductCatalog listing failed; reading Postgres");
+                    let rows = self.store.list(filter, page.after, page.limit + 1).await?;
+                    Page::from_overfetch(rows, page.limit, |p: &Product| p.product_id)
+                }
+            },
+        )
     }
 
     #[tracing::instrument(skip_all, fields(sku = %new.sku))]

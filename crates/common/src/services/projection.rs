@@ -88,7 +88,11 @@ impl ProductProjector {
             None => self.catalog.remove(product_id, i64::MAX).await?,
         }
         // After the projection, so a reader that misses the cache finds the new state.
-        if let Err(err) = self.cache.delete(&[keys::item(product_id)]).await {
+        if let Err(err) = self
+            .cache
+            .delete(&[keys::item(product_id), keys::missing(product_id)])
+            .await
+        {
             tracing::warn!(product_id, error = %err, "cache invalidation failed; the entry expires by TTL");
         }
         if let Err(err) = self.cache.incr(keys::LIST_GENERATION).await {

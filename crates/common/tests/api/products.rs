@@ -423,3 +423,113 @@ async fn a_new_product_has_no_images_and_a_missing_one_is_not_found() {
     )
     .await;
 }
+
+/// Search answers from the trigram index: with 100,000 products, a rare word's match is on
+/// the first page, and the query reads only index matches (never the whole catalogue).
+#[tokio::test]
+async fn search_finds_a_rare_word_among_100_000_products_on_the_first_page() {
+    let app = TestApp::spawn().await;
+    sqlx::query(
+        "WITH made AS ( \
+             INSERT INTO products (sku, name, price, category) \
+             SELECT 'BULK-' || g, 'Plain ceramic mug number ' || g, 4.00, 'kitchen' \
+             FROM generate_series(1, 100000) g RETURNING product_id) \
+         INSERT INTO product_inventory (product_id, stock) SELECT product_id, 5 FROM made",
+    )
+    .execute(&app.pool)
+    .await
+    .unwrap();
+    let rare: i64 = sqlx::query_scalar(
+        "WITH made AS (INSERT INTO products (sku, name, price) \
+             VALUES ('RARE-1', 'Zanzibar spice grinder', 30.00) RETURNING product_id) \
+         INSERT INTO product_inventory (product_id, stock) SELECT product_id, 2 FROM made \
+         RETURNING product_id",
+    )
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    sqlx::query("ANALYZE products")
+        .execute(&app.pool)
+        .await
+        .unwrap();
+
+    let page: Value = app
+        .get("/v1/products?q=zanzibar&limit=20", None)
+        .await
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(page["items"][0]["product_id"], rare, "{page}");
+    assert_eq!(page["items"].as_array().unwrap().len(), 1);
+    assert_eq!(page["next_cursor"], Value::Null);
+
+    // The plan: the trigram index finds the candidates; rows read stay within the matches.
+    let plan: Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
+        "EXPLAIN (ANALYZE, FORMAT JSON) {}",
+        common::repositories::products_pg::list_sql(false, true)
+    )))
+    .bind(None::<String>)
+    .bind(common::repositories::products_pg::like_pattern("zanzibar"))
+    .bind(None::<i64>)
+    .bind(21_i64)
+    .fetch_one(&app.pool)
+    .await
+    .unwrap();
+    let text = plan.to_string();
+    assert!(
+        text.contains("products_name_trgm_idx"),
+        "the search uses the trigram index: {text}"
+    );
+    fn rows_read(node: &Value) -> f64 {
+        let own = node["Actual Rows"].as_f64().unwrap_or(0.0)
+            + node["Rows Removed by Filter"].as_f64().unwrap_or(0.0)
+            + node["Rows Removed by Index Recheck"]
+                .as_f64()
+                .unwrap_or(0.0);
+        own + node["Plans"]
+            .as_array()
+            .map(|plans| plans.iter().map(rows_read).sum())
+            .unwrap_or(0.0)
+    }
+    let read = rows_read(&plan[0]["Plan"]);
+    assert!(
+        read < 100.0,
+        "rows read per search are bounded ({read}): {text}"
+    );
+
+    for short in ["ab", "x"] {
+        let response = app.get(&format!("/v1/products?q={short}"), None).await;
+        crate::assert_error(response, 400, "VALIDATION_FAILED", short).await;
+    }
+}
+
+#[tokio::test]
+async fn unknown_ids_are_remembered_briefly_and_a_create_forgets_them() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let first = app
+        .create_product(&admin, TestApp::product_body("First", "1.00", 1))
+        .await["product_id"]
+        .as_i64()
+        .unwrap();
+    let next = first + 1;
+    let path = format!("/v1/products/{next}");
+    let missing = app.get(&path, None).await;
+    crate::assert_error(missing, 404, "RESOURCE_NOT_FOUND", "unknown id").await;
+    let (gets, _) = app.catalog_calls.reads();
+    for _ in 0..5 {
+        let again = app.get(&path, None).await;
+        crate::assert_error(again, 404, "RESOURCE_NOT_FOUND", "unknown id again").await;
+    }
+    assert_eq!(
+        app.catalog_calls.reads().0,
+        gets,
+        "repeated unknown ids are answered from the cache"
+    );
+    let created = app
+        .create_product(&admin, TestApp::product_body("Second", "2.00", 1))
+        .await;
+    assert_eq!(created["product_id"], next);
+    let found = app.get(&path, None).await;
+    assert_eq!(found.status(), 200, "the create cleared the negative entry");
+}

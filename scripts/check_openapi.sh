@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Validates the served OpenAPI document (`local openapi` prints what /v1/openapi.json serves)
+# against the OpenAPI 3.1 specification with openapi-spec-validator (pinned, in its own venv
+# .venv-openapi, created on first use). Run by scripts/test.sh.
+set -euo pipefail
+repo="$(cd "$(dirname "$0")/.." && pwd)"
+cd "$repo"
+venv="$repo/.venv-openapi"
+req="$repo/scripts/requirements-openapi.txt"
+want="$(sha256sum "$req" | cut -d' ' -f1)"
+if [[ ! -x "$venv/bin/openapi-spec-validator" || "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
+    rm -rf "$venv"
+    python3 -m venv "$venv"
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
+    printf '%s\n' "$want" >"$venv/.requirements.sha256"
+fi
+out="${CARGO_TARGET_DIR:-$repo/target}/openapi.json"
+cargo run --quiet -p local -- openapi >"$out"
+"$venv/bin/openapi-spec-validator" "$out"
+printf 'openapi: %s operations, valid OpenAPI %s\n' \
+    "$(python3 -c 'import json,sys; d=json.load(open(sys.argv[1])); print(sum(len([m for m in p if m in ("get","post","put","patch","delete")]) for p in d["paths"].values()))' "$out")" \
+    "$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["openapi"])' "$out")"
