@@ -8,6 +8,7 @@
 //! environment, else from `$STACK_DIR/stack.env`.
 
 pub mod checkout;
+pub mod emf;
 pub mod faults;
 pub mod images;
 pub mod lambda;

@@ -49,6 +49,20 @@ pub enum Function {
     Local,
 }
 
+impl Function {
+    /// The `Service` dimension of this function's metrics.
+    pub fn metric_name(self) -> &'static str {
+        match self {
+            Function::Users => "users",
+            Function::Products => "products",
+            Function::Cart => "cart",
+            Function::Orders => "orders",
+            Function::ImageProcessor => "image_processor",
+            Function::Local => "local",
+        }
+    }
+}
+
 /// The whole `main` of every binary: `<binary> [command]`.
 ///
 /// - HTTP services: `serve` (default).
@@ -62,6 +76,7 @@ pub async fn main(function: Function) -> Result<(), BoxError> {
     runtime::init_tracing();
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
     let resources = Resources::new(Env::process()).await?;
+    crate::metrics::init(function.metric_name(), &resources.base.app_env);
     match (function, command.as_str()) {
         (Function::Products | Function::Local, "migrate") => migrate(&resources).await,
         (Function::Local, "openapi") => {

@@ -20,6 +20,7 @@ use crate::http::error::ApiError;
 /// 404 and 405, and the request id (outermost, so every response carries it).
 pub fn finish<S: Clone + Send + Sync + 'static>(router: Router<S>, body_limit: usize) -> Router<S> {
     router
+        .route_layer(middleware::from_fn(request_metrics))
         .fallback(|| async {
             ApiError::from(crate::error::Error::NotFound("no such route".into()))
         })
@@ -48,4 +49,38 @@ async fn method_not_allowed_envelope(req: Request, next: Next) -> Response {
         return replaced;
     }
     response
+}
+
+/// One EMF document per request: `Requests`, `ClientErrors`/`ServerErrors` and `Latency` by
+/// route class (`GET /v1/products/{product_id}`), plus whatever the request's code added
+/// (cache hits and misses …).
+async fn request_metrics(req: Request, next: Next) -> Response {
+    use crate::metrics::{self, MetricSet, Unit};
+    let class = format!(
+        "{} {}",
+        req.method(),
+        req.extensions()
+            .get::<axum::extract::MatchedPath>()
+            .map_or("unmatched", |m| m.as_str())
+    );
+    let started = std::time::Instant::now();
+    metrics::scope(
+        MetricSet::default().with_dimension("RouteClass", class),
+        async move {
+            let response = next.run(req).await;
+            metrics::add("Requests", Unit::Count, 1.0);
+            if response.status().is_server_error() {
+                metrics::add("ServerErrors", Unit::Count, 1.0);
+            } else if response.status().is_client_error() {
+                metrics::add("ClientErrors", Unit::Count, 1.0);
+            }
+            metrics::add(
+                "Latency",
+                Unit::Milliseconds,
+                started.elapsed().as_secs_f64() * 1000.0,
+            );
+            response
+        },
+    )
+    .await
 }

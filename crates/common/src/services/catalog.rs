@@ -7,6 +7,7 @@ use std::{collections::HashMap, sync::Arc, time::Duration};
 
 use crate::{
     error::Error,
+    metrics::{self, Unit},
     models::product::Product,
     repositories::{cache::Cache, catalog_dynamo::CatalogProjection, products_pg::ProductStore},
     services::products::keys,
@@ -58,9 +59,15 @@ impl CatalogReader {
             .get_many::<CachedRead>(&[key.clone(), missing.clone()])
             .await;
         match cached.as_slice() {
-            [Some(CachedRead::Product(product)), _] => return Ok(*product.clone()),
-            [_, Some(CachedRead::Missing(true))] => return Err(not_found()),
-            _ => {}
+            [Some(CachedRead::Product(product)), _] => {
+                metrics::add("CacheHit", Unit::Count, 1.0);
+                return Ok(*product.clone());
+            }
+            [_, Some(CachedRead::Missing(true))] => {
+                metrics::add("CacheHit", Unit::Count, 1.0);
+                return Err(not_found());
+            }
+            _ => metrics::add("CacheMiss", Unit::Count, 1.0),
         }
         let projected = match self.catalog.get(product_id).await {
             Ok(found) => found,

@@ -17,6 +17,7 @@ use serde_json::{Value, json};
 
 use crate::{
     error::{Error, error_chain},
+    metrics::{self, Unit},
     models::order::{Order, OrderEvent, OrderStatus, PaymentState, StockState},
     repositories::{
         database::{Database, UnitOfWork},
@@ -289,6 +290,9 @@ impl CheckoutWorker {
         )
         .await?;
         tracing::info!(order_id, "order confirmed");
+        metrics::add("CheckoutsConfirmed", Unit::Count, 1.0);
+        let waited = (Utc::now() - order.created_at).num_milliseconds().max(0);
+        metrics::add("TimeToConfirm", Unit::Milliseconds, waited as f64);
         Ok(summary(Some(shipment_id)))
     }
 
@@ -343,6 +347,7 @@ impl CheckoutWorker {
                 payload["reason"] = json!(reason);
                 self.finish(uow, order_id, "order.failed", payload).await?;
                 tracing::warn!(order_id, %reason, "checkout failed");
+                metrics::add_with(&[("Reason", &reason)], "CheckoutsFailed", Unit::Count, 1.0);
             }
         }
         Ok(json!({"compensated": true, "reason": reason}))

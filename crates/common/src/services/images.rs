@@ -13,6 +13,7 @@ use serde_json::Value;
 
 use crate::{
     error::Error,
+    metrics::{self, Unit},
     models::{
         image::{ImageOutcome, ImageOwner, ImageRecord, ImageRow, ImageStatus},
         product::Issues,
@@ -410,11 +411,13 @@ impl ImageService {
             tracing::warn!(error = %err, "catalogue projection deferred to the relay");
         }
         tracing::info!(image = %image_id, "image processed");
+        metrics::add("ImagesProcessed", Unit::Count, 1.0);
         Ok(())
     }
 
     async fn fail(&self, row: &ImageRow, reason: &str) -> Result<(), Error> {
         tracing::warn!(image = %row.image_id, reason, "image failed");
+        metrics::add_with(&[("Reason", reason)], "ImagesFailed", Unit::Count, 1.0);
         self.images.mark_failed(row.image_id, reason).await?;
         self.meta
             .set_outcome(

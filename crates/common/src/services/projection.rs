@@ -47,7 +47,15 @@ impl ProductProjector {
         loop {
             let outcome = self
                 .outbox
-                .process_due("product", BATCH, |entry| self.apply(entry.aggregate_id))
+                .process_due("product", BATCH, |entry| {
+                    let lag = (chrono::Utc::now() - entry.created_at).num_milliseconds();
+                    crate::metrics::add(
+                        "ProjectionLag",
+                        crate::metrics::Unit::Milliseconds,
+                        lag.max(0) as f64,
+                    );
+                    self.apply(entry.aggregate_id)
+                })
                 .await?;
             total.applied += outcome.applied;
             total.failed += outcome.failed;
