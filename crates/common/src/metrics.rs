@@ -2,8 +2,9 @@
 //! style: code calls [`add`] (`metrics::add("CheckoutsConfirmed", Unit::Count, 1.0)`); inside a
 //! request (or any [`scope`]) values are summed and written as **one** JSON line when it ends;
 //! outside a scope each call writes its own line. CloudWatch turns those stdout lines into
-//! metrics in the `Shop` namespace with the dimensions `Service` and `Environment` (plus the
-//! scope's own, e.g. `RouteClass`). No API call, no latency, nothing to grant in IAM.
+//! metrics in the `Shop` namespace with the dimensions `Service` and `Environment`, and, for a
+//! scope with dimensions of its own (`RouteClass`, `Reason`), also with those. No API call,
+//! no latency, nothing to grant in IAM.
 
 use std::{
     cell::RefCell,
@@ -68,8 +69,16 @@ impl MetricSet {
         if self.metrics.is_empty() {
             return None;
         }
-        let mut names = vec!["Service".to_owned(), "Environment".to_owned()];
+        let base = vec!["Service".to_owned(), "Environment".to_owned()];
+        let mut names = base.clone();
         names.extend(self.dimensions.iter().map(|(k, _)| k.clone()));
+        // Published per scope dimension (e.g. per route class) and rolled up per service, so
+        // alarms can address a service's totals exactly.
+        let sets = if self.dimensions.is_empty() {
+            vec![base]
+        } else {
+            vec![names, base]
+        };
         let mut root = Map::new();
         root.insert(
             "_aws".into(),
@@ -77,7 +86,7 @@ impl MetricSet {
                 "Timestamp": timestamp_ms,
                 "CloudWatchMetrics": [{
                     "Namespace": NAMESPACE,
-                    "Dimensions": [names],
+                    "Dimensions": sets,
                     "Metrics": self.metrics.iter()
                         .map(|(name, unit, _)| json!({"Name": name, "Unit": unit.as_str()}))
                         .collect::<Vec<_>>(),

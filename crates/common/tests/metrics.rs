@@ -20,8 +20,12 @@ fn documents_follow_the_emf_specification_and_sum_within_a_scope() {
     assert_eq!(doc["CacheHit"], 3.0);
     assert_eq!(doc["RouteClass"], "GET /v1/cart");
     assert_eq!(
-        doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"][0],
-        json!(["Service", "Environment", "RouteClass"])
+        doc["_aws"]["CloudWatchMetrics"][0]["Dimensions"],
+        json!([
+            ["Service", "Environment", "RouteClass"],
+            ["Service", "Environment"]
+        ]),
+        "per route class, and rolled up per service"
     );
     assert!(MetricSet::default().document("s", "e", 0).is_none());
 
