@@ -84,8 +84,10 @@ CREATE TABLE public.product_images (
     failure_reason text,
     created_at timestamp with time zone DEFAULT now() NOT NULL,
     updated_at timestamp with time zone DEFAULT now() NOT NULL,
+    correlation_id text,
     CONSTRAINT product_images_content_length_check CHECK (((content_length >= 1) AND (content_length <= 10485760))),
     CONSTRAINT product_images_content_type_check CHECK ((content_type = ANY (ARRAY['image/jpeg'::text, 'image/png'::text, 'image/webp'::text]))),
+    CONSTRAINT product_images_correlation_id_check CHECK ((length(correlation_id) <= 128)),
     CONSTRAINT product_images_one_owner CHECK (((product_id IS NULL) <> (user_id IS NULL))),
     CONSTRAINT product_images_status_check CHECK ((status = ANY (ARRAY['pending'::text, 'processed'::text, 'failed'::text])))
 );

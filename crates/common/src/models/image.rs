@@ -99,6 +99,8 @@ pub struct ImageRow {
     pub thumbnail_url: Option<String>,
     pub large_url: Option<String>,
     pub failure_reason: Option<String>,
+    /// The id of the request that asked for the upload.
+    pub correlation_id: Option<String>,
 }
 
 /// The outcome an image reached.

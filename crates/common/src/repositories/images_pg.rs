@@ -46,6 +46,7 @@ struct Row {
     thumbnail_url: Option<String>,
     large_url: Option<String>,
     failure_reason: Option<String>,
+    correlation_id: Option<String>,
 }
 
 async fn touch_owner(
@@ -90,8 +91,8 @@ impl ImageStore for PgImageStore {
             ImageOwner::User(id) => (None, Some(id)),
         };
         sqlx::query(
-            "INSERT INTO product_images (image_id, product_id, user_id, content_type, content_length, original_key) \
-             VALUES ($1, $2, $3, $4, $5, $6)",
+            "INSERT INTO product_images (image_id, product_id, user_id, content_type, content_length, original_key, correlation_id) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7)",
         )
         .bind(row.image_id)
         .bind(product_id)
@@ -99,6 +100,7 @@ impl ImageStore for PgImageStore {
         .bind(&row.content_type)
         .bind(row.content_length)
         .bind(&row.original_key)
+        .bind(&row.correlation_id)
         .execute(&self.pool)
         .await
         .map_err(pg)?;
@@ -109,7 +111,7 @@ impl ImageStore for PgImageStore {
     async fn get(&self, image_id: uuid::Uuid) -> Result<Option<ImageRow>, RepoError> {
         let row: Option<Row> = sqlx::query_as(
             "SELECT image_id, product_id, user_id, status, content_type, content_length, original_key, \
-             thumbnail_url, large_url, failure_reason \
+             thumbnail_url, large_url, failure_reason, correlation_id \
              FROM product_images WHERE image_id = $1",
         )
         .bind(image_id)
@@ -132,6 +134,7 @@ impl ImageStore for PgImageStore {
                 thumbnail_url: r.thumbnail_url,
                 large_url: r.large_url,
                 failure_reason: r.failure_reason,
+                correlation_id: r.correlation_id,
             })
         }))
     }

@@ -425,6 +425,7 @@ async fn create_image_upload(
             ImageOwner::Product(product_id),
             &body.content_type,
             body.content_length,
+            crate::http::request_id::current(),
         )
         .await?;
     Ok((StatusCode::CREATED, ApiJson(UploadView::from(upload))))

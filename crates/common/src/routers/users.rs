@@ -275,6 +275,7 @@ async fn create_avatar_upload(
             ImageOwner::User(user.user_id),
             &body.content_type,
             body.content_length,
+            crate::http::request_id::current(),
         )
         .await?;
     Ok((StatusCode::CREATED, ApiJson(UploadView::from(upload))))

@@ -387,6 +387,7 @@ impl CheckoutWorker {
                 }
             }))
         };
+        tracing::info!("checkout step started");
         let outcome = self.step(&task).await;
         drop(heartbeat);
         let answer = match outcome {
@@ -403,6 +404,8 @@ impl CheckoutWorker {
         };
         if answer == TaskAnswer::Stale {
             tracing::warn!("the workflow no longer waits for this step (timed out or ended)");
+        } else {
+            tracing::info!("checkout step answered");
         }
         Ok(())
     }
@@ -432,7 +435,16 @@ impl CheckoutWorker {
                 },
             )
             .await?;
-        tracing::info!(order_id, first_time = recorded, "fulfillment requested");
+        let correlation_id = event
+            .get("correlation_id")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        tracing::info!(
+            order_id,
+            first_time = recorded,
+            correlation_id,
+            "fulfillment requested"
+        );
         Ok(())
     }
 }

@@ -214,6 +214,7 @@ impl ImageService {
         owner: ImageOwner,
         content_type: &str,
         content_length: i64,
+        correlation_id: Option<String>,
     ) -> Result<Upload, Error> {
         Self::check_upload(content_type, content_length)?;
         if let ImageOwner::Product(product_id) = owner
@@ -235,6 +236,7 @@ impl ImageService {
             thumbnail_url: None,
             large_url: None,
             failure_reason: None,
+            correlation_id: correlation_id.clone(),
         };
         self.images.insert_pending(&row).await?;
         let created_at = Utc::now();
@@ -298,7 +300,7 @@ impl ImageService {
         Ok(())
     }
 
-    #[tracing::instrument(skip(self))]
+    #[tracing::instrument(skip(self), fields(correlation_id = tracing::field::Empty))]
     async fn process(&self, key: &str) -> Result<(), Error> {
         let Some((owner, image_id)) = parse_raw_key(key) else {
             tracing::warn!(key, "not an upload of ours; ignored");
@@ -311,6 +313,10 @@ impl ImageService {
         if row.owner != owner || row.original_key != key {
             tracing::warn!(key, "the key does not match the image record; ignored");
             return Ok(());
+        }
+        // The upload's request id on every line of its processing.
+        if let Some(id) = &row.correlation_id {
+            tracing::Span::current().record("correlation_id", id.as_str());
         }
         match row.status {
             // A redelivery: make sure the projection has the outcome, then stop.
