@@ -253,6 +253,9 @@ module "monitoring" {
   dlq_names         = module.sns_sqs.dlq_names
   api_id            = module.api_gateway.api_id
   state_machine_arn = module.step_functions.state_machine_arn
+  environment       = var.environment # APP_ENV of the functions: their metrics' Environment
+  http_services     = toset([for fn in keys(module.lambdas.http_functions) : module.lambdas.function_crates[fn]])
+  thresholds        = var.alarm_thresholds
 }
 
 module "edge" {

@@ -107,3 +107,8 @@ output "vpc_id" {
   description = "Id of the VPC."
   value       = module.networking.vpc_id
 }
+
+output "cloudwatch_dashboard_name" {
+  description = "CloudWatch dashboard of the services' metrics (requests, errors, latency, cache, checkouts, projection lag, images)."
+  value       = module.monitoring.dashboard_name
+}

@@ -164,6 +164,20 @@ variable "alarm_emails" {
   default     = []
 }
 
+variable "alarm_thresholds" {
+  description = "Alarm thresholds; unset ones keep the monitoring module's defaults (per 5 minutes: lambda_errors 1, api_5xx 5, server_errors 5 per service, checkouts_failed 10, images_failed 5; time_to_confirm_p99_ms 30000, projection_lag_ms 120000)."
+  type = object({
+    lambda_errors          = optional(number)
+    api_5xx                = optional(number)
+    server_errors          = optional(number)
+    checkouts_failed       = optional(number)
+    images_failed          = optional(number)
+    time_to_confirm_p99_ms = optional(number)
+    projection_lag_ms      = optional(number)
+  })
+  default = {}
+}
+
 variable "domain_name" {
   description = "Public host name of the API behind CloudFront; empty: no CloudFront, ACM or Route 53 records."
   type        = string

@@ -31,6 +31,11 @@ run "environment_applies" {
   }
 
   assert {
+    condition     = output.cloudwatch_dashboard_name == "${var.project}-${var.environment}-service-metrics"
+    error_message = "one dashboard of the services' metrics per environment (docs/observability.md)"
+  }
+
+  assert {
     condition     = output.lambda_reserved_concurrency_total == 0 || output.lambda_reserved_concurrency_total + 100 <= var.lambda_account_concurrency_limit
     error_message = "reserved concurrency must leave 100 of the declared account limit unreserved"
   }

@@ -108,6 +108,7 @@ NAME_LIMITS = {
     ("aws_elasticache_replication_group", "replication_group_id"): 40,
     ("aws_elasticache_subnet_group", "name"): 255,
     ("aws_cloudwatch_metric_alarm", "alarm_name"): 255,
+    ("aws_cloudwatch_dashboard", "dashboard_name"): 255,
     ("aws_cloudwatch_log_group", "name"): 512,
     ("aws_cognito_user_pool", "name"): 128,
     ("aws_cognito_user_pool_client", "name"): 128,
@@ -157,6 +158,9 @@ def _for_each_values(module_name: str, mod: Module, for_each: str) -> tuple[list
         return list(Module(MODULES / "lambdas").locals()["functions"]), []
     if module_name == "monitoring" and for_each == "${var.dlq_names}":
         return list(Module(MODULES / "sns_sqs").locals()["queues"]), []
+    if module_name == "monitoring" and for_each == "${var.http_services}":
+        functions = Module(MODULES / "lambdas").locals()["functions"]
+        return [f["crate"] for f in functions.values() if f["kind"] == "http"], []
     return [], []
 
 

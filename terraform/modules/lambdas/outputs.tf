@@ -28,6 +28,11 @@ output "http_functions" {
   value       = { for k, f in local.functions : k => f.route_prefix if f.kind == "http" }
 }
 
+output "function_crates" {
+  description = "Crate (image) of each function by manifest function name: the Service dimension of its metrics."
+  value       = { for k, f in local.functions : k => f.crate }
+}
+
 output "migrate_function_name" {
   description = "Name of the function that applies the database migrations (the deploy workflow invokes it once per deploy)."
   value       = aws_lambda_function.this["db_migrate_lambda"].function_name
