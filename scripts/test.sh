@@ -52,6 +52,8 @@ cargo test --workspace --quiet -- --test-threads "${TEST_THREADS:-8}" "${cargo_a
 if [[ $quick -eq 0 ]]; then
   step "OpenAPI 3.1 validation"
   scripts/check_openapi.sh
+  step "interactive documentation in headless Chromium"
+  scripts/check_docs.sh
   step "infrastructure checks"
   scripts/check_infra.sh
 fi

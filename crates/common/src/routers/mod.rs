@@ -149,6 +149,12 @@ fn status_meaning(status: &str) -> &'static str {
     }
 }
 
+/// Interactive documentation of `/v1/openapi.json`: one self-contained page (no external
+/// assets, so it works offline) that lists every operation and can call it.
+async fn docs() -> axum::response::Html<&'static str> {
+    axum::response::Html(include_str!("../../assets/docs.html"))
+}
+
 /// One function's router, finished: the envelope for axum's own 404/405, the body limit and
 /// request ids.
 pub fn finish(router: OpenApiRouter, base: &BaseConfig) -> Router {
@@ -163,6 +169,7 @@ pub fn finish_local(router: OpenApiRouter, cdn: Router, base: &BaseConfig) -> Ro
         .split_for_parts()
         .0
         .route("/v1/openapi.json", get(move || async move { Json(api) }))
+        .route("/v1/docs", get(docs))
         .merge(cdn);
     http::finish(router, base.body_limit_bytes)
 }

@@ -347,7 +347,9 @@ impl CheckoutWorker {
                 payload["reason"] = json!(reason);
                 self.finish(uow, order_id, "order.failed", payload).await?;
                 tracing::warn!(order_id, %reason, "checkout failed");
-                metrics::add_with(&[("Reason", &reason)], "CheckoutsFailed", Unit::Count, 1.0);
+                // A bounded set of reasons: each dimension value is a metric of its own.
+                let bounded = reason.split(':').next().unwrap_or("checkout_failed");
+                metrics::add_with(&[("Reason", bounded)], "CheckoutsFailed", Unit::Count, 1.0);
             }
         }
         Ok(json!({"compensated": true, "reason": reason}))
