@@ -226,3 +226,41 @@ impl Drop for LambdaProcess {
         let _ = self.child.start_kill();
     }
 }
+
+/// Starts an HTTP function's binary under the emulator and checks it answers API Gateway v2
+/// events: its health route with 200 and `"status": "ok"`, an unknown route with the
+/// envelope's 404. Prints its init time.
+pub async fn assert_http_function(binary: &str, service: &str) {
+    let function = LambdaProcess::start(binary, &[], &[]).await;
+    let answer = function
+        .invoke(crate::lambda::apigw_v2_event(
+            "GET",
+            &format!("/v1/{service}/health"),
+            None,
+            None,
+        ))
+        .await;
+    let Answer::Response(response) = answer else {
+        panic!("{service}: the function failed: {answer:?}");
+    };
+    assert_eq!(response["statusCode"], 200, "{response}");
+    let body: Value =
+        serde_json::from_str(response["body"].as_str().expect("a text body")).unwrap();
+    assert_eq!(body["status"], "ok", "{body}");
+    let unknown = function
+        .invoke(crate::lambda::apigw_v2_event(
+            "GET",
+            &format!("/v1/{service}/no/such/route"),
+            None,
+            None,
+        ))
+        .await;
+    let Answer::Response(unknown) = unknown else {
+        panic!("{service}: the function failed: {unknown:?}");
+    };
+    assert_eq!(unknown["statusCode"], 404, "{unknown}");
+    eprintln!(
+        "{service}: init (exec to first poll) {:?}",
+        function.init_time().expect("the runtime polled")
+    );
+}
