@@ -19,20 +19,30 @@ use common::{
     },
 };
 
-/// A shared on/off switch.
+/// A shared switch: healthy, failing at once, or hung (calls never answer).
 #[derive(Clone, Default)]
-pub struct FaultSwitch(Arc<AtomicBool>);
+pub struct FaultSwitch(Arc<AtomicBool>, Arc<AtomicBool>);
 
 impl FaultSwitch {
     pub fn fail(&self) {
         self.0.store(true, Ordering::SeqCst);
     }
 
-    pub fn heal(&self) {
-        self.0.store(false, Ordering::SeqCst);
+    /// Calls wait until [`FaultSwitch::heal`], like a dependency in a brownout.
+    pub fn hang(&self) {
+        self.1.store(true, Ordering::SeqCst);
     }
 
-    fn check(&self) -> Result<(), RepoError> {
+    pub fn heal(&self) {
+        self.0.store(false, Ordering::SeqCst);
+        self.1.store(false, Ordering::SeqCst);
+    }
+
+    async fn check(&self) -> Result<(), RepoError> {
+        // Hung until healed, like a dependency in a brownout that comes back.
+        while self.1.load(Ordering::SeqCst) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
         if self.0.load(Ordering::SeqCst) {
             Err(RepoError::Unavailable {
                 dependency: "dynamodb",
@@ -81,13 +91,13 @@ impl FlakyCatalog {
 impl CatalogProjection for FlakyCatalog {
     async fn get(&self, product_id: i64) -> Result<Option<Product>, RepoError> {
         self.calls.get.fetch_add(1, Ordering::SeqCst);
-        self.switch.check()?;
+        self.switch.check().await?;
         self.inner.get(product_id).await
     }
 
     async fn get_many(&self, ids: &[i64]) -> Result<Vec<Product>, RepoError> {
         self.calls.get_many.fetch_add(1, Ordering::SeqCst);
-        self.switch.check()?;
+        self.switch.check().await?;
         self.inner.get_many(ids).await
     }
 
@@ -97,17 +107,17 @@ impl CatalogProjection for FlakyCatalog {
         after: Option<i64>,
         limit: u32,
     ) -> Result<CatalogPage, RepoError> {
-        self.switch.check()?;
+        self.switch.check().await?;
         self.inner.list(filter, after, limit).await
     }
 
     async fn put(&self, product: &Product) -> Result<(), RepoError> {
-        self.switch.check()?;
+        self.switch.check().await?;
         self.inner.put(product).await
     }
 
     async fn remove(&self, product_id: i64, version: i64) -> Result<(), RepoError> {
-        self.switch.check()?;
+        self.switch.check().await?;
         self.inner.remove(product_id, version).await
     }
 }
@@ -132,7 +142,7 @@ impl FlakyObjects {
         }
     }
 
-    fn check(&self, key: &str) -> Result<(), RepoError> {
+    async fn check(&self, key: &str) -> Result<(), RepoError> {
         let poisoned = self
             .poison
             .lock()
@@ -144,10 +154,13 @@ impl FlakyObjects {
                 source: "injected fault (poison key)".into(),
             });
         }
-        self.switch.check().map_err(|_| RepoError::Unavailable {
-            dependency: "s3",
-            source: "injected fault".into(),
-        })
+        self.switch
+            .check()
+            .await
+            .map_err(|_| RepoError::Unavailable {
+                dependency: "s3",
+                source: "injected fault".into(),
+            })
     }
 }
 
@@ -166,12 +179,12 @@ impl ObjectStore for FlakyObjects {
     }
 
     async fn get(&self, key: &str, max_bytes: usize) -> Result<Fetched, RepoError> {
-        self.check(key)?;
+        self.check(key).await?;
         self.inner.get(key, max_bytes).await
     }
 
     async fn put(&self, key: &str, bytes: Vec<u8>, content_type: &str) -> Result<(), RepoError> {
-        self.check(key)?;
+        self.check(key).await?;
         self.inner.put(key, bytes, content_type).await
     }
 }

@@ -125,7 +125,7 @@ pub async fn redis(
     let client = redis::Client::open(info)?;
     let manager_config = redis::aio::ConnectionManagerConfig::new()
         .set_connection_timeout(Some(Duration::from_millis(250)))
-        .set_response_timeout(Some(Duration::from_millis(250)))
+        .set_response_timeout(Some(Duration::from_millis(100)))
         .set_number_of_retries(1)
         .set_max_delay(Duration::from_millis(100));
     Ok(Some(redis::aio::ConnectionManager::new_lazy_with_config(

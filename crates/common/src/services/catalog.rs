@@ -69,7 +69,7 @@ impl CatalogReader {
             }
             _ => metrics::add("CacheMiss", Unit::Count, 1.0),
         }
-        let projected = match self.catalog.get(product_id).await {
+        let projected = match super::within_budget(self.catalog.get(product_id)).await {
             Ok(found) => found,
             Err(err) => {
                 tracing::warn!(error = %err, "ProductCatalog read failed; reading Postgres");
@@ -113,7 +113,7 @@ impl CatalogReader {
         if missing.is_empty() {
             return Ok(found);
         }
-        let mut fresh = match self.catalog.get_many(&missing).await {
+        let mut fresh = match super::within_budget(self.catalog.get_many(&missing)).await {
             Ok(products) => products,
             Err(err) => {
                 tracing::warn!(error = %err, "ProductCatalog batch read failed; reading Postgres");

@@ -127,7 +127,7 @@ impl ProductService {
         page: &PageRequest<i64>,
     ) -> Result<Page<Product>, Error> {
         Ok(
-            match self.catalog.list(filter, page.after, page.limit).await {
+            match super::within_budget(self.catalog.list(filter, page.after, page.limit)).await {
                 Ok(found) => Page {
                     next_cursor: if found.more {
                         found.last_examined.map(|id| encode_cursor(&id))
@@ -234,7 +234,9 @@ impl ProductService {
             )
             .await?;
         uow.commit().await?;
-        if let Err(err) = self.projector.project_now(outbox_id, product_id).await {
+        if let Err(err) =
+            super::within_budget(self.projector.project_now(outbox_id, product_id)).await
+        {
             tracing::warn!(error = %err, "projection deferred to the relay");
         }
         Ok(())

@@ -24,6 +24,8 @@ pub struct ProductProjector {
 }
 
 const BATCH: i64 = 100;
+/// The longest one relay step may take before it counts as failed.
+const RELAY_BUDGET: Duration = Duration::from_secs(10);
 
 impl ProductProjector {
     pub fn new(
@@ -54,7 +56,16 @@ impl ProductProjector {
                         crate::metrics::Unit::Milliseconds,
                         lag.max(0) as f64,
                     );
-                    self.apply(entry.aggregate_id)
+                    // A hung projection fails the entry (retried later) instead of stalling
+                    // the relay.
+                    async move {
+                        match tokio::time::timeout(RELAY_BUDGET, self.apply(entry.aggregate_id))
+                            .await
+                        {
+                            Ok(result) => result,
+                            Err(_) => Err("the projection did not answer in time".into()),
+                        }
+                    }
                 })
                 .await?;
             total.applied += outcome.applied;

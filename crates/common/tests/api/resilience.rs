@@ -226,3 +226,45 @@ async fn redis_auth_comes_from_secrets_manager() {
         "reads were cached through the authenticated connection"
     );
 }
+
+/// With DynamoDB hung (calls never answer), reads fall back to Postgres and writes are
+/// acknowledged once Postgres committed, within the projection's budget; the projection
+/// catches up when DynamoDB answers again. (The outer timeout only detects a hang.)
+#[tokio::test]
+async fn a_hung_dynamodb_never_holds_a_request() {
+    let app = TestApp::builder().env("REDIS_URL", "").spawn().await;
+    let admin = app.admin().await;
+    app.catalog_fault.hang();
+    let guard = std::time::Duration::from_secs(8);
+    let created = tokio::time::timeout(
+        guard,
+        app.send_json(
+            Method::POST,
+            "/v1/products",
+            Some(&admin.access_token),
+            &TestApp::product_body("Brownout", "5.00", 3),
+        ),
+    )
+    .await
+    .expect("the write answers although DynamoDB hangs");
+    assert_eq!(created.status(), 201);
+    let id = created.json::<Value>().await.unwrap()["product_id"]
+        .as_i64()
+        .unwrap();
+    let read = tokio::time::timeout(guard, app.get(&format!("/v1/products/{id}"), None))
+        .await
+        .expect("the read answers from Postgres");
+    assert_eq!(read.status(), 200);
+    let listed = tokio::time::timeout(guard, app.get("/v1/products?limit=5", None))
+        .await
+        .expect("the listing answers from Postgres");
+    assert_eq!(listed.status(), 200);
+    assert!(app.catalog_item(id).await.is_none(), "not projected yet");
+
+    app.catalog_fault.heal();
+    app.projector.retry_now().await.unwrap();
+    app.eventually("the projection catches up", || async {
+        app.catalog_item(id).await.is_some()
+    })
+    .await;
+}
