@@ -190,17 +190,35 @@ async fn guard(idem: &Idempotency, req: Request, next: Next) -> Result<Response,
         parts.uri.path(),
         &bytes,
     );
-    let subject = principal.subject.as_str();
-    match idem.service.begin(subject, &key, &print).await? {
+    let subject = principal.subject.clone();
+    match idem.service.begin(&subject, &key, &print).await? {
         Decision::Run => {}
         Decision::Replay(stored) => return Ok(replay(stored)),
     }
+    // The handler and the recording of its outcome run as a task of their own: a client that
+    // disconnects mid-request (its future dropped) must not leave a committed write with its
+    // key "in progress", to be run again by a retry once the lease ends.
+    let service = idem.service.clone();
+    let request = Request::from_parts(parts, Body::from(bytes));
+    let work = crate::http::request_id::carry(async move {
+        run_and_record(&service, &subject, &key, next, request).await
+    });
+    match tokio::spawn(work).await {
+        Ok(result) => result,
+        Err(err) => Err(crate::error::Error::internal(err).into()),
+    }
+}
 
-    let response = next
-        .run(Request::from_parts(parts, Body::from(bytes)))
-        .await;
+async fn run_and_record(
+    service: &IdempotencyService,
+    subject: &str,
+    key: &str,
+    next: Next,
+    request: Request,
+) -> Result<Response, ApiError> {
+    let response = next.run(request).await;
     if response.status().is_server_error() {
-        idem.service.release(subject, &key).await;
+        service.release(subject, key).await;
         return Ok(response);
     }
     let (parts, body) = response.into_parts();
@@ -221,7 +239,7 @@ async fn guard(idem: &Idempotency, req: Request, next: Next) -> Result<Response,
         location: header_text(header::LOCATION),
         body: body.to_vec(),
     };
-    idem.service.complete(subject, &key, &stored).await;
+    service.complete(subject, key, &stored).await;
     Ok(Response::from_parts(parts, Body::from(body)))
 }
 

@@ -26,6 +26,14 @@ pub fn current() -> Option<String> {
     REQUEST_ID.try_with(Clone::clone).ok()
 }
 
+/// `work` with the current request's id and tracing span, for a task spawned on its behalf
+/// (task-locals and spans do not cross `tokio::spawn` by themselves).
+pub fn carry<F: std::future::Future>(work: F) -> impl std::future::Future<Output = F::Output> {
+    let id = current().unwrap_or_default();
+    let span = tracing::Span::current();
+    REQUEST_ID.scope(id, work.instrument(span))
+}
+
 /// 1 to 128 visible ASCII characters, as API.md allows.
 fn is_valid(id: &[u8]) -> bool {
     (1..=128).contains(&id.len()) && id.iter().all(|b| b.is_ascii_graphic())

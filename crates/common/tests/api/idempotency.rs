@@ -169,3 +169,55 @@ async fn keys_belong_to_their_caller_and_must_be_well_formed() {
         .unwrap();
     crate::assert_error(anonymous, 401, "UNAUTHENTICATED", "anonymous with a key").await;
 }
+
+/// A client that gives up mid-request (its connection closed after the write committed) does
+/// not leave the key "in progress": the request finishes, its answer is kept, and the retry
+/// gets it — never a second run.
+#[tokio::test]
+async fn a_client_that_hangs_up_mid_write_gets_the_answer_on_retry() {
+    let app = TestApp::builder().env("REDIS_URL", "").spawn().await;
+    let admin = app.admin().await;
+    let body = TestApp::product_body("Abandoned", "3.00", 1);
+    let key = uuid::Uuid::new_v4().to_string();
+    // The projection hangs, so the write is slow after its commit (bounded by its budget).
+    app.catalog_fault.hang();
+    let impatient = reqwest::Client::builder()
+        .timeout(std::time::Duration::from_millis(300))
+        .build()
+        .unwrap();
+    let gave_up = impatient
+        .post(app.url("/v1/products"))
+        .bearer_auth(&admin.access_token)
+        .header("idempotency-key", &key)
+        .json(&body)
+        .send()
+        .await;
+    assert!(gave_up.is_err(), "the client hung up before the answer");
+    app.catalog_fault.heal();
+
+    app.eventually("the abandoned request's answer is kept", || async {
+        let retry = app
+            .request(Method::POST, "/v1/products", Some(&admin.access_token))
+            .header("idempotency-key", &key)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        retry.status() == 201 && retry.headers().contains_key("idempotent-replayed")
+    })
+    .await;
+    let retry = app
+        .request(Method::POST, "/v1/products", Some(&admin.access_token))
+        .header("idempotency-key", &key)
+        .json(&body)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(retry.headers()["idempotent-replayed"], "true");
+    assert!(retry.json::<Value>().await.unwrap()["product_id"].is_i64());
+    assert_eq!(
+        count_products(&app, body["sku"].as_str().unwrap()).await,
+        1,
+        "one product"
+    );
+}
