@@ -7,13 +7,13 @@
 # in-process time per image, and peak RSS (/usr/bin/time -v "Maximum resident set size").
 #
 # Usage: scripts/bench_thumbnails.sh [RUNS]        (default 20 hyperfine runs per command)
-# Env:   CARGO_TARGET_DIR (default /work/target-imaging), BENCH_DIR (default /tmp/imaging-bench),
+# Env:   CARGO_TARGET_DIR (default: the workspace's target/), BENCH_DIR (default /tmp/imaging-bench),
 #        BUILD_JOBS (default 2)
 set -euo pipefail
 
 RUNS="${1:-20}"
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-/work/target-imaging}"
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
 DIR="${BENCH_DIR:-/tmp/imaging-bench}"
 JOBS="${BUILD_JOBS:-2}"
 
