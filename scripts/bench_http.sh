@@ -8,23 +8,29 @@
 #   bare   GET /                      services/local/examples/bare_axum.rs (the baseline)
 #   item   GET /v1/products/{id}      warm from the Redis cache
 #   list   GET /v1/products?limit=20  warm from the Redis cache
+#   cart   GET /v1/cart               a customer's cart of 10 lines (UserCart in DynamoDB, priced
+#                                     from the catalogue in one batched read, warm in Redis)
 # once per RUST_LOG level in BENCH_LOG_LEVELS (default "warn info"; `info` writes a JSON line per
 # request, sent to /dev/null), prints a markdown table and writes it, with the date, the machine
 # and the commit, between the markers of docs/benchmarks/http.md (the rest of that file is kept).
-# Each row also shows the Redis keyspace hits/misses during the run (the reads must be hits) and
-# the CPU other processes took meanwhile (wrk, the servers and Redis share the machine's cores;
-# more than 0.1 core from anything else marks the row as disturbed).
+# Each row also shows the Redis keyspace hits/misses during the run (the reads must be hits), the
+# CPU PostgreSQL (the benchmark database's backends) and moto took meanwhile (the cart read goes
+# through both), and the CPU other processes took (wrk, the servers, Redis, PostgreSQL and moto
+# share the machine's cores; more than 0.1 core from anything else marks the row as disturbed).
 #
 # It installs wrk (apt) if missing, runs `scripts/stack.sh up` (and `down` at the end only if no
 # part of the stack was running before), builds the release binaries in the default target dir
 # (CARGO_TARGET_DIR is honoured) and stops the servers it started. It writes to the local
 # database: one product per run (a unique SKU) and, once, enough `BENCH-FILL-…` products to fill
-# the listing's first page of 20.
+# the listing's first page of 20; and one customer per run (a unique `bench-…@example.com`, signed
+# up through POST /v1/users/register) whose cart holds 10 products of that page.
 #
 # Environment (defaults): BENCH_PORT=18080 BARE_PORT=18081 (the next free ports from there are
 # used) BENCH_THREADS=2 BENCH_CONNECTIONS=64 BENCH_DURATION=15s BENCH_WARMUP=3s
 # BENCH_LOG_LEVELS="warn info" BENCH_OUT=docs/benchmarks/http.md (empty: print only)
-# BENCH_SKIP_BUILD=0 (1: use the binaries already built) BENCH_KEEP_RAW=<dir> (keep wrk outputs).
+# BENCH_SKIP_BUILD=0 (1: use the binaries already built) BENCH_KEEP_RAW=<dir> (keep wrk outputs)
+# BENCH_BIN_DIR=<target dir>/release (where `local` and `examples/bare_axum` are, e.g. a copy made
+# after the build so that another release build cannot replace them; implies BENCH_SKIP_BUILD=1).
 set -euo pipefail
 
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -41,8 +47,9 @@ BENCH_OUT="${BENCH_OUT-docs/benchmarks/http.md}"
 BENCH_SKIP_BUILD="${BENCH_SKIP_BUILD:-0}"
 BENCH_KEEP_RAW="${BENCH_KEEP_RAW:-}"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
-LOCAL_BIN="$TARGET_DIR/release/local"
-BARE_BIN="$TARGET_DIR/release/examples/bare_axum"
+BENCH_BIN_DIR="${BENCH_BIN_DIR:-}"
+LOCAL_BIN="${BENCH_BIN_DIR:-$TARGET_DIR/release}/local"
+BARE_BIN="${BENCH_BIN_DIR:-$TARGET_DIR/release}/examples/bare_axum"
 # The targets of the issue: the cached read at >= 50 % of the bare handler's requests/s and a
 # p99 under 5 ms.
 TARGET_RATIO=0.50
@@ -147,7 +154,7 @@ SKIP_MIGRATIONS=1 scripts/stack.sh up >&2
 # shellcheck source=/dev/null
 source "$(scripts/stack.sh env)"
 
-if [[ "$BENCH_SKIP_BUILD" != 1 ]]; then
+if [[ "$BENCH_SKIP_BUILD" != 1 && -z "$BENCH_BIN_DIR" ]]; then
     log "building the release binaries (cargo build --release -p local --bin local --example bare_axum)"
     build_started=$SECONDS
     cargo build --release -p local --bin local --example bare_axum >&2
@@ -158,6 +165,8 @@ fi
 APP_ENV=local RUST_LOG=warn "$LOCAL_BIN" migrate >"$WORK/migrate.log" 2>&1 ||
     {
         tail -n 20 "$WORK/migrate.log" >&2
+        grep -q VersionMissing "$WORK/migrate.log" &&
+            log "the database holds a migration the binaries do not know: rebuild them from the current tree"
         die "migrations failed"
     }
 
@@ -246,12 +255,40 @@ setup_product() {
     ((need <= 0)) || log "created $need filler products for a full listing page"
 }
 
-# warm URL: a few GETs, each must be 200 (the first one fills the cache).
+# A customer of our own (signed up through the API, a unique email) with 10 lines in their cart:
+# 10 products of the listing's first page that are in stock, quantity 1 each. Sets
+# CUSTOMER_TOKEN.
+setup_cart() {
+    local email password body ids id lines
+    email="bench-$(date +%s)-$$-$RANDOM@example.com"
+    password="Bench-Passw0rd!"
+    body="$(jq -nc --arg e "$email" --arg p "$password" '{name: "Bench Customer", email: $e, password: $p}')"
+    curl -fsS -o /dev/null -X POST "$BASE/v1/users/register" -H 'content-type: application/json' \
+        -d "$body" || die "signing up $email failed"
+    body="$(jq -nc --arg e "$email" --arg p "$password" '{email: $e, password: $p}')"
+    CUSTOMER_TOKEN="$(curl -fsS -X POST "$BASE/v1/users/login" -H 'content-type: application/json' \
+        -d "$body" | jq -r .access_token)"
+    [[ -n "$CUSTOMER_TOKEN" && "$CUSTOMER_TOKEN" != null ]] || die "login as $email failed"
+    ids="$(curl -fsS "$BASE/v1/products?limit=20" |
+        jq -r '[.items[] | select((.stock.available // .stock_available // 0) >= 1) | .product_id][:10][]')"
+    (($(wc -w <<<"$ids") == 10)) || die "fewer than 10 products in stock on the listing's first page"
+    for id in $ids; do
+        body="$(jq -nc --argjson id "$id" '{product_id: $id, quantity: 1}')"
+        curl -fsS -o /dev/null -X POST "$BASE/v1/cart/items" -H "authorization: Bearer $CUSTOMER_TOKEN" \
+            -H 'content-type: application/json' -d "$body" || die "adding product $id to the cart failed"
+    done
+    lines="$(curl -fsS "$BASE/v1/cart" -H "authorization: Bearer $CUSTOMER_TOKEN" | jq '.items | length')"
+    ((lines == 10)) || die "the benchmark cart holds $lines lines, not 10"
+    log "customer $email with 10 lines in their cart"
+}
+
+# warm URL [HEADER]: a few GETs, each must be 200 (the first one fills the cache).
 # The listing must hold 20 items (see setup_product).
 warm() {
-    local code
+    local code hdr=()
+    [[ -z "${2:-}" ]] || hdr=(-H "$2")
     for _ in 1 2 3 4 5; do
-        code="$(curl -s -o /dev/null -w '%{http_code}' "$1")"
+        code="$(curl -s -o /dev/null -w '%{http_code}' "${hdr[@]}" "$1")"
         [[ "$code" == 200 ]] || die "GET $1 answered $code"
     done
 }
@@ -275,6 +312,34 @@ proc_ticks() {
     fi
 }
 
+MOTO_SERVER_PID="$(head -n 1 "$STACK_DIR/moto.pid" 2>/dev/null || true)"
+
+BENCH_DB="${DATABASE_URL##*/}"
+BENCH_DB="${BENCH_DB%%\?*}"
+
+# STACK_TICKS: CPU ticks of the moto server and of the PostgreSQL backends connected to the
+# benchmark's database (not the tests' databases on the same cluster): the cart row's request
+# path goes through them (the caller's users row, the UserCart item). Bash builtins only, so
+# that it costs next to nothing and no child process.
+stack_ticks() {
+    local f pid comm cmd st t=0
+    for f in /proc/[0-9]*/comm; do
+        read -r comm 2>/dev/null <"$f" || continue
+        [[ "$comm" == postgres ]] || continue
+        pid="${f#/proc/}"
+        pid="${pid%/comm}"
+        IFS= read -r -d '' cmd 2>/dev/null <"/proc/$pid/cmdline" || true
+        [[ "$cmd" == "postgres: "*" $BENCH_DB "* ]] || continue
+        read -r -a st 2>/dev/null <"/proc/$pid/stat" || continue
+        t=$((t + st[13] + st[14]))
+    done
+    if [[ -n "$MOTO_SERVER_PID" && -r "/proc/$MOTO_SERVER_PID/stat" ]]; then
+        read -r -a st <"/proc/$MOTO_SERVER_PID/stat"
+        t=$((t + st[13] + st[14]))
+    fi
+    STACK_TICKS="$t"
+}
+
 # CHILD_TICKS: CPU ticks of this shell's finished children (wrk, curl, redis-cli), from
 # `times` (which must run in this shell: in a subshell it reads zero).
 child_ticks() {
@@ -291,30 +356,38 @@ machine_ticks() {
     awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $9 }' /proc/stat
 }
 
-# run_wrk NAME URL SERVER_PID: warm-up, then the measured run; sets RPS P50 P99 ERRS HITS and
-# OTHER (CPU, in cores, used during the run by anything but wrk, the server and Redis; > 0.1
-# means the numbers were disturbed).
+# run_wrk NAME URL SERVER_PID [HEADER]: warm-up, then the measured run (HEADER, e.g.
+# "Authorization: Bearer …", on every request); sets RPS P50 P99 ERRS HITS, STACK (CPU, in cores,
+# of PostgreSQL and moto during the run) and OTHER (CPU, in cores, used during the run by anything
+# but wrk, the server, Redis, PostgreSQL and moto; > 0.1 means the numbers were disturbed).
 run_wrk() {
     local name="$1" url="$2" spid="$3" out="$WORK/wrk-$1.txt" hits0 miss0 hits1 miss1 non2xx sockerr
-    local m0 m1 s0 s1 r0 r1 c0 c1 t0 t1
-    wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"$BENCH_WARMUP" "$url" >/dev/null
+    local m0 m1 s0 s1 r0 r1 c0 c1 t0 t1 p0 p1 hdr=()
+    [[ -z "${4:-}" ]] || hdr=(-H "$4")
+    wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"$BENCH_WARMUP" "${hdr[@]}" "$url" >/dev/null
     hits0="$(redis_stat keyspace_hits)"
     miss0="$(redis_stat keyspace_misses)"
+    stack_ticks
+    p0="$STACK_TICKS"
     m0="$(machine_ticks)" s0="$(proc_ticks "$spid")" r0="$(proc_ticks "$REDIS_SERVER_PID")"
     child_ticks
     c0="$CHILD_TICKS"
     t0="$(date +%s.%N)"
-    wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"$BENCH_DURATION" --latency "$url" >"$out"
+    wrk -t"$BENCH_THREADS" -c"$BENCH_CONNECTIONS" -d"$BENCH_DURATION" --latency "${hdr[@]}" "$url" >"$out"
     t1="$(date +%s.%N)"
     m1="$(machine_ticks)" s1="$(proc_ticks "$spid")" r1="$(proc_ticks "$REDIS_SERVER_PID")"
+    stack_ticks
+    p1="$STACK_TICKS"
     child_ticks
     c1="$CHILD_TICKS"
     hits1="$(redis_stat keyspace_hits)"
     miss1="$(redis_stat keyspace_misses)"
+    STACK="$(awk -v p="$((p1 - p0))" -v t0="$t0" -v t1="$t1" -v hz="$HZ" 'BEGIN {
+        v = p / ((t1 - t0) * hz); if (v < 0) v = 0; printf "%.2f", v }')"
     OTHER="$(awk -v m0="$m0" -v m1="$m1" -v s="$((s1 - s0))" -v r="$((r1 - r0))" -v c="$((c1 - c0))" \
-        -v t0="$t0" -v t1="$t1" -v hz="$HZ" 'BEGIN {
+        -v p="$((p1 - p0))" -v t0="$t0" -v t1="$t1" -v hz="$HZ" 'BEGIN {
         split(m0, a, " "); split(m1, b, " "); secs = (t1 - t0) * hz
-        other = (b[1] - a[1] - s - r - c) / secs; if (other < 0) other = 0
+        other = (b[1] - a[1] - s - r - c - p) / secs; if (other < 0) other = 0
         printf "%.2f", other; steal = (b[2] - a[2]) / secs; if (steal >= 0.05) printf " (steal %.2f)", steal }')"
     RPS="$(awk '/^Requests\/sec:/ { printf "%.0f", $2 }' "$out")"
     P50="$(to_ms "$(awk '$1 == "50%" { print $2 }' "$out")")"
@@ -328,40 +401,52 @@ run_wrk() {
     }
     # Redis keyspace hits/misses during the run (the whole Redis: other clients count too).
     HITS="$((hits1 - hits0)) / $((miss1 - miss0))"
-    log "$name: $RPS req/s, p50 $P50 ms, p99 $P99 ms, $ERRS, redis hits/misses $HITS, other CPU $OTHER cores"
+    log "$name: $RPS req/s, p50 $P50 ms, p99 $P99 ms, $ERRS, redis hits/misses $HITS, PostgreSQL + moto CPU $STACK cores, other CPU $OTHER cores"
     if awk -v o="${OTHER%% *}" 'BEGIN { exit !(o > 0.1) }'; then
         DISTURBED+=("$name")
     fi
     cat "$out" >&2
 }
 
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.2f", a / b; else print "n/a" }'; }
+# ratio A B: A / B with two decimals (three below 0.01, so that a small ratio does not read 0.00).
+ratio() {
+    awk -v a="$1" -v b="$2" 'BEGIN { if (b <= 0) print "n/a"; else if (a / b < 0.01) printf "%.3f", a / b
+        else printf "%.2f", a / b }'
+}
 
 PRODUCT_ID=""
+CUSTOMER_TOKEN=""
 for level in $BENCH_LOG_LEVELS; do
     start_local "$level"
     [[ -n "$PRODUCT_ID" ]] || setup_product
+    [[ -n "$CUSTOMER_TOKEN" ]] || setup_cart
     item_url="$BASE/v1/products/$PRODUCT_ID"
     list_url="$BASE/v1/products?limit=20"
+    cart_url="$BASE/v1/cart"
+    cart_auth="Authorization: Bearer $CUSTOMER_TOKEN"
     warm "$item_url"
     warm "$list_url"
+    warm "$cart_url" "$cart_auth"
     items="$(curl -fsS "$list_url" | jq '.items | length')"
     ((items == 20)) || log "WARNING: the listing holds $items items, not 20"
 
     run_wrk "bare-$level" "http://127.0.0.1:$BARE_PORT/" "$BARE_PID"
     bare_rps="$RPS"
-    ROWS+=("| bare axum \`GET /\` (baseline) | – | $RPS | $P50 | $P99 | 1.00 | $ERRS | – | $OTHER |")
+    ROWS+=("| bare axum \`GET /\` (baseline) | – | $RPS | $P50 | $P99 | 1.00 | $ERRS | – | $STACK | $OTHER |")
 
     run_wrk "item-$level" "$item_url" "$LOCAL_PID"
     item_ratio="$(ratio "$RPS" "$bare_rps")"
-    ROWS+=("| \`GET /v1/products/{id}\` (cached) | \`$level\` | $RPS | $P50 | $P99 | **$item_ratio** | $ERRS | $HITS | $OTHER |")
+    ROWS+=("| \`GET /v1/products/{id}\` (cached) | \`$level\` | $RPS | $P50 | $P99 | **$item_ratio** | $ERRS | $HITS | $STACK | $OTHER |")
     verdict="$(awk -v r="$item_ratio" -v p="$P99" -v tr="$TARGET_RATIO" -v tp="$TARGET_P99_MS" 'BEGIN {
         printf "%s throughput (%.0f %% of bare, target >= %.0f %%), %s p99 (%s ms, target < %s ms)",
             (r >= tr ? "meets" : "MISSES"), r * 100, tr * 100, (p < tp ? "meets" : "MISSES"), p, tp }')"
     SUMMARY+=("- \`RUST_LOG=$level\`: the cached single-product read $verdict.")
 
     run_wrk "list-$level" "$list_url" "$LOCAL_PID"
-    ROWS+=("| \`GET /v1/products?limit=20\` (cached, 20 items) | \`$level\` | $RPS | $P50 | $P99 | $(ratio "$RPS" "$bare_rps") | $ERRS | $HITS | $OTHER |")
+    ROWS+=("| \`GET /v1/products?limit=20\` (cached, 20 items) | \`$level\` | $RPS | $P50 | $P99 | $(ratio "$RPS" "$bare_rps") | $ERRS | $HITS | $STACK | $OTHER |")
+
+    run_wrk "cart-$level" "$cart_url" "$LOCAL_PID" "$cart_auth"
+    ROWS+=("| \`GET /v1/cart\` (10 lines) | \`$level\` | $RPS | $P50 | $P99 | $(ratio "$RPS" "$bare_rps") | $ERRS | $HITS | $STACK | $OTHER |")
 
     stop_local
 done
@@ -375,13 +460,14 @@ fi
 cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)"
 RESULT="$WORK/result.md"
 {
-    echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores${cpu:+ ($cpu)}, Linux $(uname -r), commit $commit."
+    echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores${cpu:+ ($cpu)}, Linux $(uname -r), commit $commit"
+    echo "(release binary built $(date -u -r "$LOCAL_BIN" +%Y-%m-%dT%H:%MZ))."
     echo "wrk $BENCH_THREADS threads, $BENCH_CONNECTIONS connections, $BENCH_DURATION per row after a $BENCH_WARMUP warm-up;"
     echo "wrk, the servers, Redis, PostgreSQL and moto all share the same $(nproc) cores"
     echo "(CPU ${BUSY_BEFORE} % busy just before the run, from other processes)."
     echo
-    echo "| Endpoint | RUST_LOG | Requests/s | p50 (ms) | p99 (ms) | × bare req/s | Errors | Redis hits / misses | Other CPU (cores) |"
-    echo "|---|---|---:|---:|---:|---:|---|---|---:|"
+    echo "| Endpoint | RUST_LOG | Requests/s | p50 (ms) | p99 (ms) | × bare req/s | Errors | Redis hits / misses | PostgreSQL + moto CPU (cores) | Other CPU (cores) |"
+    echo "|---|---|---:|---:|---:|---:|---|---|---:|---:|"
     printf '%s\n' "${ROWS[@]}"
     echo
     printf '%s\n' "${SUMMARY[@]}"
