@@ -30,7 +30,7 @@ use crate::{
     services::{
         cart::CartService,
         order_relay::OrderRelay,
-        orders::{record, unwind},
+        orders::{announce_stock, record, unwind},
         queue::{Message, MessageHandler},
     },
 };
@@ -187,6 +187,7 @@ impl CheckoutWorker {
         self.orders
             .set_stock_state(&mut uow, order_id, StockState::Reserved)
             .await?;
+        announce_stock(&self.outbox, &mut uow, &order.items).await?;
         let lines: Vec<Value> = order
             .items
             .iter()
@@ -275,6 +276,7 @@ impl CheckoutWorker {
             ));
         }
         self.orders.commit_stock(&mut uow, &order.items).await?;
+        announce_stock(&self.outbox, &mut uow, &order.items).await?;
         self.orders
             .set_stock_state(&mut uow, order_id, StockState::Committed)
             .await?;
@@ -328,6 +330,7 @@ impl CheckoutWorker {
         let undone = unwind(
             self.orders.as_ref(),
             self.payments.as_ref(),
+            &self.outbox,
             &mut uow,
             &order,
         )

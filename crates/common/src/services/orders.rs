@@ -60,10 +60,33 @@ pub async fn record(
         .await?)
 }
 
+/// Announces a stock move of every line to the catalogue (a product outbox record each, in
+/// the same unit of work), so the projection and the cache show the new availability once the
+/// relay applies them.
+pub async fn announce_stock(
+    outbox: &PgOutbox,
+    uow: &mut UnitOfWork,
+    items: &[OrderItem],
+) -> Result<(), Error> {
+    for item in items {
+        outbox
+            .append(
+                uow,
+                "product",
+                item.product_id,
+                "product.stock_changed",
+                &json!({}),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
 /// Gives back whatever stock the order holds and refunds what it paid; returns what it did.
 pub async fn unwind(
     orders: &dyn OrderStore,
     payments: &dyn PaymentProvider,
+    outbox: &PgOutbox,
     uow: &mut UnitOfWork,
     order: &Order,
 ) -> Result<serde_json::Value, Error> {
@@ -82,6 +105,7 @@ pub async fn unwind(
         orders
             .set_stock_state(uow, order.order_id, StockState::Released)
             .await?;
+        announce_stock(outbox, uow, &order.items).await?;
     }
     let refunded = match (order.payment_state, &order.payment_reference) {
         (PaymentState::Captured, Some(reference)) => {
@@ -270,6 +294,7 @@ impl OrderService {
         let undone = unwind(
             self.orders.as_ref(),
             self.payments.as_ref(),
+            &self.outbox,
             &mut uow,
             &order,
         )

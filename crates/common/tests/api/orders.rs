@@ -199,6 +199,16 @@ async fn a_declined_payment_fails_the_order_and_gives_the_stock_back() {
         inventory(&app, id).await == (4, 0)
     })
     .await;
+    app.eventually("the public product shows all units again", || async {
+        let p: Value = app
+            .get(&format!("/v1/products/{id}"), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        p["stock"]["available"] == 4
+    })
+    .await;
     let events = event_types(&app, &customer, order_id).await;
     for expected in [
         "order.placed",
@@ -729,4 +739,56 @@ fn every_task_of_the_asl_has_a_worker_step_and_the_file_renders() {
         ("OrderEvents_table", "shop-dev-OrderEvents"),
     ]);
     serde_json::from_str::<Value>(&rendered).expect("the rendered ASL is JSON");
+}
+
+#[tokio::test]
+async fn the_catalogue_shows_what_checkout_sold_and_what_a_cancel_gave_back() {
+    let app = TestApp::builder().with_checkout().spawn().await;
+    let admin = app.admin().await;
+    let customer = app.customer().await;
+    let id = product(&app, &admin, "8.00", 2).await;
+    let available = || async {
+        let p: Value = app
+            .get(&format!("/v1/products/{id}"), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        p["stock"]["available"].as_i64().unwrap()
+    };
+    assert_eq!(available().await, 2);
+    add(&app, &customer, id, 2).await;
+    let order_id = place(&app, &customer).await["order_id"].as_i64().unwrap();
+    assert_eq!(
+        settled(&app, &customer, order_id, 30).await["status"],
+        "CONFIRMED"
+    );
+    app.eventually("the sold-out product reads 0 available", || async {
+        available().await == 0
+    })
+    .await;
+    let more = app
+        .send_json(
+            Method::POST,
+            "/v1/cart/items",
+            Some(&customer.access_token),
+            &json!({"product_id": id, "quantity": 1}),
+        )
+        .await;
+    crate::assert_error(more, 409, "INSUFFICIENT_STOCK", "adding a sold-out product").await;
+
+    let cancelled = app
+        .request(
+            Method::POST,
+            &format!("/v1/orders/{order_id}/cancel"),
+            Some(&customer.access_token),
+        )
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(cancelled.status(), 200);
+    app.eventually("the cancelled units are available again", || async {
+        available().await == 2
+    })
+    .await;
 }
