@@ -8,6 +8,10 @@ use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 pub const CURRENCY: &str = "USD";
 
+/// The OpenAPI pattern of a price a client sends, as [`Money::parse_price`] checks it:
+/// 0.01 to 99999999.99, at most two decimal places, no sign, spaces or leading zeros.
+pub const PRICE_PATTERN: &str = r"^([1-9][0-9]{0,7}(\.[0-9]{1,2})?|0\.([1-9][0-9]?|0[1-9]))$";
+
 /// The largest amount `NUMERIC(10,2)` holds.
 const MAX_PRICE: Decimal = Decimal::from_parts(1_410_065_407, 2, 0, false, 2);
 
@@ -17,19 +21,31 @@ pub struct Money(Decimal);
 impl Money {
     pub const ZERO: Money = Money(Decimal::ZERO);
 
-    /// A unit price from a client: a decimal string, > 0, at most two decimal places, and
-    /// within `NUMERIC(10,2)`.
+    /// A unit price from a client: a decimal string with at most two decimal places, > 0 and
+    /// at most 99999999.99 (`NUMERIC(10,2)`), written without a sign, spaces or leading zeros:
+    /// exactly [`PRICE_PATTERN`].
     pub fn parse_price(raw: &str) -> Result<Self, &'static str> {
-        let raw = raw.trim();
-        if raw.is_empty() || !raw.bytes().all(|b| b.is_ascii_digit() || b == b'.') {
-            return Err("must be a decimal string such as \"19.99\"");
+        const SHAPE: &str = "must be a decimal string such as \"19.99\"";
+        let (int, frac) = match raw.split_once('.') {
+            Some((int, frac)) => (int, Some(frac)),
+            None => (raw, None),
+        };
+        let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+        if int.is_empty() || !digits(int) || (int.len() > 1 && int.starts_with('0')) {
+            return Err(SHAPE);
         }
-        let value: Decimal = raw
-            .parse()
-            .map_err(|_| "must be a decimal string such as \"19.99\"")?;
-        if value.scale() > 2 {
-            return Err("must have at most two decimal places");
+        if let Some(frac) = frac {
+            if frac.is_empty() || !digits(frac) {
+                return Err(SHAPE);
+            }
+            if frac.len() > 2 {
+                return Err("must have at most two decimal places");
+            }
         }
+        if int.len() > 8 {
+            return Err("must be at most 99999999.99");
+        }
+        let value: Decimal = raw.parse().map_err(|_| SHAPE)?;
         if value <= Decimal::ZERO {
             return Err("must be > 0");
         }
@@ -89,7 +105,7 @@ mod tests {
 
     #[test]
     fn prices_are_positive_two_place_decimal_strings() {
-        for ok in ["19.99", "1", "0.01", "99999999.99", "5.5"] {
+        for ok in ["19.99", "1", "0.01", "0.10", "0.5", "99999999.99", "5.5"] {
             assert!(Money::parse_price(ok).is_ok(), "{ok} should parse");
         }
         for bad in [
@@ -103,6 +119,12 @@ mod tests {
             "100000000.00",
             " ",
             "NaN",
+            " 1.00",
+            "+1",
+            "01.00",
+            "1.",
+            ".5",
+            "0.0",
         ] {
             assert!(
                 Money::parse_price(bad).is_err(),

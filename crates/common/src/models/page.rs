@@ -1,15 +1,18 @@
 //! Cursor pagination: `?limit=1..=100&cursor=<opaque>` in, `{items, next_cursor}` out.
 //!
-//! A cursor is base64url of a small JSON document naming the last key served; clients must treat
-//! it as opaque. Anything that does not decode is `400 VALIDATION_FAILED`, never a 500.
+//! A cursor names the last key served, in one canonical spelling ([`CURSOR_PATTERN`]: the
+//! document states it, so a client generated from the document sends nothing else); clients
+//! must treat it as opaque. Anything else is `400 VALIDATION_FAILED`, never a 500.
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use serde::{Deserialize, Serialize, de::DeserializeOwned};
+use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, FieldIssue};
 
 pub const DEFAULT_LIMIT: u32 = 20;
 pub const MAX_LIMIT: u32 = 100;
+
+/// The OpenAPI pattern of a cursor: the canonical decimal of a key, at most 18 digits.
+pub const CURSOR_PATTERN: &str = "^(0|[1-9][0-9]{0,17})$";
 
 /// A validated page request: how many items, and after which key.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,20 +21,14 @@ pub struct PageRequest<K> {
     pub after: Option<K>,
 }
 
-#[derive(Serialize, Deserialize)]
-struct CursorDoc<K> {
-    v: u8,
-    after: K,
-}
-
-impl<K: Serialize + DeserializeOwned> PageRequest<K> {
+impl PageRequest<i64> {
     /// Validates the raw query values; reports every bad field at once.
     pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, Error> {
         let mut issues = Vec::new();
         let limit = match limit {
             None => DEFAULT_LIMIT,
-            Some(raw) => match raw.trim().parse::<u32>() {
-                Ok(n) if (1..=MAX_LIMIT).contains(&n) => n,
+            Some(raw) => match parse_canonical(raw) {
+                Some(n) if (1..=i64::from(MAX_LIMIT)).contains(&n) => n as u32,
                 _ => {
                     issues.push(FieldIssue::new(
                         "limit",
@@ -43,7 +40,7 @@ impl<K: Serialize + DeserializeOwned> PageRequest<K> {
         };
         let after = match cursor {
             None => None,
-            Some(raw) => match decode_cursor::<K>(raw) {
+            Some(raw) => match decode_cursor(raw) {
                 Some(key) => Some(key),
                 None => {
                     issues.push(FieldIssue::new("cursor", "is malformed"));
@@ -59,18 +56,21 @@ impl<K: Serialize + DeserializeOwned> PageRequest<K> {
     }
 }
 
-pub fn encode_cursor<K: Serialize>(after: &K) -> String {
-    let doc = serde_json::to_vec(&CursorDoc { v: 1, after }).unwrap_or_default();
-    URL_SAFE_NO_PAD.encode(doc)
+pub fn encode_cursor(after: &i64) -> String {
+    after.to_string()
 }
 
-fn decode_cursor<K: DeserializeOwned>(raw: &str) -> Option<K> {
-    if raw.is_empty() || raw.len() > 512 {
-        return None;
-    }
-    let bytes = URL_SAFE_NO_PAD.decode(raw).ok()?;
-    let doc: CursorDoc<K> = serde_json::from_slice(&bytes).ok()?;
-    (doc.v == 1).then_some(doc.after)
+fn decode_cursor(raw: &str) -> Option<i64> {
+    parse_canonical(raw).filter(|_| raw.len() <= 18)
+}
+
+/// A non-negative integer in its one canonical spelling: digits only, no sign, spaces or
+/// leading zeros (`0|[1-9][0-9]*`), so the document's `integer` and pattern are the rule.
+fn parse_canonical(raw: &str) -> Option<i64> {
+    let canonical = !raw.is_empty()
+        && raw.bytes().all(|b| b.is_ascii_digit())
+        && (raw == "0" || !raw.starts_with('0'));
+    canonical.then(|| raw.parse().ok()).flatten()
 }
 
 /// One page of a listing, as every list route returns it.
@@ -83,11 +83,7 @@ pub struct Page<T> {
 
 impl<T> Page<T> {
     /// Builds a page from up to `limit + 1` fetched items: the extra one only says "there is more".
-    pub fn from_overfetch<K: Serialize>(
-        mut items: Vec<T>,
-        limit: u32,
-        key: impl Fn(&T) -> K,
-    ) -> Self {
+    pub fn from_overfetch(mut items: Vec<T>, limit: u32, key: impl Fn(&T) -> i64) -> Self {
         let more = items.len() > limit as usize;
         items.truncate(limit as usize);
         let next_cursor = if more {
@@ -121,7 +117,16 @@ mod tests {
                 after: Some(42)
             }
         );
-        for bad in ["%%%", "bm90IGpzb24", "", &encode_cursor(&"str")] {
+        for bad in [
+            "%%%",
+            "bm90IGpzb24",
+            "",
+            "-1",
+            "+1",
+            "01",
+            " 1",
+            "1234567890123456789",
+        ] {
             let err = PageRequest::<i64>::parse(None, Some(bad)).expect_err(bad);
             assert!(
                 matches!(err, Error::Validation(ref d) if d[0].field == "cursor"),
@@ -132,7 +137,7 @@ mod tests {
 
     #[test]
     fn limit_must_be_between_one_and_a_hundred() {
-        for bad in ["0", "101", "-1", "abc", "1.5"] {
+        for bad in ["0", "101", "-1", "abc", "1.5", "+5", "05", " 5", ""] {
             assert!(
                 PageRequest::<i64>::parse(Some(bad), None).is_err(),
                 "limit {bad}"

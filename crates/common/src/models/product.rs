@@ -75,7 +75,42 @@ impl Inventory {
 }
 
 pub const MAX_STOCK: i64 = 1_000_000;
-const MAX_TAGS: usize = 20;
+pub const MAX_TAGS: usize = 20;
+pub const MAX_SKU: usize = 64;
+pub const MAX_CATEGORY: usize = 64;
+pub const MAX_TAG: usize = 32;
+
+/// The characters `str::trim` removes (Unicode `White_Space`), spelled out for the OpenAPI
+/// patterns, so they mean what the server checks whatever a client's regex engine takes `\s`
+/// to be.
+#[macro_export]
+macro_rules! whitespace_class {
+    () => {
+        r"\t\n\u000b\f\r \u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+    };
+}
+
+/// The OpenAPI pattern of any text the server stores or searches: no NUL character
+/// (PostgreSQL's text cannot hold one).
+pub const TEXT_PATTERN: &str = r"^[^\u0000]*$";
+
+/// The OpenAPI pattern of a text that must not be blank: no NUL, and at least one character
+/// that `str::trim` keeps.
+pub const NOT_BLANK_PATTERN: &str =
+    concat!(r"^[^\u0000]*[^\u0000", whitespace_class!(), r"][^\u0000]*$");
+
+/// The OpenAPI pattern of a text without leading or trailing whitespace (and no NUL), at
+/// least two characters long (`?q`: its length is bounded separately).
+pub const TRIMMED_PATTERN: &str = concat!(
+    r"^[^\u0000",
+    whitespace_class!(),
+    r"][^\u0000]*[^\u0000",
+    whitespace_class!(),
+    r"]$"
+);
+
+/// The OpenAPI pattern of a SKU, as [`Issues::sku`] checks it.
+pub const SKU_PATTERN: &str = r"^[A-Za-z0-9._-]{1,64}$";
 
 /// Collects every problem of an input, so a client learns them all at once.
 #[derive(Default)]
@@ -94,23 +129,25 @@ impl Issues {
         }
     }
 
-    /// A trimmed text of `min..=max` characters.
+    /// A text of at most `max` characters as sent, not blank when `min > 0` (`min` is 0 or
+    /// 1); stored trimmed. The length counts the characters sent, so the document's
+    /// `maxLength` is the whole rule.
     pub fn text(&mut self, field: &str, raw: &str, min: usize, max: usize) -> String {
         let value = raw.trim().to_owned();
-        let len = value.chars().count();
-        if len < min || len > max {
-            if min > 0 && len == 0 {
-                self.add(field, "must not be empty");
-            } else {
-                self.add(field, format!("must be {min} to {max} characters"));
-            }
+        if raw.contains('\0') {
+            self.add(field, "must not contain NUL characters");
+        } else if min > 0 && value.is_empty() {
+            self.add(field, "must not be blank");
+        } else if raw.chars().count() > max {
+            self.add(field, format!("must be at most {max} characters"));
         }
         value
     }
 
+    /// 1 to 64 ASCII letters, digits, `-`, `_` or `.`, exactly as sent ([`SKU_PATTERN`]).
     pub fn sku(&mut self, raw: &str) -> String {
-        let sku = raw.trim().to_owned();
-        let ok = (1..=64).contains(&sku.len())
+        let sku = raw.to_owned();
+        let ok = (1..=MAX_SKU).contains(&sku.len())
             && sku
                 .bytes()
                 .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
@@ -127,15 +164,17 @@ impl Issues {
         })
     }
 
-    /// A category: lower-cased, 1..=64 characters; empty means none.
+    /// A category: at most 64 characters as sent, stored trimmed and lower-cased; blank
+    /// means none.
     pub fn category(&mut self, raw: Option<&str>) -> Option<String> {
-        let value = raw
-            .map(|c| c.trim().to_lowercase())
-            .filter(|c| !c.is_empty())?;
-        if value.chars().count() > 64 {
-            self.add("category", "must be at most 64 characters");
+        let raw = raw?;
+        if raw.chars().count() > MAX_CATEGORY || raw.contains('\0') {
+            self.add(
+                "category",
+                format!("must be at most {MAX_CATEGORY} characters, without NUL"),
+            );
         }
-        Some(value)
+        Some(raw.trim().to_lowercase()).filter(|c| !c.is_empty())
     }
 
     pub fn tags(&mut self, raw: &[String]) -> Vec<String> {
@@ -144,11 +183,14 @@ impl Issues {
         }
         let mut tags: Vec<String> = Vec::with_capacity(raw.len());
         for tag in raw {
-            let tag = tag.trim().to_lowercase();
-            if tag.is_empty() || tag.chars().count() > 32 {
-                self.add("tags", "each tag must be 1 to 32 characters");
+            if tag.chars().count() > MAX_TAG || tag.trim().is_empty() || tag.contains('\0') {
+                self.add(
+                    "tags",
+                    format!("each tag must be at most {MAX_TAG} characters and not blank"),
+                );
                 break;
             }
+            let tag = tag.trim().to_lowercase();
             if !tags.contains(&tag) {
                 tags.push(tag);
             }

@@ -7,7 +7,10 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::health::{__path_cart_health, cart_health};
+use super::{
+    dto::json_int,
+    health::{__path_cart_health, cart_health},
+};
 use crate::{
     auth::CurrentUser,
     error::Error,
@@ -92,9 +95,12 @@ impl From<PricedCart> for CartView {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddItemRequest {
-    #[schema(minimum = 1, example = 42)]
+    #[serde(deserialize_with = "json_int")]
+    #[schema(minimum = 1, maximum = 9223372036854775807_i64, example = 42)]
     pub product_id: i64,
-    /// Added to the line's quantity; the line may hold 1 to 99.
+    /// Added to the line's quantity; the line may hold 1 to 99 (more after adding up is
+    /// `400 VALIDATION_FAILED`, as is a 51st line).
+    #[serde(deserialize_with = "json_int")]
     #[schema(minimum = 1, maximum = 99, example = 2)]
     pub quantity: i64,
 }
@@ -103,6 +109,7 @@ pub struct AddItemRequest {
 #[serde(deny_unknown_fields)]
 pub struct SetItemRequest {
     /// The line's new quantity; 0 removes the line.
+    #[serde(deserialize_with = "json_int")]
     #[schema(minimum = 0, maximum = 99, example = 3)]
     pub quantity: i64,
 }

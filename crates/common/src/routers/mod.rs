@@ -8,9 +8,10 @@ pub mod dto;
 pub mod health;
 pub mod orders;
 pub mod products;
+pub mod schema;
 pub mod users;
 
-use axum::{Json, Router, middleware, routing::get};
+use axum::{Router, middleware, routing::get};
 use utoipa::{
     Modify, OpenApi,
     openapi::security::{Http, HttpAuthScheme, SecurityScheme},
@@ -96,8 +97,84 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     doc.merge(products::router().into_openapi());
     doc.merge(cart::router().into_openapi());
     doc.merge(orders::router().into_openapi());
+    complete_operations(&mut doc);
     describe_responses(&mut doc);
     doc
+}
+
+/// What every route answers by construction, added where a route's annotation does not
+/// already say more: `400` (a malformed `x-request-id`, a path id that is not an `int64`, a
+/// malformed or invalid body), `413`/`415` for a JSON body, `401` where a bearer token is
+/// required, `503` when a dependency is down (every route reads one). Path ids are stated as
+/// what the router parses: positive `int64`s.
+fn complete_operations(doc: &mut utoipa::openapi::OpenApi) {
+    use utoipa::openapi::{
+        ContentBuilder, ObjectBuilder, Ref, RefOr, ResponseBuilder, path::ParameterIn, schema::Type,
+    };
+    let envelope = |status: &str| -> RefOr<utoipa::openapi::Response> {
+        ResponseBuilder::new()
+            .description(status_meaning(status))
+            .content(
+                "application/json",
+                ContentBuilder::new()
+                    .schema(Some(Ref::from_schema_name("ErrorEnvelope")))
+                    .build(),
+            )
+            .into()
+    };
+    for item in doc.paths.paths.values_mut() {
+        for operation in [
+            &mut item.get,
+            &mut item.post,
+            &mut item.put,
+            &mut item.patch,
+            &mut item.delete,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let mut statuses = vec!["400", "503"];
+            if operation.request_body.is_some() {
+                statuses.extend(["413", "415"]);
+            }
+            if operation
+                .security
+                .as_ref()
+                .is_some_and(|requirements| !requirements.is_empty())
+            {
+                statuses.push("401");
+            }
+            for parameter in operation.parameters.iter_mut().flatten() {
+                if let RefOr::T(parameter) = parameter
+                    && parameter.parameter_in == ParameterIn::Header
+                    && parameter.name.eq_ignore_ascii_case("Idempotency-Key")
+                {
+                    parameter.schema = Some(schema::idempotency_key());
+                }
+                if let RefOr::T(parameter) = parameter
+                    && parameter.parameter_in == ParameterIn::Path
+                    && let Some(RefOr::T(utoipa::openapi::Schema::Object(schema))) =
+                        &parameter.schema
+                    && schema.schema_type == Type::Integer.into()
+                {
+                    parameter.schema = Some(
+                        ObjectBuilder::new()
+                            .schema_type(Type::Integer)
+                            .format(schema.format.clone())
+                            .minimum(Some(1))
+                            .maximum(Some(i64::MAX))
+                            .into(),
+                    );
+                }
+            }
+            let responses = &mut operation.responses.responses;
+            for status in statuses {
+                if !responses.contains_key(status) {
+                    responses.insert(status.to_owned(), envelope(status));
+                }
+            }
+        }
+    }
 }
 
 /// OpenAPI requires a description on every response object: a response a route documents
@@ -133,7 +210,7 @@ fn status_meaning(status: &str) -> &'static str {
         "202" => "Accepted",
         "204" => "No content",
         "400" => {
-            "`BAD_REQUEST` (malformed JSON, a missing or invalid header) or `VALIDATION_FAILED` (details name the fields)"
+            "`BAD_REQUEST` (malformed JSON, a missing or invalid header such as `x-request-id`) or `VALIDATION_FAILED` (a path id that is not an int64, a body or query that breaks a rule; details name the fields)"
         }
         "401" => "`UNAUTHENTICATED`: no token, or an invalid, expired or foreign one",
         "403" => "`FORBIDDEN`: the caller's role does not allow this",

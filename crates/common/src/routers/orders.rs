@@ -223,18 +223,17 @@ pub struct OrderEventList {
 #[derive(Debug, Deserialize, IntoParams)]
 #[into_params(parameter_in = Query)]
 pub struct ListOrdersQuery {
-    /// 1..=100, default 20.
-    #[param(value_type = Option<u32>, minimum = 1, maximum = 100)]
+    #[param(schema_with = super::schema::limit)]
     pub limit: Option<String>,
-    /// The `next_cursor` of the previous page.
+    #[param(schema_with = super::schema::cursor)]
     pub cursor: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CheckoutRequest {
-    /// Where to ship; the caller's profile address when absent. At most 1000 characters.
-    #[schema(max_length = 1000, example = "1 Main St, Springfield")]
+    /// Where to ship; the caller's profile address when absent, `null` or blank.
+    #[schema(schema_with = super::schema::address_nullable)]
     pub shipping_address: Option<String>,
 }
 
@@ -242,27 +241,35 @@ pub struct CheckoutRequest {
 #[serde(deny_unknown_fields)]
 pub struct ShipmentUpdateRequest {
     /// `SHIPPED` (from `PENDING`) or `DELIVERED` (from `SHIPPED`).
-    #[schema(example = "SHIPPED")]
+    #[schema(example = "SHIPPED", pattern = "^(SHIPPED|DELIVERED)$")]
     pub status: String,
-    #[schema(max_length = 100, example = "UPS")]
+    /// At most 100 characters; stored trimmed; blank or `null` means none.
+    #[schema(max_length = 100, pattern = "^[^\\u0000]*$", example = "UPS")]
     pub carrier: Option<String>,
-    #[schema(max_length = 100, example = "1Z999AA10123456784")]
+    /// At most 100 characters; stored trimmed; blank or `null` means none.
+    #[schema(
+        max_length = 100,
+        pattern = "^[^\\u0000]*$",
+        example = "1Z999AA10123456784"
+    )]
     pub tracking_number: Option<String>,
 }
 
+/// An optional text of at most `max` characters as sent (no NUL), stored trimmed; blank is
+/// none.
 fn bounded(field: &str, value: Option<String>, max: usize) -> Result<Option<String>, Error> {
-    match value.map(|v| v.trim().to_owned()) {
-        Some(v) if v.chars().count() > max => Err(Error::validation(
+    match value {
+        Some(v) if v.chars().count() > max || v.contains('\0') => Err(Error::validation(
             field,
-            format!("at most {max} characters"),
+            format!("at most {max} characters, without NUL"),
         )),
-        Some(v) if v.is_empty() => Ok(None),
-        other => Ok(other),
+        Some(v) => Ok(Some(v.trim().to_owned()).filter(|v| !v.is_empty())),
+        None => Ok(None),
     }
 }
 
 #[utoipa::path(post, path = "/v1/orders", tag = "orders", request_body = CheckoutRequest,
-    params(("Idempotency-Key" = String, Header, description = "Required; 1 to 255 printable characters. A retry with the same key and body replays the first response (`idempotent-replayed: true`).")),
+    params(("Idempotency-Key" = String, Header, description = "Required; 1 to 255 printable ASCII characters. A retry with the same key and body replays the first response (`idempotent-replayed: true`).")),
     security(("bearer" = [])),
     responses(
         (status = 202, description = "the order, `PENDING`; the checkout workflow runs", body = OrderView),

@@ -11,7 +11,7 @@ use utoipa::{IntoParams, ToSchema};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    dto::{UploadRequest, UploadView, double_option},
+    dto::{UploadRequest, UploadView, double_option, json_int, non_null},
     health::{__path_products_health, products_health},
 };
 use crate::{
@@ -19,16 +19,18 @@ use crate::{
     error::Error,
     http::error::{ApiError, ErrorEnvelope},
     http::{
+        RenderedJson,
         extract::{ApiJson, ApiPath, ApiQuery},
         idempotency::{IdempotentRoutes, KeyRule},
     },
     models::{
         Money,
         image::{ImageOwner, ImageRecord},
-        page::PageRequest,
+        page::{Page, PageRequest},
         product::{Inventory, Issues, NewProduct, Product, ProductChanges, ProductFilter},
         timestamp,
     },
+    services::products::Render,
     state::ProductsState,
 };
 
@@ -139,32 +141,34 @@ pub struct ProductSummaryPage {
 #[into_params(parameter_in = Query)]
 pub struct ListProductsQuery {
     /// 1..=100, default 20.
-    #[param(value_type = Option<u32>)]
+    #[param(schema_with = super::schema::limit)]
     pub limit: Option<String>,
     /// The `next_cursor` of the previous page.
+    #[param(schema_with = super::schema::cursor)]
     pub cursor: Option<String>,
-    /// Only this category.
+    #[param(schema_with = super::schema::category_filter)]
     pub category: Option<String>,
-    /// Case-insensitive text the name contains, 3 to 100 characters (answered from a trigram
-    /// index; results in product id order).
-    #[param(min_length = 3, max_length = 100)]
+    #[param(schema_with = super::schema::search_text)]
     pub q: Option<String>,
 }
 
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateProductRequest {
-    #[schema(example = "MUG-BLUE-01")]
+    #[schema(schema_with = super::schema::sku)]
     pub sku: String,
-    #[schema(example = "Blue mug")]
+    #[schema(schema_with = super::schema::product_name)]
     pub name: String,
+    #[schema(schema_with = super::schema::description_nullable)]
     pub description: Option<String>,
-    /// A decimal string with at most two places, > 0.
-    #[schema(example = "12.50")]
+    #[schema(schema_with = super::schema::price)]
     pub price: String,
+    #[schema(schema_with = super::schema::category_nullable)]
     pub category: Option<String>,
+    #[schema(schema_with = super::schema::tags_nullable)]
     pub tags: Option<Vec<String>>,
-    #[schema(example = 100)]
+    #[serde(deserialize_with = "json_int")]
+    #[schema(schema_with = super::schema::stock)]
     pub stock: i64,
 }
 
@@ -189,17 +193,26 @@ impl CreateProductRequest {
     }
 }
 
+/// At least one field; only `category` may be `null` (it removes the category).
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateProductRequest {
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(schema_with = super::schema::product_name)]
     pub name: Option<String>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(schema_with = super::schema::description)]
     pub description: Option<String>,
-    #[schema(example = "14.00")]
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(schema_with = super::schema::price)]
     pub price: Option<String>,
     /// `null` removes the category.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = super::schema::category_nullable)]
     pub category: Option<Option<String>>,
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(schema_with = super::schema::tags)]
     pub tags: Option<Vec<String>>,
 }
 
@@ -222,7 +235,9 @@ impl UpdateProductRequest {
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SetInventoryRequest {
-    #[schema(example = 25)]
+    /// Units in stock; at least the units reserved by pending orders.
+    #[serde(deserialize_with = "json_int")]
+    #[schema(schema_with = super::schema::stock)]
     pub stock: i64,
 }
 
@@ -287,14 +302,21 @@ pub struct ImageList {
 async fn list_products(
     State(state): State<ProductsState>,
     ApiQuery(query): ApiQuery<ListProductsQuery>,
-) -> Result<ApiJson<ProductSummaryPage>, ApiError> {
+) -> Result<RenderedJson, ApiError> {
     let page = PageRequest::parse(query.limit.as_deref(), query.cursor.as_deref())?;
-    if let Some(q) = query.q.as_deref().map(str::trim)
-        && !q.is_empty()
-        && !(3..=100).contains(&q.chars().count())
+    let mut issues = Issues::default();
+    if let Some(q) = query.q.as_deref()
+        && (!(3..=100).contains(&q.chars().count()) || q.trim() != q || q.contains('\0'))
     {
-        return Err(Error::validation("q", "must be 3 to 100 characters").into());
+        issues.add(
+            "q",
+            "must be 3 to 100 characters, without leading or trailing whitespace",
+        );
     }
+    if let Some(category) = query.category.as_deref() {
+        issues.category(Some(category));
+    }
+    issues.into_result(()).map_err(Error::Validation)?;
     let filter = ProductFilter {
         category: query
             .category
@@ -305,11 +327,15 @@ async fn list_products(
             .map(|q| q.trim().to_owned())
             .filter(|q| !q.is_empty()),
     };
-    let page = state.products.list(filter, page).await?;
-    Ok(ApiJson(ProductSummaryPage {
-        items: page.items.into_iter().map(Into::into).collect(),
-        next_cursor: page.next_cursor,
-    }))
+    let render: Render<'_, Page<Product>> = Box::new(|page| {
+        serde_json::to_vec(&ProductSummaryPage {
+            items: page.items.into_iter().map(Into::into).collect(),
+            next_cursor: page.next_cursor,
+        })
+    });
+    Ok(RenderedJson(
+        state.products.list_rendered(filter, page, render).await?,
+    ))
 }
 
 #[utoipa::path(get, path = "/v1/products/{product_id}", tag = "products",
@@ -318,12 +344,16 @@ async fn list_products(
 async fn get_product(
     State(state): State<ProductsState>,
     ApiPath(product_id): ApiPath<i64>,
-) -> Result<ApiJson<ProductView>, ApiError> {
-    Ok(ApiJson(state.products.get(product_id).await?.into()))
+) -> Result<RenderedJson, ApiError> {
+    let render: Render<'_, Product> =
+        Box::new(|product| serde_json::to_vec(&ProductView::from(product)));
+    Ok(RenderedJson(
+        state.products.get_rendered(product_id, render).await?,
+    ))
 }
 
 #[utoipa::path(post, path = "/v1/products", tag = "products", request_body = CreateProductRequest,
-    params(("Idempotency-Key" = Option<String>, Header, description = "1 to 255 characters; retries replay the first response")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "Optional; 1 to 255 printable ASCII characters. A retry with the same key and body replays the first response (`idempotent-replayed: true`); the same key with another body is `422`.")),
     security(("bearer" = [])),
     responses(
         (status = 201, body = ProductView),

@@ -7,7 +7,7 @@ use utoipa::ToSchema;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::{
-    dto::{UploadRequest, UploadView, double_option},
+    dto::{UploadRequest, UploadView, double_option, non_null},
     health::{__path_users_health, users_health},
 };
 use crate::{
@@ -73,34 +73,88 @@ impl From<User> for UserView {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RegisterRequest {
-    #[schema(example = "Ada Lovelace")]
+    #[schema(schema_with = super::schema::person_name)]
     pub name: String,
-    #[schema(example = "ada@example.com")]
+    #[schema(schema_with = super::schema::email)]
     pub email: String,
-    /// The pool's policy: 8+ characters, upper and lower case, a digit and a symbol.
+    #[schema(schema_with = super::schema::password)]
     pub password: String,
+    #[schema(schema_with = super::schema::address_nullable)]
     pub address: Option<String>,
 }
 
+/// An e-mail address as [`super::schema::EMAIL_PATTERN`] states it: a local part of ASCII
+/// letters, digits and `._%+-` (not starting with `.`, `%`, `+` or `-`), `@`, then dot-separated
+/// labels of letters, digits and `-`, the last one two or more letters; at most 254 characters.
+/// (Cognito accepts more; this is what every environment's pool accepts.)
 fn check_email(issues: &mut Issues, raw: &str) -> String {
-    let email = raw.trim().to_owned();
-    let valid = email.len() <= 254
-        && email.split_once('@').is_some_and(|(local, domain)| {
-            !local.is_empty()
-                && domain.contains('.')
-                && !domain.starts_with('.')
-                && !domain.ends_with('.')
-        })
-        && !email.chars().any(char::is_whitespace);
+    let local_ok = |local: &str| {
+        local
+            .bytes()
+            .next()
+            .is_some_and(|b| b.is_ascii_alphanumeric() || b == b'_')
+            && local
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b"._%+-".contains(&b))
+    };
+    let domain_ok = |domain: &str| {
+        let labels: Vec<&str> = domain.split('.').collect();
+        let (last, rest) = labels.split_last().expect("split yields one part at least");
+        !rest.is_empty()
+            && last.len() >= 2
+            && last.bytes().all(|b| b.is_ascii_alphabetic())
+            && rest.iter().all(|label| {
+                !label.is_empty()
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
+            })
+    };
+    let valid = raw.len() <= 254
+        && raw
+            .split_once('@')
+            .is_some_and(|(local, domain)| local_ok(local) && domain_ok(domain));
     if !valid {
         issues.add("email", "must be an e-mail address");
     }
-    email
+    raw.to_owned()
+}
+
+/// The pool's password policy (Cognito's): 8 to [`super::schema::MAX_PASSWORD`] characters
+/// with a lower-case and an upper-case ASCII letter, an ASCII digit and one of Cognito's
+/// symbols (or a space); no NUL.
+fn check_password(issues: &mut Issues, password: &str) {
+    let len = password.chars().count();
+    let ok = (8..=super::schema::MAX_PASSWORD).contains(&len)
+        && !password.contains('\0')
+        && password.chars().any(|c| c.is_ascii_lowercase())
+        && password.chars().any(|c| c.is_ascii_uppercase())
+        && password.chars().any(|c| c.is_ascii_digit())
+        && password
+            .chars()
+            .any(|c| super::schema::PASSWORD_SYMBOLS.contains(c));
+    if !ok {
+        issues.add(
+            "password",
+            format!(
+                "must be 8 to {} characters with upper- and lower-case letters, a digit and a symbol",
+                super::schema::MAX_PASSWORD
+            ),
+        );
+    }
+}
+
+/// A credential field that must be given: not blank and without NUL.
+fn check_given(issues: &mut Issues, field: &str, value: &str) {
+    if value.trim().is_empty() || value.contains('\0') {
+        issues.add(field, "must not be blank or contain NUL");
+    }
 }
 
 impl RegisterRequest {
     fn validate(self) -> Result<Registration, Error> {
         let mut issues = Issues::default();
+        check_password(&mut issues, &self.password);
         let reg = Registration {
             name: issues.text("name", &self.name, 1, 200),
             email: check_email(&mut issues, &self.email),
@@ -110,10 +164,6 @@ impl RegisterRequest {
                 .filter(|a| !a.is_empty()),
             password: Secret::new(self.password),
         };
-        let len = reg.password.expose().chars().count();
-        if !(8..=256).contains(&len) {
-            issues.add("password", "must be 8 to 256 characters");
-        }
         issues.into_result(reg).map_err(Error::Validation)
     }
 }
@@ -121,20 +171,27 @@ impl RegisterRequest {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct ConfirmRequest {
+    #[schema(schema_with = super::schema::given)]
     pub email: String,
+    /// The code Cognito sent.
+    #[schema(schema_with = super::schema::given)]
     pub code: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct LoginRequest {
+    #[schema(schema_with = super::schema::given)]
     pub email: String,
+    #[schema(schema_with = super::schema::given)]
     pub password: String,
 }
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct RefreshRequest {
+    /// The `refresh_token` of a sign-in.
+    #[schema(schema_with = super::schema::given)]
     pub refresh_token: String,
 }
 
@@ -162,13 +219,16 @@ impl From<Tokens> for TokenResponse {
     }
 }
 
+/// At least one field; `address: null` (or blank) removes the address.
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(min_properties = 1)]
 pub struct UpdateMeRequest {
+    #[serde(default, deserialize_with = "non_null")]
+    #[schema(schema_with = super::schema::person_name)]
     pub name: Option<String>,
-    /// `null` removes the address.
     #[serde(default, deserialize_with = "double_option")]
-    #[schema(value_type = Option<String>)]
+    #[schema(schema_with = super::schema::address_nullable)]
     pub address: Option<Option<String>>,
 }
 
@@ -184,11 +244,17 @@ async fn register(
 }
 
 #[utoipa::path(post, path = "/v1/users/confirm", tag = "users", request_body = ConfirmRequest,
-    responses((status = 204), (status = 400, body = ErrorEnvelope)))]
+    responses((status = 204), (status = 400, body = ErrorEnvelope),
+        (status = 401, description = "no such unconfirmed sign-up", body = ErrorEnvelope),
+        (status = 429, body = ErrorEnvelope)))]
 async fn confirm(
     State(state): State<UsersState>,
     ApiJson(body): ApiJson<ConfirmRequest>,
 ) -> Result<StatusCode, ApiError> {
+    let mut issues = Issues::default();
+    check_given(&mut issues, "email", &body.email);
+    check_given(&mut issues, "code", &body.code);
+    issues.into_result(()).map_err(Error::Validation)?;
     state.users.confirm(&body.email, &body.code).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -200,6 +266,10 @@ async fn login(
     State(state): State<UsersState>,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<ApiJson<TokenResponse>, ApiError> {
+    let mut issues = Issues::default();
+    check_given(&mut issues, "email", &body.email);
+    check_given(&mut issues, "password", &body.password);
+    issues.into_result(()).map_err(Error::Validation)?;
     Ok(ApiJson(
         state.users.login(&body.email, &body.password).await?.into(),
     ))
@@ -211,6 +281,9 @@ async fn refresh(
     State(state): State<UsersState>,
     ApiJson(body): ApiJson<RefreshRequest>,
 ) -> Result<ApiJson<TokenResponse>, ApiError> {
+    let mut issues = Issues::default();
+    check_given(&mut issues, "refresh_token", &body.refresh_token);
+    issues.into_result(()).map_err(Error::Validation)?;
     Ok(ApiJson(
         state.users.refresh(&body.refresh_token).await?.into(),
     ))

@@ -77,6 +77,11 @@ impl UserService {
 
     #[tracing::instrument(skip_all)]
     pub async fn refresh(&self, refresh_token: &str) -> Result<Tokens, Error> {
+        // An empty token is the client's mistake, not a dependency failing: Cognito answers it
+        // with a parameter error that must not surface as a 503.
+        if refresh_token.trim().is_empty() {
+            return Err(Error::validation("refresh_token", "must not be blank"));
+        }
         self.identity
             .refresh(refresh_token)
             .await
