@@ -52,6 +52,10 @@ cargo test --workspace --quiet -- --test-threads "${TEST_THREADS:-8}" "${cargo_a
 if [[ $quick -eq 0 ]]; then
   step "OpenAPI 3.1 validation"
   scripts/check_openapi.sh
+  step "schemathesis against the served document"
+  scripts/check_schemathesis.sh
+  step "a generated client's journey"
+  scripts/check_client.sh
   step "interactive documentation in headless Chromium"
   scripts/check_docs.sh
   step "infrastructure checks"
