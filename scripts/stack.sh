@@ -367,6 +367,9 @@ write_stack_env() {
         echo "export AWS_ENDPOINT_URL=$(q "$MOTO_URL")"
         echo "export AWS_ACCESS_KEY_ID=$(q testing)"
         echo "export AWS_SECRET_ACCESS_KEY=$(q testing)"
+        echo "# moto is one Python process: under a parallel test suite or a load test its answers"
+        echo "# can take over a second, so local calls get 3 s (AWS default: 800 ms; see README)"
+        echo "export AWS_TIMEOUT_MS=$(q 3000)"
         echo "export DYNAMODB_TABLE_PREFIX=$(q "$DYNAMODB_TABLE_PREFIX")"
         echo "export IMAGES_BUCKET=$(q "$(jq -r .images_bucket <<<"$json")")"
         # The all-in-one server serves processed images at /images/<key> to anonymous

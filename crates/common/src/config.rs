@@ -122,6 +122,14 @@ pub struct BaseConfig {
     pub aws_region: String,
     pub aws_endpoint_url: Option<String>,
     pub table_prefix: String,
+    /// DynamoDB's own endpoint, when it is not `aws_endpoint_url` (`DYNAMODB_ENDPOINT_URL`).
+    pub dynamodb_endpoint_url: Option<String>,
+    /// How long one AWS call on a request's path may take in all, retries included
+    /// (`AWS_TIMEOUT_MS`).
+    pub aws_timeout: Duration,
+    /// How long a request may take before it is answered `503` whatever it waits on
+    /// (`REQUEST_TIMEOUT_MS`).
+    pub request_timeout: Duration,
 }
 
 impl BaseConfig {
@@ -151,6 +159,9 @@ impl BaseConfig {
             aws_region: env.or("AWS_REGION", "us-east-1"),
             aws_endpoint_url: env.get("AWS_ENDPOINT_URL"),
             table_prefix: env.or("DYNAMODB_TABLE_PREFIX", ""),
+            dynamodb_endpoint_url: env.get("DYNAMODB_ENDPOINT_URL"),
+            aws_timeout: Duration::from_millis(env.number("AWS_TIMEOUT_MS", 800)?.max(1)),
+            request_timeout: Duration::from_millis(env.number("REQUEST_TIMEOUT_MS", 5000)?.max(1)),
         })
     }
 
@@ -207,6 +218,8 @@ pub struct CacheConfig {
     pub redis_auth_secret_id: Option<String>,
     pub ttl: Duration,
     pub key_prefix: String,
+    /// The in-process tier of rendered responses (`CACHE_LOCAL_TTL_MS`, 0: off).
+    pub local_ttl: Duration,
 }
 
 impl CacheConfig {
@@ -216,6 +229,7 @@ impl CacheConfig {
             redis_auth_secret_id: env.get("REDIS_AUTH_SECRET_ID"),
             ttl: Duration::from_secs(env.number("CACHE_TTL_SECONDS", 60)?.max(1)),
             key_prefix: env.or("CACHE_KEY_PREFIX", ""),
+            local_ttl: Duration::from_millis(env.number("CACHE_LOCAL_TTL_MS", 1000)?),
         })
     }
 }

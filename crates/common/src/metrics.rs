@@ -8,11 +8,14 @@
 
 use std::{
     cell::RefCell,
-    io::Write,
     sync::{Arc, OnceLock},
 };
 
-use serde_json::{Map, Value, json};
+use serde::{
+    Serialize, Serializer,
+    ser::{SerializeMap, SerializeSeq},
+};
+use serde_json::Value;
 
 pub const NAMESPACE: &str = "Shop";
 /// EMF allows at most 100 metrics per document.
@@ -66,42 +69,125 @@ impl MetricSet {
 
     /// The EMF document (`None` when nothing was recorded).
     pub fn document(&self, service: &str, environment: &str, timestamp_ms: i64) -> Option<Value> {
+        let line = self.render(service, environment, timestamp_ms)?;
+        serde_json::from_str(&line).ok()
+    }
+
+    /// The EMF document as one JSON line (no newline), serialized straight from the set.
+    pub fn render(&self, service: &str, environment: &str, timestamp_ms: i64) -> Option<String> {
         if self.metrics.is_empty() {
             return None;
         }
-        let base = vec!["Service".to_owned(), "Environment".to_owned()];
-        let mut names = base.clone();
-        names.extend(self.dimensions.iter().map(|(k, _)| k.clone()));
-        // Published per scope dimension (e.g. per route class) and rolled up per service, so
-        // alarms can address a service's totals exactly.
-        let sets = if self.dimensions.is_empty() {
-            vec![base]
-        } else {
-            vec![names, base]
-        };
-        let mut root = Map::new();
-        root.insert(
-            "_aws".into(),
-            json!({
-                "Timestamp": timestamp_ms,
-                "CloudWatchMetrics": [{
-                    "Namespace": NAMESPACE,
-                    "Dimensions": sets,
-                    "Metrics": self.metrics.iter()
-                        .map(|(name, unit, _)| json!({"Name": name, "Unit": unit.as_str()}))
-                        .collect::<Vec<_>>(),
-                }],
-            }),
-        );
-        root.insert("Service".into(), json!(service));
-        root.insert("Environment".into(), json!(environment));
-        for (k, v) in &self.dimensions {
-            root.insert(k.clone(), json!(v));
+        serde_json::to_string(&Emf {
+            set: self,
+            service,
+            environment,
+            timestamp_ms,
+        })
+        .ok()
+    }
+}
+
+/// One EMF document: `_aws` (namespace, dimension sets, metric definitions), then the
+/// dimension values and the metric values as top-level members.
+struct Emf<'a> {
+    set: &'a MetricSet,
+    service: &'a str,
+    environment: &'a str,
+    timestamp_ms: i64,
+}
+
+struct Dimensions<'a>(&'a MetricSet);
+struct Definitions<'a>(&'a MetricSet);
+
+impl Serialize for Emf<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut root = serializer.serialize_map(None)?;
+        root.serialize_entry(
+            "_aws",
+            &json_aws(
+                self.timestamp_ms,
+                &Dimensions(self.set),
+                &Definitions(self.set),
+            ),
+        )?;
+        root.serialize_entry("Service", self.service)?;
+        root.serialize_entry("Environment", self.environment)?;
+        for (name, value) in &self.set.dimensions {
+            root.serialize_entry(name, value)?;
         }
-        for (name, _, value) in &self.metrics {
-            root.insert(name.clone(), json!(value));
+        for (name, _, value) in &self.set.metrics {
+            root.serialize_entry(name, value)?;
         }
-        Some(Value::Object(root))
+        root.end()
+    }
+}
+
+fn json_aws<'a>(
+    timestamp_ms: i64,
+    dimensions: &'a Dimensions<'a>,
+    definitions: &'a Definitions<'a>,
+) -> impl Serialize + 'a {
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Directive<'a> {
+        namespace: &'static str,
+        dimensions: &'a Dimensions<'a>,
+        metrics: &'a Definitions<'a>,
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "PascalCase")]
+    struct Aws<'a> {
+        timestamp: i64,
+        cloud_watch_metrics: [Directive<'a>; 1],
+    }
+    Aws {
+        timestamp: timestamp_ms,
+        cloud_watch_metrics: [Directive {
+            namespace: NAMESPACE,
+            dimensions,
+            metrics: definitions,
+        }],
+    }
+}
+
+/// Published per scope dimension (e.g. per route class) and rolled up per service, so alarms
+/// can address a service's totals exactly.
+impl Serialize for Dimensions<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        const BASE: [&str; 2] = ["Service", "Environment"];
+        let extra = &self.0.dimensions;
+        let mut sets = serializer.serialize_seq(None)?;
+        if !extra.is_empty() {
+            let all: Vec<&str> = BASE
+                .iter()
+                .copied()
+                .chain(extra.iter().map(|(k, _)| k.as_str()))
+                .collect();
+            sets.serialize_element(&all)?;
+        }
+        sets.serialize_element(&BASE)?;
+        sets.end()
+    }
+}
+
+impl Serialize for Definitions<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        #[derive(Serialize)]
+        struct Definition<'a> {
+            #[serde(rename = "Name")]
+            name: &'a str,
+            #[serde(rename = "Unit")]
+            unit: &'static str,
+        }
+        let mut list = serializer.serialize_seq(Some(self.0.metrics.len()))?;
+        for (name, unit, _) in &self.0.metrics {
+            list.serialize_element(&Definition {
+                name,
+                unit: unit.as_str(),
+            })?;
+        }
+        list.end()
     }
 }
 
@@ -121,8 +207,10 @@ pub fn init(service: &str, environment: &str) {
         service: service.to_owned(),
         environment: environment.to_owned(),
         sink: Arc::new(|line: &str| {
-            let mut out = std::io::stdout().lock();
-            let _ = writeln!(out, "{line}");
+            let mut bytes = Vec::with_capacity(line.len() + 1);
+            bytes.extend_from_slice(line.as_bytes());
+            bytes.push(b'\n');
+            crate::runtime::stdout::write_line(bytes);
         }),
     });
 }
@@ -141,8 +229,8 @@ fn write(set: &MetricSet) {
         return;
     };
     let now = chrono::Utc::now().timestamp_millis();
-    if let Some(document) = set.document(&context.service, &context.environment, now) {
-        (context.sink)(&document.to_string());
+    if let Some(line) = set.render(&context.service, &context.environment, now) {
+        (context.sink)(&line);
     }
 }
 

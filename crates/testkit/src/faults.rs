@@ -215,3 +215,57 @@ impl common::repositories::payments::PaymentProvider for StallingPayments {
         Ok(())
     }
 }
+
+/// An endpoint that accepts connections and reads requests but never answers: a dependency
+/// that hangs with its port open (a brownout), for the real SDK clients. It counts the
+/// requests that reached it.
+pub struct BlackHole {
+    pub url: String,
+    requests: Arc<std::sync::atomic::AtomicUsize>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl BlackHole {
+    pub async fn start() -> Self {
+        use tokio::io::AsyncReadExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind a black hole");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let requests = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let counted = requests.clone();
+        let accept = tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let counted = counted.clone();
+                tokio::spawn(async move {
+                    let mut buf = vec![0u8; 16 * 1024];
+                    // Held open, never answered, until the client hangs up.
+                    while let Ok(n) = socket.read(&mut buf).await {
+                        if n == 0 {
+                            break;
+                        }
+                        if buf[..n].starts_with(b"POST ") || buf[..n].starts_with(b"GET ") {
+                            counted.fetch_add(1, Ordering::SeqCst);
+                        }
+                    }
+                });
+            }
+        });
+        Self {
+            url,
+            requests,
+            accept,
+        }
+    }
+
+    /// How many requests reached the endpoint so far.
+    pub fn requests(&self) -> usize {
+        self.requests.load(Ordering::SeqCst)
+    }
+}
+
+impl Drop for BlackHole {
+    fn drop(&mut self) {
+        self.accept.abort();
+    }
+}

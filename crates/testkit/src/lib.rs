@@ -271,7 +271,9 @@ impl TestAppBuilder {
                 .await
                 .expect("migrate the test database");
         }
-        let dynamodb = resources.dynamodb();
+        // Provisioned straight at the emulator, not through the app's client (whose endpoint
+        // a test may point at a fault).
+        let dynamodb = aws_sdk_dynamodb::Client::new(&pipeline::sdk().await);
         create_tables(&dynamodb, &table_prefix).await;
 
         let catalog_fault = FaultSwitch::default();
@@ -525,6 +527,7 @@ impl TestApp {
                 .await
                 .expect("function router"),
             &self.resources.base,
+            function == Function::Products,
         )
     }
 

@@ -74,6 +74,16 @@ impl Function {
 ///   `openapi` (prints the OpenAPI document).
 pub async fn main(function: Function) -> Result<(), BoxError> {
     runtime::init_tracing();
+    let outcome = run_command(function).await;
+    if let Err(err) = &outcome {
+        tracing::error!(error = %err, "exiting");
+    }
+    // Lines still queued for stdout go out before the process does.
+    runtime::stdout::flush(Duration::from_secs(2));
+    outcome
+}
+
+async fn run_command(function: Function) -> Result<(), BoxError> {
     let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
     let resources = Resources::new(Env::process()).await?;
     crate::metrics::init(function.metric_name(), &resources.base.app_env);
@@ -94,7 +104,12 @@ pub async fn main(function: Function) -> Result<(), BoxError> {
             if function == Function::Products && !runtime::is_lambda() {
                 projector(&resources).await?.spawn(Duration::from_secs(1));
             }
-            runtime::run(routers::finish(router, &resources.base), &resources.base).await
+            let docs = function == Function::Products;
+            runtime::run(
+                routers::finish(router, &resources.base, docs),
+                &resources.base,
+            )
+            .await
         }
         (function, other) => {
             Err(format!("{function:?} has no command `{other}` (try `serve`)").into())
@@ -145,6 +160,7 @@ async fn health(resources: &Resources, table: &str) -> Result<Arc<HealthService>
         Arc::new(DynamoProbe {
             client: resources.dynamodb(),
             table: resources.table(table),
+            breaker: resources.dynamodb_breaker(),
         }),
         cache,
     )))

@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 
 use crate::{
     auth::{Authenticator, JwksPolicy},
-    clients,
+    clients::{self, breaker::Breaker},
     config::{BaseConfig, CacheConfig, CognitoConfig, ConfigError, DatabaseConfig, Env},
     error::{BoxError, Error},
     repositories::{
@@ -52,6 +52,7 @@ pub struct Resources {
     cache: OnceCell<Cache>,
     auth: OnceCell<Arc<Authenticator>>,
     dynamodb: Lazy<aws_sdk_dynamodb::Client>,
+    dynamodb_breaker: Arc<Breaker>,
     s3: Lazy<aws_sdk_s3::Client>,
     sqs: Lazy<aws_sdk_sqs::Client>,
     sfn: Lazy<aws_sdk_sfn::Client>,
@@ -74,6 +75,7 @@ impl Resources {
             cache: OnceCell::new(),
             auth: OnceCell::new(),
             dynamodb: Lazy::new(),
+            dynamodb_breaker: Breaker::new("dynamodb"),
             s3: Lazy::new(),
             sqs: Lazy::new(),
             sfn: Lazy::new(),
@@ -118,7 +120,11 @@ impl Resources {
                 let conn = clients::redis(&config, &self.secrets())
                     .await
                     .map_err(|e| Error::unavailable("secrets manager", e))?;
-                Ok::<_, BoxError>(Cache::new(conn, config.key_prefix.clone()))
+                Ok::<_, BoxError>(Cache::new(
+                    conn,
+                    config.key_prefix.clone(),
+                    config.local_ttl,
+                ))
             })
             .await?;
         Ok(cache.clone())
@@ -152,7 +158,12 @@ impl Resources {
 
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
         self.dynamodb
-            .get(|| aws_sdk_dynamodb::Client::new(&self.sdk))
+            .get(|| clients::dynamodb(&self.sdk, &self.base, &self.dynamodb_breaker))
+    }
+
+    /// The DynamoDB client's circuit breaker (the health routes report it).
+    pub fn dynamodb_breaker(&self) -> Arc<Breaker> {
+        self.dynamodb_breaker.clone()
     }
 
     pub fn s3(&self) -> aws_sdk_s3::Client {
@@ -160,11 +171,18 @@ impl Resources {
     }
 
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
-        self.sqs.get(|| aws_sdk_sqs::Client::new(&self.sdk))
+        self.sqs.get(|| clients::sqs(&self.sdk))
     }
 
     pub fn sfn(&self) -> aws_sdk_sfn::Client {
-        self.sfn.get(|| aws_sdk_sfn::Client::new(&self.sdk))
+        // Saga callbacks and heartbeats (a start on a request's path has its own budget).
+        self.sfn.get(|| {
+            aws_sdk_sfn::Client::from_conf(
+                aws_sdk_sfn::config::Builder::from(&self.sdk)
+                    .timeout_config(clients::background())
+                    .build(),
+            )
+        })
     }
 
     pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {

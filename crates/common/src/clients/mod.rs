@@ -15,13 +15,19 @@ use crate::{
     error::{BoxError, Error},
 };
 
+pub mod breaker;
+
+/// The AWS SDK's settings for calls on a request's path: a 500 ms connect timeout, and
+/// `AWS_TIMEOUT_MS` (800 ms by default: under the 1 s budget of the reads that fall back to
+/// PostgreSQL, so the circuit breaker sees the timeout) for the whole call, its retry included, so a hung
+/// endpoint costs a request at most that. Background clients widen it ([`background`]).
 pub async fn sdk_config(config: &BaseConfig) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(config.aws_region.clone()))
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
-                .connect_timeout(Duration::from_secs(2))
-                .operation_attempt_timeout(Duration::from_secs(5))
+                .connect_timeout(Duration::from_millis(500))
+                .operation_timeout(config.aws_timeout)
                 .build(),
         )
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2));
@@ -31,12 +37,50 @@ pub async fn sdk_config(config: &BaseConfig) -> SdkConfig {
     loader.load().await
 }
 
-/// The S3 client: path-style against the emulator, virtual-hosted in AWS.
+/// Timeouts of clients off the request path: queue long polls (up to 20 s of waiting), image
+/// transfers (up to 10 MB) and saga callbacks: attempts of at most 25 s, 60 s in all. (Every
+/// field is set: a client's timeouts are merged over the shared config's.)
+pub fn background() -> aws_config::timeout::TimeoutConfig {
+    aws_config::timeout::TimeoutConfig::builder()
+        .connect_timeout(Duration::from_secs(2))
+        .operation_attempt_timeout(Duration::from_secs(25))
+        .operation_timeout(Duration::from_secs(60))
+        .build()
+}
+
+/// The S3 client: path-style against the emulator, virtual-hosted in AWS. Its calls move
+/// image bytes (presigning makes no call), so it has the background timeouts.
 pub fn s3(sdk: &SdkConfig, config: &BaseConfig) -> aws_sdk_s3::Client {
     let s3 = aws_sdk_s3::config::Builder::from(sdk)
         .force_path_style(config.aws_endpoint_url.is_some())
+        .timeout_config(background())
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
         .build();
     aws_sdk_s3::Client::from_conf(s3)
+}
+
+/// The SQS client: long polls and task messages, with the background timeouts.
+pub fn sqs(sdk: &SdkConfig) -> aws_sdk_sqs::Client {
+    let sqs = aws_sdk_sqs::config::Builder::from(sdk)
+        .timeout_config(background())
+        .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(3))
+        .build();
+    aws_sdk_sqs::Client::from_conf(sqs)
+}
+
+/// The DynamoDB client, behind a circuit breaker (see [`breaker`]); `DYNAMODB_ENDPOINT_URL`
+/// points it elsewhere than the other services.
+pub fn dynamodb(
+    sdk: &SdkConfig,
+    config: &BaseConfig,
+    breaker: &std::sync::Arc<breaker::Breaker>,
+) -> aws_sdk_dynamodb::Client {
+    let mut dynamodb =
+        aws_sdk_dynamodb::config::Builder::from(sdk).interceptor(breaker.interceptor());
+    if let Some(endpoint) = &config.dynamodb_endpoint_url {
+        dynamodb = dynamodb.endpoint_url(endpoint);
+    }
+    aws_sdk_dynamodb::Client::from_conf(dynamodb.build())
 }
 
 /// The database secret as RDS and Secrets Manager write it.
@@ -85,7 +129,9 @@ pub fn pg_pool_options(max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(0)
-        .acquire_timeout(Duration::from_secs(3))
+        // A request waits at most this for a connection: when PostgreSQL hangs, the pool's
+        // connections stay busy and new requests get 503 after it.
+        .acquire_timeout(Duration::from_secs(1))
         .idle_timeout(Duration::from_secs(300))
 }
 

@@ -16,11 +16,32 @@ use axum::{
 
 use crate::http::error::ApiError;
 
-/// Wraps a router with what every service needs: the body limit, the envelope for axum's own
-/// 404 and 405, and the request id (outermost, so every response carries it).
-pub fn finish<S: Clone + Send + Sync + 'static>(router: Router<S>, body_limit: usize) -> Router<S> {
+/// A JSON body rendered ahead of the request (kept by a cache), sent as it is.
+pub struct RenderedJson(pub bytes::Bytes);
+
+impl IntoResponse for RenderedJson {
+    fn into_response(self) -> Response {
+        (
+            [(
+                axum::http::header::CONTENT_TYPE,
+                axum::http::HeaderValue::from_static("application/json"),
+            )],
+            self.0,
+        )
+            .into_response()
+    }
+}
+
+/// Wraps a router with what every service needs: the body limit, the request deadline and
+/// metrics, the envelope for axum's own 404 and 405, and the request id (outermost, so every
+/// response carries it).
+pub fn finish<S: Clone + Send + Sync + 'static>(
+    router: Router<S>,
+    body_limit: usize,
+    deadline: std::time::Duration,
+) -> Router<S> {
     router
-        .route_layer(middleware::from_fn(request_metrics))
+        .route_layer(middleware::from_fn_with_state(deadline, request_metrics))
         .fallback(|| async {
             ApiError::from(crate::error::Error::NotFound("no such route".into()))
         })
@@ -54,7 +75,17 @@ async fn method_not_allowed_envelope(req: Request, next: Next) -> Response {
 /// One EMF document per request: `Requests`, `ClientErrors`/`ServerErrors` and `Latency` by
 /// route class (`GET /v1/products/{product_id}`), plus whatever the request's code added
 /// (cache hits and misses …).
-async fn request_metrics(req: Request, next: Next) -> Response {
+///
+/// And the request's deadline (`REQUEST_TIMEOUT_MS`): whatever a request waits on, its client
+/// gets an answer by then — the envelope's `503` — rather than a hang. Every dependency has a
+/// shorter timeout of its own; this is the backstop (a query in flight on a database that hung
+/// mid-way waits for no timeout of its own). A keyed write runs on in its own task and its
+/// outcome is stored under its key, so a retry learns it.
+async fn request_metrics(
+    axum::extract::State(deadline): axum::extract::State<std::time::Duration>,
+    req: Request,
+    next: Next,
+) -> Response {
     use crate::metrics::{self, MetricSet, Unit};
     let class = format!(
         "{} {}",
@@ -67,7 +98,20 @@ async fn request_metrics(req: Request, next: Next) -> Response {
     metrics::scope(
         MetricSet::default().with_dimension("RouteClass", class),
         async move {
-            let response = next.run(req).await;
+            let response = match tokio::time::timeout(deadline, next.run(req)).await {
+                Ok(response) => response,
+                Err(_) => {
+                    tracing::warn!(
+                        deadline_ms = deadline.as_millis() as u64,
+                        "request answered 503: past its deadline"
+                    );
+                    ApiError::from(crate::error::Error::unavailable(
+                        "a backing service",
+                        format!("the request did not finish within {deadline:?}"),
+                    ))
+                    .into_response()
+                }
+            };
             metrics::add("Requests", Unit::Count, 1.0);
             if response.status().is_server_error() {
                 metrics::add("ServerErrors", Unit::Count, 1.0);

@@ -6,13 +6,20 @@ use async_trait::async_trait;
 use sqlx::PgPool;
 
 use super::cache::Cache;
+use crate::clients::breaker::{Breaker, CircuitState};
 
-const TIMEOUT: Duration = Duration::from_secs(2);
+const TIMEOUT: Duration = Duration::from_secs(1);
 
 /// Answers whether one dependency is reachable now.
 #[async_trait]
 pub trait Probe: Send + Sync {
     async fn ok(&self) -> bool;
+
+    /// The state of the client's circuit breaker, when it has one: `closed`, `open` (calls
+    /// fail at once) or `half_open` (one probe call at a time).
+    fn circuit(&self) -> Option<&'static str> {
+        None
+    }
 }
 
 pub struct PostgresProbe(pub PgPool);
@@ -30,6 +37,7 @@ impl Probe for PostgresProbe {
 pub struct DynamoProbe {
     pub client: aws_sdk_dynamodb::Client,
     pub table: String,
+    pub breaker: std::sync::Arc<Breaker>,
 }
 
 #[async_trait]
@@ -41,6 +49,14 @@ impl Probe for DynamoProbe {
         )
         .await
         .is_ok_and(|r| r.is_ok())
+    }
+
+    fn circuit(&self) -> Option<&'static str> {
+        Some(match self.breaker.state() {
+            CircuitState::Closed => "closed",
+            CircuitState::Open => "open",
+            CircuitState::HalfOpen => "half_open",
+        })
     }
 }
 

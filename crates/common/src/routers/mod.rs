@@ -233,20 +233,44 @@ async fn docs() -> axum::response::Html<&'static str> {
 }
 
 /// One function's router, finished: the envelope for axum's own 404/405, the body limit and
-/// request ids.
-pub fn finish(router: OpenApiRouter, base: &BaseConfig) -> Router {
-    http::finish(router.split_for_parts().0, base.body_limit_bytes)
+/// request ids. The products function also serves the API's own description
+/// (`/v1/openapi.json`, `/v1/docs`), so API Gateway routes those two paths to it.
+pub fn finish(router: OpenApiRouter, base: &BaseConfig, function_serves_docs: bool) -> Router {
+    let router = router.split_for_parts().0;
+    let router = if function_serves_docs {
+        router.merge(documentation())
+    } else {
+        router
+    };
+    http::finish(router, base.body_limit_bytes, base.request_timeout)
 }
 
-/// The all-in-one router: every service plus `/v1/openapi.json`, and the processed images at
-/// `/images/<key>` (CloudFront's stand-in).
+/// The all-in-one router: every service plus `/v1/openapi.json` and `/v1/docs`, and the
+/// processed images at `/images/<key>` (CloudFront's stand-in).
 pub fn finish_local(router: OpenApiRouter, cdn: Router, base: &BaseConfig) -> Router {
-    let api = openapi();
-    let router = router
-        .split_for_parts()
-        .0
-        .route("/v1/openapi.json", get(move || async move { Json(api) }))
+    let router = router.split_for_parts().0.merge(documentation()).merge(cdn);
+    http::finish(router, base.body_limit_bytes, base.request_timeout)
+}
+
+/// `/v1/openapi.json` and `/v1/docs`. The document is serialized once, here: a handler that
+/// captured the `OpenApi` value itself would be cloned with the router for every connection
+/// (about 1.7 MiB each), and re-encoded for every request.
+fn documentation() -> Router {
+    let document = axum::body::Bytes::from(
+        serde_json::to_vec(&openapi()).expect("the OpenAPI document serializes"),
+    );
+    Router::new()
+        .route(
+            "/v1/openapi.json",
+            get(move || {
+                let body = document.clone();
+                async move {
+                    (
+                        [(axum::http::header::CONTENT_TYPE, "application/json")],
+                        body,
+                    )
+                }
+            }),
+        )
         .route("/v1/docs", get(docs))
-        .merge(cdn);
-    http::finish(router, base.body_limit_bytes)
 }

@@ -3,6 +3,7 @@
 //! `HOST:PORT`, with graceful shutdown on SIGTERM / Ctrl-C. Queue consumers: [`queue`].
 
 pub mod queue;
+pub mod stdout;
 
 use axum::Router;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
@@ -13,11 +14,17 @@ pub fn is_lambda() -> bool {
     std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
 }
 
-/// JSON log lines (one per event, with the current span's fields: request id, user id …).
-/// Also selects aws-lc-rs as the process's TLS crypto provider (one provider for every client).
+/// JSON log lines (one per event, with the current span's fields: request id, user id …) on
+/// stdout, queued for a writer thread outside Lambda ([`stdout`]). Also selects aws-lc-rs as
+/// the process's TLS crypto provider (one provider for every client).
 pub fn init_tracing() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
-    init_tracing_with(std::io::stdout);
+    stdout::init(if is_lambda() {
+        stdout::Mode::Direct
+    } else {
+        stdout::Mode::Background
+    });
+    init_tracing_with(stdout::MakeStdout);
 }
 
 /// The same logging, written to `writer` (tests read what would be logged).

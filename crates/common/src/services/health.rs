@@ -20,6 +20,11 @@ pub struct HealthChecks {
     pub dynamodb: &'static str,
     /// `ok`, `degraded` (down: reads skip the cache) or `disabled`.
     pub redis: &'static str,
+    /// The DynamoDB client's circuit breaker: `closed`, `open` (DynamoDB is taken as down and
+    /// calls fail at once, so reads answer from PostgreSQL without waiting) or `half_open`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(nullable = false)]
+    pub dynamodb_circuit: Option<&'static str>,
 }
 
 impl HealthReport {
@@ -66,6 +71,7 @@ impl HealthService {
                 postgres: word(postgres),
                 dynamodb: word(dynamodb),
                 redis,
+                dynamodb_circuit: self.dynamodb.circuit(),
             },
         }
     }

@@ -4,10 +4,12 @@
 
 use std::{sync::Arc, time::Duration};
 
+use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
 use crate::{
     error::Error,
+    metrics::{self, Unit},
     models::image::ImageRecord,
     models::page::{Page, PageRequest, encode_cursor},
     models::product::{Inventory, NewProduct, Product, ProductChanges, ProductFilter},
@@ -34,7 +36,16 @@ pub mod keys {
     pub fn list(generation: i64, digest: &str) -> String {
         format!("products:v1:list:{generation}:{digest}")
     }
+
+    /// A rendered listing in the in-process tier (which no generation number is needed for:
+    /// any invalidation drops the whole tier).
+    pub fn rendered_list(digest: &str) -> String {
+        format!("products:v1:rendered-list:{digest}")
+    }
 }
+
+/// Turns what was read into the response body (the router's representation).
+pub type Render<'a, T> = Box<dyn FnOnce(T) -> Result<Vec<u8>, serde_json::Error> + Send + 'a>;
 
 pub struct ProductService {
     reader: Arc<CatalogReader>,
@@ -85,6 +96,52 @@ impl ProductService {
     #[tracing::instrument(skip(self))]
     pub async fn get(&self, product_id: i64) -> Result<Product, Error> {
         self.reader.get(product_id).await
+    }
+
+    /// [`Self::get`]'s answer as a response body, rendered by `render`: from the in-process
+    /// tier when this process rendered it within `CACHE_LOCAL_TTL_MS` and nothing was
+    /// invalidated since, else read and rendered, and kept there.
+    pub async fn get_rendered(
+        &self,
+        product_id: i64,
+        render: Render<'_, Product>,
+    ) -> Result<Bytes, Error> {
+        let key = keys::item(product_id);
+        self.rendered(&key, async move {
+            let product = self.get(product_id).await?;
+            render(product).map_err(|e| Error::Internal(e.into()))
+        })
+        .await
+    }
+
+    /// [`Self::list`]'s answer as a response body, like [`Self::get_rendered`].
+    pub async fn list_rendered(
+        &self,
+        filter: ProductFilter,
+        page: PageRequest<i64>,
+        render: Render<'_, Page<Product>>,
+    ) -> Result<Bytes, Error> {
+        let key = keys::rendered_list(&format!("{filter:?}|{:?}|{}", page.after, page.limit));
+        self.rendered(&key, async move {
+            let found = self.list(filter, page).await?;
+            render(found).map_err(|e| Error::Internal(e.into()))
+        })
+        .await
+    }
+
+    async fn rendered(
+        &self,
+        key: &str,
+        read: impl std::future::Future<Output = Result<Vec<u8>, Error>>,
+    ) -> Result<Bytes, Error> {
+        if let Some(body) = self.cache.rendered(key) {
+            metrics::add("CacheHit", Unit::Count, 1.0);
+            return Ok(body);
+        }
+        let read_in = self.cache.local_epoch();
+        let body = Bytes::from(read.await?);
+        self.cache.keep_rendered(key, body.clone(), read_in);
+        Ok(body)
     }
 
     #[tracing::instrument(skip(self))]

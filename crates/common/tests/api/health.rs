@@ -12,7 +12,9 @@ async fn every_service_reports_its_dependencies() {
         let body: Value = response.json().await.unwrap();
         assert_eq!(
             body,
-            json!({"status": "ok", "checks": {"postgres": "ok", "dynamodb": "ok", "redis": "ok"}}),
+            json!({"status": "ok", "checks": {
+                "postgres": "ok", "dynamodb": "ok", "redis": "ok", "dynamodb_circuit": "closed"
+            }}),
             "{service}"
         );
     }

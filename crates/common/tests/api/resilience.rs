@@ -268,3 +268,59 @@ async fn a_hung_dynamodb_never_holds_a_request() {
     })
     .await;
 }
+
+/// A DynamoDB that stops answering (its port open, nothing coming back: the real SDK client
+/// against a black hole) is cut off by the client's circuit breaker: after the first
+/// [`Breaker::THRESHOLD`] reads waited out their timeout (and answered from Postgres), reads
+/// answer from Postgres without calling DynamoDB at all, and health says so. Once DynamoDB
+/// answers again, a probe call closes the circuit.
+#[tokio::test]
+async fn a_dynamodb_that_stops_answering_is_cut_off_by_the_circuit_breaker() {
+    use common::clients::breaker::Breaker;
+    use testkit::faults::BlackHole;
+
+    let hole = BlackHole::start().await;
+    let app = TestApp::builder()
+        .without_background()
+        .env("REDIS_URL", "")
+        .env("CACHE_LOCAL_TTL_MS", "0")
+        .env("AWS_TIMEOUT_MS", "800")
+        .env("DYNAMODB_ENDPOINT_URL", hole.url.clone())
+        .spawn()
+        .await;
+    // Acknowledged once Postgres committed (no Idempotency-Key: its claim is a DynamoDB write).
+    let admin = app.admin().await;
+    let product = app
+        .create_product(&admin, TestApp::product_body("Circuit", "3.00", 4))
+        .await;
+    let path = format!("/v1/products/{}", product["product_id"]);
+    let threshold = Breaker::THRESHOLD as usize;
+    for _ in 0..threshold {
+        let read = app.get(&path, None).await;
+        assert_eq!(read.status(), 200, "answered from Postgres");
+        assert_eq!(read.json::<Value>().await.unwrap()["name"], "Circuit");
+    }
+    let reached = hole.requests();
+    assert!(
+        reached >= threshold,
+        "each read tried DynamoDB first ({reached})"
+    );
+
+    let health = app.get("/v1/products/health", None).await;
+    assert_eq!(health.status(), 503);
+    let health: Value = health.json().await.unwrap();
+    assert_eq!(health["checks"]["dynamodb"], "unavailable");
+    assert_eq!(health["checks"]["dynamodb_circuit"], "open");
+    let reached = hole.requests();
+    for _ in 0..20 {
+        let read = app.get(&path, None).await;
+        assert_eq!(read.status(), 200);
+    }
+    // Without the breaker each of the 20 reads would call DynamoDB; with it, only a probe
+    // per cooldown does.
+    let probes = hole.requests() - reached;
+    assert!(
+        probes <= 2,
+        "{probes} calls went to the hung DynamoDB while its circuit was open"
+    );
+}
