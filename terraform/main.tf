@@ -185,6 +185,12 @@ module "lambdas" {
     max_connections = var.database_max_connections
   }
 
+  service_tuning = {
+    aws_timeout_ms     = var.aws_timeout_ms
+    request_timeout_ms = var.request_timeout_ms
+    cache_local_ttl_ms = var.cache_local_ttl_ms
+  }
+
   redis = {
     url        = module.elasticache.redis_url
     secret_arn = module.secrets.redis_secret_arn

@@ -98,6 +98,53 @@ variable "database_max_connections" {
   default     = 5
 }
 
+variable "aws_timeout_ms" {
+  description = "AWS_TIMEOUT_MS: the whole budget of one AWS SDK call on a request path, retries included (queue long polls, S3 image transfers and Step Functions callbacks have their own background timeouts). 0 counts as 1 ms."
+  type        = number
+  default     = 800
+
+  validation {
+    condition     = var.aws_timeout_ms >= 0 && floor(var.aws_timeout_ms) == var.aws_timeout_ms
+    error_message = "aws_timeout_ms must be a non-negative integer (milliseconds)."
+  }
+}
+
+variable "request_timeout_ms" {
+  description = "REQUEST_TIMEOUT_MS: a request's deadline; past it the client gets 503 DEPENDENCY_UNAVAILABLE. Must end before the HTTP functions' timeout and the API Gateway integration timeout (29000 ms). 0 counts as 1 ms."
+  type        = number
+  default     = 5000
+
+  validation {
+    condition     = var.request_timeout_ms >= 0 && floor(var.request_timeout_ms) == var.request_timeout_ms
+    error_message = "request_timeout_ms must be a non-negative integer (milliseconds)."
+  }
+
+  # API Gateway allows integrations 30000 ms at most; the api_gateway module sets 29000.
+  validation {
+    condition     = var.request_timeout_ms < 29000
+    error_message = "request_timeout_ms must be below 29000, the API Gateway integration timeout: past it the client gets API Gateway's 503, not the service's error envelope."
+  }
+
+  # The HTTP functions (api_*_lambda) must still be running to answer 503.
+  validation {
+    condition = alltrue([
+      for name, f in var.lambda_functions : var.request_timeout_ms < f.timeout * 1000 if startswith(name, "api_")
+    ])
+    error_message = "request_timeout_ms must be below every HTTP function's timeout (lambda_functions.api_*_lambda.timeout x 1000): lower it or raise the timeouts."
+  }
+}
+
+variable "cache_local_ttl_ms" {
+  description = "CACHE_LOCAL_TTL_MS: how long a process keeps rendered product responses (GET /v1/products/{id}, listings) in front of Redis; 0 = off. A write clears it at once in its own process; other instances may serve the old response up to this long."
+  type        = number
+  default     = 1000
+
+  validation {
+    condition     = var.cache_local_ttl_ms >= 0 && floor(var.cache_local_ttl_ms) == var.cache_local_ttl_ms
+    error_message = "cache_local_ttl_ms must be a non-negative integer (milliseconds; 0 = off)."
+  }
+}
+
 variable "log_level" {
   description = "RUST_LOG filter of the services."
   type        = string

@@ -60,3 +60,15 @@ run "reservations_beyond_the_account_limit_are_refused" {
 
   expect_failures = [var.lambda_account_concurrency_limit]
 }
+
+# REQUEST_TIMEOUT_MS must end before the HTTP functions' timeout (10 s in every environment's
+# api_users_lambda) so that a late request gets the service's 503, not a Lambda timeout.
+run "a_request_deadline_past_the_function_timeout_is_refused" {
+  command = plan
+
+  variables {
+    request_timeout_ms = 10000
+  }
+
+  expect_failures = [var.request_timeout_ms]
+}

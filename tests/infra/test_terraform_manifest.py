@@ -3,6 +3,7 @@ keys and wiring shared with the local stack (scripts/provision.py)."""
 
 from __future__ import annotations
 
+import fnmatch
 import re
 
 from conftest import REPO, TF
@@ -116,6 +117,118 @@ def test_public_routes_are_exactly_the_anonymous_routes_of_the_contract(module):
     assert "ANY" not in text, "no ANY route may be public"
 
 
+# The API's own description: served by the products function (routers::finish with
+# function_serves_docs), anonymous, like the catalogue reads.
+DOCS_ROUTES = ["GET /v1/openapi.json", "GET /v1/docs"]
+EXECUTION_ARN = "${aws_apigatewayv2_api.this.execution_arn}/"
+
+
+def _literal_routes(api, local_name: str) -> dict[str, str]:
+    """The literal `"METHOD /path" = "service"` entries of a routes local, including those of
+    the locals it merges in (`local.docs_routes`); `for` expressions are left out."""
+    locals_ = api.locals()
+    value = locals_[local_name]
+    if isinstance(value, dict):
+        return dict(value)
+    routes = dict(re.findall(r'"([A-Z]+ /[^"$]*)"\s*=\s*"([a-z_]+)"', value))
+    for ref in re.findall(r"\blocal\.(\w+)\b", value):
+        routes.update(_literal_routes(api, ref))
+    return routes
+
+
+def _services_serving_docs() -> set[str]:
+    """The crates whose HTTP function the code builds with the documentation routes."""
+    app = (REPO / "crates" / "common" / "src" / "app" / "mod.rs").read_text()
+    variants = re.findall(r"\bdocs\s*=\s*function\s*==\s*Function::(\w+)\s*;", app)
+    assert variants and "routers::finish(router, &resources.base, docs)" in app, (
+        "crates/common/src/app/mod.rs no longer says which function serves /v1/openapi.json and "
+        "/v1/docs (`let docs = function == Function::X;` passed to routers::finish): update this test"
+    )
+    names = dict(re.findall(r"Function::(\w+)\s*=>\s*\"(\w+)\"", app))  # metric_name(): the crate
+    return {names[v] for v in variants}
+
+
+def _invoke_permissions(api, services: list[str]) -> list[tuple[str, str]]:
+    """(service, source ARN glob after the execution ARN) of every lambda:InvokeFunction
+    permission, for the two shapes the module uses; any other shape fails (extend this)."""
+    out = []
+    for name, perm in api.resources("aws_lambda_permission").items():
+        assert perm["principal"] == "apigateway.amazonaws.com" and perm["action"] == "lambda:InvokeFunction", name
+        arn = perm["source_arn"]
+        assert arn.startswith(EXECUTION_ARN), f"{name}: source_arn must be under this API's execution ARN"
+        tail = arn[len(EXECUTION_ARN):]
+        if perm["for_each"] == "${var.services}" and perm["function_name"] == "${each.value.function_name}":
+            out += [(s, tail.replace("${each.key}", s)) for s in services]
+        elif perm["function_name"] == "${var.services[each.value].function_name}":
+            m = re.fullmatch(r"\$\{local\.(\w+)\}", perm["for_each"])
+            assert m, f"{name}: for_each {perm['for_each']!r} not understood; extend this test"
+            for route, service in _literal_routes(api, m.group(1)).items():
+                glob = tail.replace('${replace(each.key, " ", "")}', route.replace(" ", ""))
+                out.append((service, glob))
+        else:
+            raise AssertionError(f"aws_lambda_permission.{name}: shape not understood; extend this test")
+        assert all("${" not in g for _, g in out), f"{name}: unresolved expression in {arn!r}; extend this test"
+    return out
+
+
+def test_the_openapi_document_and_docs_page_are_public_routes_of_the_products_function(root, module):
+    api = module("api_gateway")
+    public = _literal_routes(api, "public_routes")
+    protected = _literal_routes(api, "protected_routes")
+    serving = _services_serving_docs()
+    assert serving == {"products"}, f"the code serves the docs from {sorted(serving)}; this test expects products"
+    for route in DOCS_ROUTES:
+        assert route in public, f"missing public route {route}"
+        assert public[route] == "products", f"{route} goes to the {public[route]} function, not products"
+        assert route not in protected, f"{route} must not also be a JWT route"
+
+    # The public routes: no authorizer, each to the integration of its own service.
+    routes = api.resources("aws_apigatewayv2_route")
+    public_route = routes["public"]
+    assert public_route["for_each"] == "${local.public_routes}"
+    assert public_route["authorization_type"] == "NONE", "the public routes must not have an authorizer"
+    assert "authorizer_id" not in public_route and "authorization_scopes" not in public_route
+    assert public_route["target"] == "integrations/${aws_apigatewayv2_integration.service[each.value].id}"
+    for rname, body in routes.items():
+        if rname != "public":
+            assert body["for_each"] != "${local.public_routes}", f"route {rname} also declares the public routes"
+            assert "docs_routes" not in str(body), f"route {rname} also declares the documentation routes"
+
+    # ... whose integration invokes that service's function ...
+    integration = api.resources("aws_apigatewayv2_integration")["service"]
+    assert integration["for_each"] == "${var.services}"
+    assert integration["integration_uri"] == "${each.value.function_invoke_arn}"
+    services = root.blocks("module")["api_gateway"]["services"]
+    assert "module.lambdas.http_functions" in services and "function_invoke_arns[fn]" in services
+    functions = module("lambdas").locals()["functions"]
+    (products_fn,) = [n for n, f in functions.items() if f["kind"] == "http" and f["route_prefix"] == "products"]
+    assert functions[products_fn]["crate"] in serving, f"{products_fn} runs another crate than the one serving the docs"
+
+    # ... which lets API Gateway invoke it for exactly these paths.
+    permissions = _invoke_permissions(api, ["users", "products", "cart", "orders"])
+    for route in DOCS_ROUTES:
+        method, path = route.split(" ")
+        arn = f"$default/{method}{path}"
+        allowed = {s for s, glob in permissions if fnmatch.fnmatchcase(arn, glob)}
+        assert allowed == {"products"}, f"{route}: API Gateway may invoke {sorted(allowed) or 'no function'} for {arn}"
+
+
+def test_every_route_may_invoke_the_function_it_targets(module):
+    """A route without a matching lambda:InvokeFunction permission answers 500 in AWS."""
+    api = module("api_gateway")
+    services = ["users", "products", "cart", "orders"]
+    permissions = _invoke_permissions(api, services)
+    routes = dict(_literal_routes(api, "public_routes"))
+    for template in ["ANY /v1/${s}", "ANY /v1/${s}/{proxy+}", "GET /v1/${s}/health"]:
+        assert template in str(api.locals()["public_routes"]) + str(api.locals()["protected_routes"]), template
+        routes.update({template.replace("${s}", s): s for s in services})
+    for route, service in routes.items():
+        method, path = route.split(" ")
+        arn = f"$default/{'GET' if method == 'ANY' else method}{path.replace('{proxy+}', 'a/b')}"
+        allowed = {s for s, glob in permissions if fnmatch.fnmatchcase(arn, glob)}
+        assert service in allowed, f"{route}: no permission lets API Gateway invoke the {service} function ({arn})"
+
+
 # --- messaging ------------------------------------------------------------------------------
 
 
@@ -222,12 +335,32 @@ def test_db_secret_has_the_manifest_keys(manifest, module):
         assert re.search(rf"\b{key}\s*=", version["secret_string"]), f"db secret lacks {key}"
 
 
-# --- Lambda environment vs .env.example ------------------------------------------------------
+# --- Lambda environment vs the code, .env.example and the README -----------------------------
+
+CONFIG_RS = REPO / "crates" / "common" / "src" / "config.rs"
+
+
+def _variables_the_code_reads() -> dict[str, str | None]:
+    """Every variable config.rs reads (`env.get/or/number/flag/required("NAME"...)`), with the
+    default of the numeric ones (`env.number("NAME", 800)`)."""
+    text = CONFIG_RS.read_text()
+    names = {n: None for n in re.findall(r'\benv\s*\.\s*\w+\(\s*"([A-Z][A-Z0-9_]*)"', text)}
+    names.update(dict(re.findall(r'\benv\s*\.\s*number\(\s*"([A-Z][A-Z0-9_]*)"\s*,\s*(\d+)\s*\)', text)))
+    assert len(names) > 20, f"only {len(names)} variables found in {CONFIG_RS}; has Env changed?"
+    return names
+
+
+def _readme_configuration_table() -> str:
+    readme = (REPO / "README.md").read_text()
+    m = re.search(r"^## Configuration\n(.*?)^## ", readme, flags=re.M | re.S)
+    assert m, "README.md has no Configuration section"
+    return m.group(1)
 
 
 def test_lambda_environment_only_uses_variables_the_services_read(module):
     env_example = (REPO / ".env.example").read_text()
-    known = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", env_example, flags=re.M))
+    # What the code reads (config.rs), and the process variables .env.example lists (RUST_LOG).
+    known = set(re.findall(r"^([A-Z][A-Z0-9_]*)=", env_example, flags=re.M)) | set(_variables_the_code_reads())
     # Read by the services in AWS only; documented in terraform/modules/lambdas/README.md.
     aws_only = {"REDIS_AUTH_SECRET_ID"}
     locals_ = module("lambdas").locals()
@@ -235,9 +368,57 @@ def test_lambda_environment_only_uses_variables_the_services_read(module):
     keys = set(re.findall(r"\b([A-Z][A-Z0-9_]+)\s*=", env))
     assert keys, "no environment variables parsed"
     unknown = keys - known - aws_only
-    assert not unknown, f"Lambda env vars not in .env.example: {sorted(unknown)}"
+    assert not unknown, f"Lambda env vars not read by the code nor in .env.example: {sorted(unknown)}"
     for required in ["APP_ENV", "DATABASE_SECRET_ID", "REDIS_URL", "DYNAMODB_TABLE_PREFIX", "IMAGES_BUCKET",
                      "COGNITO_USER_POOL_ID", "COGNITO_CLIENT_ID", "CHECKOUT_STATE_MACHINE_ARN",
                      "CHECKOUT_TASK_QUEUE_URL", "ORDER_EVENTS_TOPIC_ARN", "IMAGE_QUEUE_URL"]:
         assert required in keys, f"Lambda env lacks {required}"
     assert "AWS_ENDPOINT_URL" not in keys and "AWS_ACCESS_KEY_ID" not in keys
+    assert "DYNAMODB_ENDPOINT_URL" not in keys, "DynamoDB uses the regional endpoint in AWS"
+
+
+def test_every_variable_the_code_reads_is_in_the_readme_configuration_table():
+    table = _readme_configuration_table()
+    documented = set()
+    for row in re.findall(r"^\|([^|\n]*)\|", table, flags=re.M):
+        documented |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", row))
+    missing = sorted(set(_variables_the_code_reads()) - documented)
+    assert not missing, f"README.md's Configuration table does not list {missing} (read by {CONFIG_RS.name})"
+
+
+# Root variable -> (environment variable, module attribute): the latency budgets and the
+# in-process cache tier, tunable per environment, with the code's defaults.
+TUNABLES = {
+    "aws_timeout_ms": "AWS_TIMEOUT_MS",
+    "request_timeout_ms": "REQUEST_TIMEOUT_MS",
+    "cache_local_ttl_ms": "CACHE_LOCAL_TTL_MS",
+}
+
+
+def test_the_latency_tunables_reach_every_function_with_the_codes_defaults_and_rules(root, module):
+    code = _variables_the_code_reads()
+    lambdas = module("lambdas")
+    common = str(lambdas.locals()["common_environment"])
+    tuning = lambdas.blocks("variable")["service_tuning"]
+    passed = root.blocks("module")["lambdas"]["service_tuning"]
+    variables = root.blocks("variable")
+    for var, env in TUNABLES.items():
+        assert re.search(rf"\b{env}\s*=\s*tostring\(var\.service_tuning\.{var}\)", common), (
+            f"lambdas common_environment must set {env} from var.service_tuning.{var}"
+        )
+        assert str(tuning["default"][var]) == code[env], f"lambdas service_tuning.{var} default != the code's {code[env]}"
+        assert str(passed[var]) == f"${{var.{var}}}", f"the root module must pass var.{var}"
+        body = variables[var]
+        assert str(body["default"]) == code[env], f"variable {var}: default {body['default']} != the code's {code[env]}"
+        conditions = " ".join(v["condition"] for v in body.get("validation", []))
+        assert f"var.{var} >= 0" in conditions and f"floor(var.{var}) == var.{var}" in conditions, (
+            f"variable {var} must be validated as a non-negative integer (config.rs parses a u64)"
+        )
+    conditions = " ".join(v["condition"] for v in variables["request_timeout_ms"]["validation"])
+    assert "var.request_timeout_ms < 29000" in conditions, "REQUEST_TIMEOUT_MS must end before the API Gateway integration"
+    assert "var.request_timeout_ms < f.timeout * 1000" in conditions, "REQUEST_TIMEOUT_MS must end before the HTTP functions' timeout"
+    integration = module("api_gateway").resources("aws_apigatewayv2_integration")["service"]
+    assert integration["timeout_milliseconds"] == 29000, "the 29000 of the request_timeout_ms validations is this timeout"
+    fn = lambdas.resources("aws_lambda_function")["this"]
+    preconditions = " ".join(p["condition"] for p in fn["lifecycle"][0]["precondition"])
+    assert "var.service_tuning.request_timeout_ms < var.function_settings[each.key].timeout * 1000" in preconditions

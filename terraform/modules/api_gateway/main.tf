@@ -1,10 +1,20 @@
 # Owns the HTTP API in front of the four HTTP functions: one Lambda proxy
 # integration (payload 2.0) per service, the Cognito JWT authorizer on
 # `ANY /v1/{service}` and `ANY /v1/{service}/{proxy+}`, the public routes of
-# API.md without it, the invoke permissions, and the $default stage with
+# API.md without it (the API's own description, /v1/openapi.json and
+# /v1/docs, included), the invoke permissions, and the $default stage with
 # throttling and JSON access logs. The services still check roles (admin)
 # themselves: the authorizer only proves the token.
 locals {
+  # The API's own description: the OpenAPI 3.1 document and the offline docs
+  # page, served by the products function (routers::finish with
+  # function_serves_docs) to anonymous clients. They are outside
+  # /v1/products, so they also need their own invoke permissions (below).
+  docs_routes = {
+    "GET /v1/openapi.json" = "products"
+    "GET /v1/docs"         = "products"
+  }
+
   # Routes open to anonymous clients (API.md). API Gateway picks the most
   # specific match, so `GET /v1/products/{proxy+}` wins over the protected
   # `ANY /v1/products/{proxy+}` for reads while writes still need a token.
@@ -17,6 +27,7 @@ locals {
       "POST /v1/users/login"      = "users"
       "POST /v1/users/refresh"    = "users"
     },
+    local.docs_routes,
     { for s in keys(var.services) : "GET /v1/${s}/health" => s },
   )
 
@@ -72,7 +83,7 @@ resource "aws_apigatewayv2_route" "protected" {
 }
 
 resource "aws_apigatewayv2_route" "public" {
-  #checkov:skip=CKV_AWS_309:These are the anonymous routes of the API contract (catalogue reads, sign-up, login, token refresh, health); every other route uses the JWT authorizer.
+  #checkov:skip=CKV_AWS_309:These are the anonymous routes of the API contract (catalogue reads, sign-up, login, token refresh, health, the OpenAPI document and docs page); every other route uses the JWT authorizer.
   for_each           = local.public_routes
   api_id             = aws_apigatewayv2_api.this.id
   route_key          = each.key
@@ -87,6 +98,18 @@ resource "aws_lambda_permission" "api" {
   function_name = each.value.function_name
   principal     = "apigateway.amazonaws.com"
   source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*/*/v1/${each.key}*"
+}
+
+# The documentation routes lie outside /v1/<service>, so the permission above
+# does not cover them: one permission per route, for exactly its method and
+# path ("GET /v1/docs" -> <execution arn>/*/GET/v1/docs).
+resource "aws_lambda_permission" "docs" {
+  for_each      = local.docs_routes
+  statement_id  = "AllowApiGatewayInvoke-${replace(each.key, "/[^A-Za-z0-9]+/", "-")}"
+  action        = "lambda:InvokeFunction"
+  function_name = var.services[each.value].function_name
+  principal     = "apigateway.amazonaws.com"
+  source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*/${replace(each.key, " ", "")}"
 }
 
 resource "aws_cloudwatch_log_group" "access" {

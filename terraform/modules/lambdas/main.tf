@@ -169,6 +169,11 @@ locals {
     COGNITO_ISSUER             = var.cognito.issuer
     COGNITO_JWKS_URL           = var.cognito.jwks_url
     COGNITO_AUTO_CONFIRM       = tostring(var.cognito.auto_confirm)
+    # BaseConfig (every function) and CacheConfig; DYNAMODB_ENDPOINT_URL stays
+    # unset in AWS (the SDK's regional endpoint).
+    AWS_TIMEOUT_MS     = tostring(var.service_tuning.aws_timeout_ms)
+    REQUEST_TIMEOUT_MS = tostring(var.service_tuning.request_timeout_ms)
+    CACHE_LOCAL_TTL_MS = tostring(var.service_tuning.cache_local_ttl_ms)
   }, var.extra_environment)
 
   # Only functions that may read a secret are told its id: a function without
@@ -378,6 +383,13 @@ resource "aws_lambda_function" "this" {
   }
 
   lifecycle {
+    # A request past its deadline is answered 503 by the service only if the
+    # function is still running: the deadline must end before the timeout.
+    precondition {
+      condition     = each.value.kind != "http" || var.service_tuning.request_timeout_ms < var.function_settings[each.key].timeout * 1000
+      error_message = "REQUEST_TIMEOUT_MS ${var.service_tuning.request_timeout_ms} must be below ${each.key}'s timeout (${var.function_settings[each.key].timeout} s): lower request_timeout_ms or raise the timeout."
+    }
+
     precondition {
       condition     = local.reserved_total == 0 || local.reserved_total + 100 <= var.account_concurrency_limit
       error_message = "Reserved concurrency totals ${local.reserved_total}; the declared account limit ${var.account_concurrency_limit} must be at least that plus 100 (AWS keeps 100 unreserved). Raise the Lambda concurrency quota and lambda_account_concurrency_limit, or reserve less (null = unreserved)."

@@ -167,6 +167,32 @@ variable "sqs_batch" {
   }
 }
 
+variable "service_tuning" {
+  description = "Latency budgets and the in-process cache tier of every function, in milliseconds: AWS_TIMEOUT_MS (one AWS SDK call on a request path, retries included), REQUEST_TIMEOUT_MS (a request's deadline, answered 503 DEPENDENCY_UNAVAILABLE past it; must end before the HTTP functions' timeout and the 29 s API Gateway integration timeout) and CACHE_LOCAL_TTL_MS (rendered product responses kept in process; 0 = off)."
+  type = object({
+    aws_timeout_ms     = number
+    request_timeout_ms = number
+    cache_local_ttl_ms = number
+  })
+  default = {
+    aws_timeout_ms     = 800
+    request_timeout_ms = 5000
+    cache_local_ttl_ms = 1000
+  }
+
+  # config.rs parses each as a u64: a non-negative integer.
+  validation {
+    condition     = alltrue([for v in values(var.service_tuning) : v >= 0 && floor(v) == v])
+    error_message = "aws_timeout_ms, request_timeout_ms and cache_local_ttl_ms must be non-negative integers (milliseconds)."
+  }
+
+  # The api_gateway module's integration timeout is 29000 ms (API Gateway allows at most 30000).
+  validation {
+    condition     = var.service_tuning.request_timeout_ms < 29000
+    error_message = "request_timeout_ms must be below 29000, the API Gateway integration timeout: past it the client gets API Gateway's 503, not the service's error envelope."
+  }
+}
+
 variable "extra_environment" {
   description = "Additional environment variables given to every function (e.g. CACHE_TTL_SECONDS)."
   type        = map(string)
