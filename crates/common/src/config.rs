@@ -188,6 +188,9 @@ pub enum DatabaseSource {
 pub struct DatabaseConfig {
     pub source: DatabaseSource,
     pub max_connections: u32,
+    /// How long a request waits for a pool connection (`DATABASE_ACQUIRE_TIMEOUT_MS`): when
+    /// PostgreSQL hangs, the pool's connections stay busy and requests get 503 after it.
+    pub acquire_timeout: Duration,
 }
 
 impl DatabaseConfig {
@@ -205,6 +208,9 @@ impl DatabaseConfig {
         Ok(Self {
             source,
             max_connections: env.number("DATABASE_MAX_CONNECTIONS", 5)?.clamp(1, 1000) as u32,
+            acquire_timeout: Duration::from_millis(
+                env.number("DATABASE_ACQUIRE_TIMEOUT_MS", 1000)?.max(1),
+            ),
         })
     }
 }

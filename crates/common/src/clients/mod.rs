@@ -122,15 +122,15 @@ pub async fn postgres(
                 .ssl_mode(PgSslMode::Require)
         }
     };
-    Ok(pg_pool_options(config.max_connections).connect_lazy_with(options))
+    Ok(pg_pool_options(config.max_connections)
+        .acquire_timeout(config.acquire_timeout)
+        .connect_lazy_with(options))
 }
 
 pub fn pg_pool_options(max_connections: u32) -> PgPoolOptions {
     PgPoolOptions::new()
         .max_connections(max_connections)
         .min_connections(0)
-        // A request waits at most this for a connection: when PostgreSQL hangs, the pool's
-        // connections stay busy and new requests get 503 after it.
         .acquire_timeout(Duration::from_secs(1))
         .idle_timeout(Duration::from_secs(300))
 }
