@@ -374,7 +374,7 @@ write_stack_env() {
         echo "# can take over a second, so local calls get 3 s (AWS default: 800 ms; see README)"
         echo "export AWS_TIMEOUT_MS=$(q 3000)"
         echo "# one process serves every service against that one emulator: concurrent writes to one"
-        echo "# cart take turns in it (AWS default: 5000 ms)"
+        echo "# cart take turns in it (AWS default: 2000 ms)"
         echo "export REQUEST_TIMEOUT_MS=$(q 15000)"
         echo "export DYNAMODB_TABLE_PREFIX=$(q "$DYNAMODB_TABLE_PREFIX")"
         echo "export IMAGES_BUCKET=$(q "$(jq -r .images_bucket <<<"$json")")"

@@ -112,7 +112,7 @@ variable "aws_timeout_ms" {
 variable "request_timeout_ms" {
   description = "REQUEST_TIMEOUT_MS: a request's deadline; past it the client gets 503 DEPENDENCY_UNAVAILABLE. Must end before the HTTP functions' timeout and the API Gateway integration timeout (29000 ms). 0 counts as 1 ms."
   type        = number
-  default     = 5000
+  default     = 2000
 
   validation {
     condition     = var.request_timeout_ms >= 0 && floor(var.request_timeout_ms) == var.request_timeout_ms

@@ -161,7 +161,7 @@ impl BaseConfig {
             table_prefix: env.or("DYNAMODB_TABLE_PREFIX", ""),
             dynamodb_endpoint_url: env.get("DYNAMODB_ENDPOINT_URL"),
             aws_timeout: Duration::from_millis(env.number("AWS_TIMEOUT_MS", 800)?.max(1)),
-            request_timeout: Duration::from_millis(env.number("REQUEST_TIMEOUT_MS", 5000)?.max(1)),
+            request_timeout: Duration::from_millis(env.number("REQUEST_TIMEOUT_MS", 2000)?.max(1)),
         })
     }
 

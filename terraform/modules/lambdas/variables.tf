@@ -176,7 +176,7 @@ variable "service_tuning" {
   })
   default = {
     aws_timeout_ms     = 800
-    request_timeout_ms = 5000
+    request_timeout_ms = 2000
     cache_local_ttl_ms = 1000
   }
 
