@@ -25,6 +25,18 @@
 #   --out FILE      the report goes between the markers of FILE [SOAK_OUT=docs/benchmarks/soak.md;
 #                   empty: print only]
 #   --keep-stack    leave the private stack running at the end (default: `stack.sh down`)
+#   --aws-timeout-ms MS      the server's AWS call budget    [SOAK_AWS_TIMEOUT_MS=800]
+#   --request-timeout-ms MS  the server's request deadline   [SOAK_REQUEST_TIMEOUT_MS=2000]
+#   --acquire-timeout-ms MS  the server's pool acquire timeout
+#                                                            [SOAK_ACQUIRE_TIMEOUT_MS=1000]
+#
+# The server runs with the PRODUCTION latency settings (the defaults of crates/common/src/
+# config.rs), not with the local stack's env, which widens them for the test suite
+# (AWS_TIMEOUT_MS=3000, REQUEST_TIMEOUT_MS=15000, DATABASE_ACQUIRE_TIMEOUT_MS=3000): the
+# three values above are exported after stack.env is sourced, and go into the report's header.
+# The contract checked per outage: every request answered within the deadline + 0.5 s (else
+# exit 3), and each request kind's worst latency compared with its baseline p99 + 1 s
+# (reported per kind, with the server log's account of the worst request; not an exit status).
 #
 # The private stack: STACK_DIR=/var/tmp/shop-soak PG_PORT=56432 REDIS_PORT=57379
 # MOTO_PORT=56000 (override them all together; the script refuses the shared stack's
@@ -34,9 +46,10 @@
 # $STACK_DIR/runs/<time>/.
 #
 # Exit status: 0 clean; 1 an acknowledged write is missing, a 500 appeared or the server died;
-# 2 setup failure; 3 another breach (a request past the client timeout, an unexpected status,
-# a failed request in the baseline, an order that never settled, a dependency that did not
-# recover, an idempotent retry that ran a committed request again).
+# 2 setup failure; 3 another breach (a request answered after the deadline + 0.5 s, or not
+# at all within the client timeout; an unexpected status; a failed request in the baseline;
+# an order that never settled; a dependency that did not recover; an idempotent retry that
+# ran a committed request again).
 #
 #   scripts/soak.sh fault ACTION   (used by scripts/soak.py) ACTION: pause-DEP, resume-DEP,
 #                                  stop-redis, start-redis, stop-postgres, start-postgres,
@@ -194,6 +207,9 @@ SOAK_OUT="${SOAK_OUT-docs/benchmarks/soak.md}"
 BUILD=1
 RELEASE=0
 KEEP_STACK=0
+SOAK_AWS_TIMEOUT_MS="${SOAK_AWS_TIMEOUT_MS:-800}"
+SOAK_REQUEST_TIMEOUT_MS="${SOAK_REQUEST_TIMEOUT_MS:-2000}"
+SOAK_ACQUIRE_TIMEOUT_MS="${SOAK_ACQUIRE_TIMEOUT_MS:-1000}"
 while (($#)); do
     case "$1" in
     --outage) export SOAK_OUTAGE="$2" && shift ;;
@@ -209,8 +225,11 @@ while (($#)); do
     --port) SOAK_PORT="$2" && shift ;;
     --out) SOAK_OUT="$2" && shift ;;
     --keep-stack) KEEP_STACK=1 ;;
+    --aws-timeout-ms) SOAK_AWS_TIMEOUT_MS="$2" && shift ;;
+    --request-timeout-ms) SOAK_REQUEST_TIMEOUT_MS="$2" && shift ;;
+    --acquire-timeout-ms) SOAK_ACQUIRE_TIMEOUT_MS="$2" && shift ;;
     -h | --help)
-        sed -n '2,43p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
+        sed -n '2,56p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//'
         exit 0
         ;;
     *) die "unknown option $1 (see --help)" ;;
@@ -221,6 +240,9 @@ export SOAK_OUTAGE="${SOAK_OUTAGE:-15}" SOAK_RECOVERY="${SOAK_RECOVERY:-12}"
 export SOAK_BASELINE="${SOAK_BASELINE:-10}" SOAK_TIMEOUT="${SOAK_TIMEOUT:-5}"
 export SOAK_SETTLE="${SOAK_SETTLE:-150}" SOAK_RETRY_WAIT="${SOAK_RETRY_WAIT:-75}"
 export SOAK_FAULTS="${SOAK_FAULTS:-redis-pause moto-pause postgres-pause redis-stop postgres-stop}"
+for v in SOAK_AWS_TIMEOUT_MS SOAK_REQUEST_TIMEOUT_MS SOAK_ACQUIRE_TIMEOUT_MS; do
+    [[ "${!v}" =~ ^[1-9][0-9]*$ ]] || die "$v must be a number of milliseconds (got '${!v}')"
+done
 
 cd "$REPO"
 TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
@@ -260,6 +282,7 @@ cleanup() {
         log "stopping the private stack ($STACK_DIR)"
         scripts/stack.sh down >/dev/null 2>&1 || true
     fi
+    [[ -z "$RUN_DIR" ]] || rm -f "$RUN_DIR/local"
     [[ -z "$RUN_DIR" ]] || log "raw records in $RUN_DIR"
 }
 trap cleanup EXIT
@@ -281,6 +304,11 @@ set -a
 . "$STACK_DIR/stack.env"
 set +a
 [[ "${CHECKOUT_STATE_MACHINE_PROVISIONED:-}" == true ]] || die "the checkout state machine is not provisioned"
+# The production latency settings, not the test suite's wider ones from stack.env.
+log "stack.env has AWS_TIMEOUT_MS=${AWS_TIMEOUT_MS:-unset} REQUEST_TIMEOUT_MS=${REQUEST_TIMEOUT_MS:-unset} DATABASE_ACQUIRE_TIMEOUT_MS=${DATABASE_ACQUIRE_TIMEOUT_MS:-unset}; the server gets $SOAK_AWS_TIMEOUT_MS/$SOAK_REQUEST_TIMEOUT_MS/$SOAK_ACQUIRE_TIMEOUT_MS"
+export AWS_TIMEOUT_MS="$SOAK_AWS_TIMEOUT_MS"
+export REQUEST_TIMEOUT_MS="$SOAK_REQUEST_TIMEOUT_MS"
+export DATABASE_ACQUIRE_TIMEOUT_MS="$SOAK_ACQUIRE_TIMEOUT_MS"
 RUN_DIR="$STACK_DIR/runs/$(date -u +%Y%m%dT%H%M%SZ)"
 mkdir -p "$RUN_DIR"
 
@@ -290,8 +318,17 @@ export PORT="$port" HOST=127.0.0.1
 export BASE_URL="http://127.0.0.1:$port"
 export IMAGES_PUBLIC_BASE_URL="$BASE_URL/images"
 export RUST_LOG="${SOAK_RUST_LOG:-info}"
-log "starting $SOAK_BIN on $BASE_URL (migrations applied at start)"
-"$SOAK_BIN" serve >"$RUN_DIR/server.log" 2>&1 &
+# What the run's server is, recorded now (another session may rebuild target/ meanwhile), and a
+# private copy of the binary, so such a rebuild cannot change the server under the soak.
+commit="$(git rev-parse --short HEAD)"
+dirty=""
+git diff --quiet HEAD -- crates services migrations statemachines 2>/dev/null &&
+    [[ -z "$(git ls-files --others --exclude-standard -- crates services migrations statemachines)" ]] ||
+    dirty=" with uncommitted changes in crates/, services/, migrations/ or statemachines/"
+built="$(date -u -r "$SOAK_BIN" +%Y-%m-%dT%H:%M:%SZ)"
+cp "$SOAK_BIN" "$RUN_DIR/local"
+log "starting $SOAK_BIN (built $built; run as $RUN_DIR/local) on $BASE_URL (migrations applied at start)"
+"$RUN_DIR/local" serve >"$RUN_DIR/server.log" 2>&1 &
 SERVER_PID=$!
 deadline=$((SECONDS + 120))
 until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$BASE_URL/v1/products/health" || true)" == 200 ]]; do
@@ -345,22 +382,19 @@ if [[ -n "$SOAK_OUT" ]]; then
     begin_mark='<!-- soak:begin (written by scripts/soak.sh) -->'
     end_mark='<!-- soak:end -->'
     block="$RUN_DIR/block.md"
-    commit="$(git rev-parse --short HEAD)"
-    dirty=""
-    git diff --quiet HEAD -- crates services migrations statemachines 2>/dev/null ||
-        dirty=" with uncommitted changes in crates/, services/, migrations/ or statemachines/"
-    built="$(date -u -r "$SOAK_BIN" +%Y-%m-%dT%H:%MZ)"
     if ((BIN_GIVEN)) || [[ -n "${SOAK_BIN_FROM_ENV:-}" ]]; then
         server="server \`$SOAK_BIN\` (given; built $built), repository HEAD \`$commit\`$dirty"
     else
-        server="server \`${SOAK_BIN#"$REPO"/}\` built $built from the working tree at \`$commit\`$dirty"
+        server="server \`${SOAK_BIN#"$REPO"/}\` built $built from the working tree at \`$commit\`$dirty (as the soak started)"
     fi
     {
         echo "$begin_mark"
         echo
         echo "Run $started on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"
         echo "$server,"
-        echo "\`RUST_LOG=$RUST_LOG\`; faults \`$SOAK_FAULTS\`, outage ${SOAK_OUTAGE} s, recovery ${SOAK_RECOVERY} s,"
+        echo "\`RUST_LOG=$RUST_LOG\`, \`AWS_TIMEOUT_MS=$AWS_TIMEOUT_MS\`, \`REQUEST_TIMEOUT_MS=$REQUEST_TIMEOUT_MS\`,"
+        echo "\`DATABASE_ACQUIRE_TIMEOUT_MS=$DATABASE_ACQUIRE_TIMEOUT_MS\` (production defaults unless given; stack.env's wider test values overridden);"
+        echo "faults \`$SOAK_FAULTS\`, outage ${SOAK_OUTAGE} s, recovery ${SOAK_RECOVERY} s,"
         echo "baseline ${SOAK_BASELINE} s, client timeout ${SOAK_TIMEOUT} s. Exit status **$status**."
         echo
         cat "$RUN_DIR/report.md"
