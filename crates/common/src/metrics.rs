@@ -39,26 +39,26 @@ impl Unit {
 /// The metrics of one scope.
 #[derive(Debug, Default, Clone)]
 pub struct MetricSet {
-    dimensions: Vec<(String, String)>,
-    metrics: Vec<(String, Unit, f64)>,
+    dimensions: Vec<(&'static str, String)>,
+    metrics: Vec<(&'static str, Unit, f64)>,
 }
 
 impl MetricSet {
-    pub fn with_dimension(mut self, name: &str, value: impl Into<String>) -> Self {
-        self.dimensions.push((name.to_owned(), value.into()));
+    pub fn with_dimension(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.dimensions.push((name, value.into()));
         self
     }
 
     /// Adds `value` to the metric (the same name sums up within the scope).
-    pub fn add(&mut self, name: &str, unit: Unit, value: f64) {
+    pub fn add(&mut self, name: &'static str, unit: Unit, value: f64) {
         let count = self.metrics.len();
         match self
             .metrics
             .iter_mut()
-            .find(|(n, u, _)| n == name && *u == unit)
+            .find(|(n, u, _)| *n == name && *u == unit)
         {
             Some((_, _, total)) => *total += value,
-            None if count < MAX_METRICS => self.metrics.push((name.to_owned(), unit, value)),
+            None if count < MAX_METRICS => self.metrics.push((name, unit, value)),
             None => tracing::warn!(name, "metric dropped: a document holds at most 100"),
         }
     }
@@ -162,7 +162,7 @@ impl Serialize for Dimensions<'_> {
             let all: Vec<&str> = BASE
                 .iter()
                 .copied()
-                .chain(extra.iter().map(|(k, _)| k.as_str()))
+                .chain(extra.iter().map(|(k, _)| *k))
                 .collect();
             sets.serialize_element(&all)?;
         }
@@ -239,7 +239,7 @@ tokio::task_local! {
 }
 
 /// Records a value: into the current scope, or as its own document outside one.
-pub fn add(name: &str, unit: Unit, value: f64) {
+pub fn add(name: &'static str, unit: Unit, value: f64) {
     if CURRENT
         .try_with(|set| set.borrow_mut().add(name, unit, value))
         .is_err()
@@ -251,7 +251,7 @@ pub fn add(name: &str, unit: Unit, value: f64) {
 }
 
 /// Records a value with extra dimensions, as its own document (e.g. a failure by reason).
-pub fn add_with(dimensions: &[(&str, &str)], name: &str, unit: Unit, value: f64) {
+pub fn add_with(dimensions: &[(&'static str, &str)], name: &'static str, unit: Unit, value: f64) {
     let mut set = dimensions.iter().fold(MetricSet::default(), |set, (k, v)| {
         set.with_dimension(k, *v)
     });

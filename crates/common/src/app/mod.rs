@@ -418,7 +418,7 @@ async fn serve_image_processor(resources: &Resources) -> Result<(), BoxError> {
         .queue_url
         .ok_or("IMAGE_QUEUE_URL is required outside Lambda")?;
     let poller =
-        runtime::queue::spawn_poller(resources.sqs(), queue_url, images, Duration::from_secs(5));
+        runtime::queue::spawn_poller(resources.sqs(), queue_url, images, IMAGE_RETRY_AFTER);
     runtime::shutdown_signal().await;
     poller.abort();
     Ok(())
@@ -438,6 +438,11 @@ pub async fn local_router(resources: &Resources) -> Result<axum::Router, BoxErro
     let cdn = routers::cdn::router(images(resources).await?);
     Ok(routers::finish_local(router, cdn, &resources.base))
 }
+
+/// The first wait of a failed image message before its next receive (then 20 s, 40 s):
+/// processing needs PostgreSQL and S3, and three quick receives would spend a message on an
+/// outage of a few seconds. (Under Lambda the queue's visibility timeout decides.)
+const IMAGE_RETRY_AFTER: Duration = Duration::from_secs(10);
 
 /// Background work of a long-lived local process: the outbox relay and the queue pollers.
 pub struct Background {
@@ -470,7 +475,7 @@ pub async fn spawn_background(
             resources.sqs(),
             queue,
             images(resources).await?,
-            retry_after,
+            retry_after.max(IMAGE_RETRY_AFTER),
         )),
         None => tracing::warn!("IMAGE_QUEUE_URL is not set: uploaded images are not processed"),
     }

@@ -91,7 +91,10 @@ pub fn pg(err: sqlx::Error) -> RepoError {
         }
     }
     match err {
+        // A protocol error is an answer that is not PostgreSQL's (a connection reset mid-way, a
+        // port that answered with something else): the database is not reachable as such.
         sqlx::Error::Io(_)
+        | sqlx::Error::Protocol(_)
         | sqlx::Error::Tls(_)
         | sqlx::Error::PoolTimedOut
         | sqlx::Error::PoolClosed
@@ -132,5 +135,25 @@ where
         RepoError::Unavailable { dependency, source }
     } else {
         RepoError::Other(source)
+    }
+}
+
+#[cfg(test)]
+mod classification_tests {
+    use super::*;
+
+    #[test]
+    fn a_connection_that_did_not_speak_postgres_is_unavailable_not_a_bug() {
+        // What sqlx reports when the port answered its SSLRequest with something else (seen
+        // in the soak: a connection to a stopped server's port that connected to itself).
+        let err = sqlx::Error::Protocol("unexpected response from SSLRequest: 0x00".into());
+        assert!(matches!(
+            pg(err),
+            RepoError::Unavailable {
+                dependency: "postgres",
+                ..
+            }
+        ));
+        assert!(matches!(pg(sqlx::Error::RowNotFound), RepoError::Other(_)));
     }
 }

@@ -12,6 +12,11 @@ use crate::error::{BoxError, error_chain};
 /// How long a claimed entry is reserved for the relay that claimed it.
 const LEASE_SECS: f64 = 30.0;
 
+/// The longest a failed entry waits before its next attempt: after an outage the projection
+/// catches up within this of the dependency's return (it was 5 minutes, and the soak saw the
+/// catalogue lag 48 s behind a 15 s DynamoDB outage).
+pub const MAX_BACKOFF_SECS: i64 = 30;
+
 #[derive(Debug, Clone, sqlx::FromRow)]
 pub struct OutboxEntry {
     pub outbox_id: i64,
@@ -139,8 +144,10 @@ impl PgOutbox {
                 Err(err) => {
                     let message = error_chain(err.as_ref());
                     tracing::warn!(outbox_id = id, attempts = attempts + 1, error = %message, "outbox entry failed; will retry");
-                    // 1 s, 2 s, 4 s … capped at 5 minutes.
-                    let backoff_secs = 2_i64.saturating_pow(attempts.clamp(0, 20) as u32).min(300);
+                    // 1 s, 2 s, 4 s … capped at MAX_BACKOFF_SECS.
+                    let backoff_secs = 2_i64
+                        .saturating_pow(attempts.clamp(0, 20) as u32)
+                        .min(MAX_BACKOFF_SECS);
                     sqlx::query(
                         "UPDATE outbox SET attempts = attempts + 1, last_error = left($2, 1000), \
                          available_at = now() + make_interval(secs => $3) WHERE outbox_id = $1",
@@ -159,15 +166,16 @@ impl PgOutbox {
     }
 
     /// Records a failed attempt at one entry: due again after a backoff of 1 s, 2 s, 4 s …
-    /// capped at 5 minutes.
+    /// capped at [`MAX_BACKOFF_SECS`].
     pub async fn mark_failed(&self, outbox_id: i64, message: &str) -> Result<(), RepoError> {
         sqlx::query(
             "UPDATE outbox SET attempts = attempts + 1, last_error = left($2, 1000), \
-             available_at = now() + make_interval(secs => LEAST(300, power(2, LEAST(attempts, 20)))) \
+             available_at = now() + make_interval(secs => LEAST($3, power(2, LEAST(attempts, 20)))) \
              WHERE outbox_id = $1 AND processed_at IS NULL",
         )
         .bind(outbox_id)
         .bind(message)
+        .bind(MAX_BACKOFF_SECS as f64)
         .execute(&self.pool)
         .await
         .map_err(pg)?;

@@ -2,6 +2,7 @@
 //! served by `lambda_http` (API Gateway HTTP API, payload v2.0); otherwise by `axum::serve` on
 //! `HOST:PORT`, with graceful shutdown on SIGTERM / Ctrl-C. Queue consumers: [`queue`].
 
+pub mod json_lines;
 pub mod queue;
 pub mod stdout;
 
@@ -34,12 +35,8 @@ where
 {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
     let layer = fmt::layer()
-        .json()
-        .flatten_event(true)
-        .with_current_span(true)
-        .with_span_list(false)
-        .with_target(false)
-        .with_ansi(false)
+        .fmt_fields(json_lines::JsonFields::new())
+        .event_format(json_lines::JsonLines)
         .with_writer(writer);
     let _ = tracing_subscriber::registry()
         .with(filter)

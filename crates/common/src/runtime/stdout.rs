@@ -3,9 +3,10 @@
 //! A long-lived server ([`Mode::Background`]) hands each finished line to one writer thread
 //! through a bounded queue, so a request never waits on the write (a slow terminal, a pipe a
 //! collector drains late): it formats its line and moves on. If the writer falls
-//! [`QUEUE_LINES`] lines behind, further lines are dropped rather than stall requests, and the
-//! writer says how many it lost (one `WARN` line) once it catches up. [`flush`] waits until
-//! every queued line is out (the process calls it before it exits).
+//! [`QUEUE_BYTES`] behind, further lines are dropped rather than stall requests, and the
+//! writer says how many it lost (one `WARN` line) once it catches up. The writer is woken
+//! once per batch, not per line. [`flush`] waits until every queued line is out (the process
+//! calls it before it exits).
 //!
 //! Under Lambda ([`Mode::Direct`]) each line is written before the call returns: a function
 //! serves one request at a time, so nothing else waits on it, and Lambda may freeze the
@@ -13,16 +14,16 @@
 
 use std::{
     io::Write,
-    sync::{
-        OnceLock,
-        atomic::{AtomicU64, Ordering},
-        mpsc::{self, Receiver, SyncSender, TrySendError},
-    },
-    time::Duration,
+    sync::{Condvar, Mutex, OnceLock},
+    time::{Duration, Instant},
 };
 
-/// How many lines may wait for the writer thread (about 0.5 KiB each).
-pub const QUEUE_LINES: usize = 4096;
+/// How many bytes may wait for the writer thread (about 2,000 lines).
+pub const QUEUE_BYTES: usize = 1024 * 1024;
+
+/// After the writer wakes, it lets lines gather this long before it takes them: one wake-up
+/// (a futex call and a context switch) per batch, not per line.
+const GATHER: Duration = Duration::from_millis(1);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Mode {
@@ -32,32 +33,36 @@ pub enum Mode {
     Background,
 }
 
-enum Message {
-    Line(Vec<u8>),
-    Flush(SyncSender<()>),
+#[derive(Default)]
+struct Pending {
+    lines: Vec<u8>,
+    /// Lines accepted so far, and how many of them are written.
+    accepted: u64,
+    written: u64,
+    dropped: u64,
 }
 
+#[derive(Default)]
 struct Queue {
-    tx: SyncSender<Message>,
-    dropped: &'static AtomicU64,
+    pending: Mutex<Pending>,
+    /// The writer waits on it for lines; [`flush`] waits on it for the writer.
+    wake: Condvar,
+    written: Condvar,
 }
 
-static QUEUE: OnceLock<Option<Queue>> = OnceLock::new();
-static DROPPED: AtomicU64 = AtomicU64::new(0);
+static QUEUE: OnceLock<Option<&'static Queue>> = OnceLock::new();
 
 /// Chooses how lines are written (first call wins; until then lines are written directly).
 pub fn init(mode: Mode) {
     QUEUE.get_or_init(|| match mode {
         Mode::Direct => None,
         Mode::Background => {
-            let (tx, rx) = mpsc::sync_channel(QUEUE_LINES);
-            let spawned = std::thread::Builder::new()
+            let queue: &'static Queue = Box::leak(Box::default());
+            std::thread::Builder::new()
                 .name("stdout-writer".into())
-                .spawn(move || drain(&rx, &mut std::io::stdout(), &DROPPED));
-            spawned.ok().map(|_| Queue {
-                tx,
-                dropped: &DROPPED,
-            })
+                .spawn(move || drain(queue, &mut std::io::stdout()))
+                .ok()
+                .map(|_| queue)
         }
     });
 }
@@ -65,58 +70,112 @@ pub fn init(mode: Mode) {
 /// Writes one line (`line` ends with its newline).
 pub fn write_line(line: Vec<u8>) {
     match QUEUE.get() {
-        Some(Some(queue)) => match queue.tx.try_send(Message::Line(line)) {
-            Ok(()) => {}
-            Err(TrySendError::Full(_)) => {
-                queue.dropped.fetch_add(1, Ordering::Relaxed);
-            }
-            // The writer is gone (it cannot write stdout any more): nothing else could.
-            Err(TrySendError::Disconnected(_)) => {}
-        },
+        Some(Some(queue)) => queue.push(&line),
         _ => {
             let _ = std::io::stdout().lock().write_all(&line);
         }
     }
 }
 
-/// Waits (at most `timeout`) until every line queued so far is written.
+/// Waits (at most `timeout`) until every line accepted so far is written.
 pub fn flush(timeout: Duration) {
     if let Some(Some(queue)) = QUEUE.get() {
-        let (done, wait) = mpsc::sync_channel(1);
-        if queue.tx.send(Message::Flush(done)).is_ok() {
-            let _ = wait.recv_timeout(timeout);
-        }
+        queue.wait_written(timeout);
     }
 }
 
-/// The writer thread: writes what arrives, flushing whenever the queue runs empty.
-fn drain(rx: &Receiver<Message>, out: &mut impl Write, dropped: &AtomicU64) {
-    let mut out = std::io::BufWriter::with_capacity(64 * 1024, out);
-    while let Ok(first) = rx.recv() {
-        let mut next = Some(first);
-        while let Some(message) = next {
-            match message {
-                Message::Line(line) => {
-                    let _ = out.write_all(&line);
-                }
-                Message::Flush(done) => {
-                    let _ = out.flush();
-                    let _ = done.send(());
+impl Queue {
+    fn push(&self, line: &[u8]) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        if pending.lines.len() + line.len() > QUEUE_BYTES {
+            pending.dropped += 1;
+            return;
+        }
+        let was_idle = pending.lines.is_empty();
+        pending.lines.extend_from_slice(line);
+        pending.accepted += 1;
+        drop(pending);
+        if was_idle {
+            self.wake.notify_one();
+        }
+    }
+
+    fn wait_written(&self, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let target = pending.accepted;
+        self.wake.notify_one();
+        while pending.written < target {
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return;
+            }
+            pending = self
+                .written
+                .wait_timeout(pending, left)
+                .unwrap_or_else(|e| e.into_inner())
+                .0;
+        }
+    }
+
+    /// Takes what is pending, waiting for something to be there (or for `idle` to pass; then
+    /// `None`).
+    fn take(&self, idle: Option<Duration>) -> Option<(Vec<u8>, u64, u64)> {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        while pending.lines.is_empty() && pending.dropped == 0 {
+            match idle {
+                None => pending = self.wake.wait(pending).unwrap_or_else(|e| e.into_inner()),
+                Some(idle) => {
+                    let (next, waited) = self
+                        .wake
+                        .wait_timeout(pending, idle)
+                        .unwrap_or_else(|e| e.into_inner());
+                    pending = next;
+                    if waited.timed_out() && pending.lines.is_empty() && pending.dropped == 0 {
+                        return None;
+                    }
                 }
             }
-            next = rx.try_recv().ok();
         }
-        let lost = dropped.swap(0, Ordering::Relaxed);
-        if lost > 0 {
-            let _ = writeln!(
-                out,
-                r#"{{"timestamp":"{}","level":"WARN","message":"log lines dropped: the writer fell behind","dropped":{lost}}}"#,
-                chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
-            );
-        }
-        let _ = out.flush();
+        drop(pending);
+        std::thread::sleep(GATHER);
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        let lines = std::mem::replace(&mut pending.lines, Vec::with_capacity(64 * 1024));
+        let dropped = std::mem::take(&mut pending.dropped);
+        Some((lines, dropped, pending.accepted))
+    }
+
+    fn mark_written(&self, upto: u64) {
+        let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
+        pending.written = upto;
+        drop(pending);
+        self.written.notify_all();
+    }
+}
+
+/// The writer thread: writes each batch that gathered, then says how many lines it lost, if
+/// any, to a full queue.
+fn drain(queue: &Queue, out: &mut impl Write) {
+    loop {
+        drain_once(queue, out, None);
+    }
+}
+
+fn drain_once(queue: &Queue, out: &mut impl Write, idle: Option<Duration>) -> bool {
+    let Some((lines, dropped, upto)) = queue.take(idle) else {
+        return false;
+    };
+    let _ = out.write_all(&lines);
+    if dropped > 0 {
+        let _ = writeln!(
+            out,
+            r#"{{"timestamp":"{}","level":"WARN","message":"log lines dropped: the writer fell behind","dropped":{dropped}}}"#,
+            chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+        );
     }
     let _ = out.flush();
+    queue.mark_written(upto);
+    true
 }
 
 /// The `tracing` writer: collects one event's formatted line and hands it over whole when the
@@ -161,42 +220,55 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for MakeStdout {
 mod tests {
     use super::*;
 
-    #[test]
-    fn the_writer_writes_every_line_in_order_and_answers_a_flush_after_them() {
-        let (tx, rx) = mpsc::sync_channel(QUEUE_LINES);
-        let dropped = AtomicU64::new(0);
-        for n in 0..1000 {
-            tx.send(Message::Line(format!("line {n}\n").into_bytes()))
-                .unwrap();
-        }
-        let (done, flushed) = mpsc::sync_channel(1);
-        tx.send(Message::Flush(done)).unwrap();
-        drop(tx);
+    fn drain_all(queue: &Queue) -> String {
         let mut out = Vec::new();
-        drain(&rx, &mut out, &dropped);
-        flushed.try_recv().expect("the flush was answered");
-        let text = String::from_utf8(out).unwrap();
+        while drain_once(queue, &mut out, Some(Duration::from_millis(5))) {}
+        String::from_utf8(out).unwrap()
+    }
+
+    #[test]
+    fn the_writer_writes_every_line_in_order() {
+        let queue = Queue::default();
+        for n in 0..1000 {
+            queue.push(format!("line {n}\n").as_bytes());
+        }
+        let text = drain_all(&queue);
         let lines: Vec<&str> = text.lines().collect();
         assert_eq!(lines.len(), 1000);
         assert_eq!(lines[0], "line 0");
         assert_eq!(lines[999], "line 999");
+        assert_eq!(queue.pending.lock().unwrap().written, 1000);
     }
 
     #[test]
-    fn lines_lost_to_a_full_queue_are_reported_once_the_writer_catches_up() {
-        let (tx, rx) = mpsc::sync_channel(QUEUE_LINES);
-        let dropped = AtomicU64::new(7);
-        tx.send(Message::Line(b"kept\n".to_vec())).unwrap();
-        drop(tx);
-        let mut out = Vec::new();
-        drain(&rx, &mut out, &dropped);
-        let text = String::from_utf8(out).unwrap();
+    fn a_flush_returns_once_the_lines_before_it_are_written() {
+        let queue: &'static Queue = Box::leak(Box::default());
+        queue.push(b"first\n");
+        let writer = std::thread::spawn(move || {
+            let mut out = Vec::new();
+            drain_once(queue, &mut out, Some(Duration::from_secs(5)));
+            out
+        });
+        queue.wait_written(Duration::from_secs(5));
+        assert_eq!(queue.pending.lock().unwrap().written, 1);
+        assert_eq!(writer.join().unwrap(), b"first\n");
+    }
+
+    #[test]
+    fn lines_past_the_queue_budget_are_dropped_and_reported() {
+        let queue = Queue::default();
+        let line = vec![b'x'; QUEUE_BYTES / 4];
+        for _ in 0..6 {
+            let mut with_newline = line.clone();
+            with_newline.push(b'\n');
+            queue.push(&with_newline);
+        }
+        let text = drain_all(&queue);
         let lines: Vec<&str> = text.lines().collect();
-        assert_eq!(lines[0], "kept");
-        let warning: serde_json::Value = serde_json::from_str(lines[1]).unwrap();
+        assert_eq!(lines.len(), 4, "three whole lines fit, then the warning");
+        let warning: serde_json::Value = serde_json::from_str(lines[3]).unwrap();
         assert_eq!(warning["level"], "WARN");
-        assert_eq!(warning["dropped"], 7);
-        assert_eq!(dropped.load(Ordering::Relaxed), 0);
+        assert_eq!(warning["dropped"], 3);
     }
 
     #[test]
