@@ -50,12 +50,20 @@ TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 BENCH_BIN_DIR="${BENCH_BIN_DIR:-}"
 LOCAL_BIN="${BENCH_BIN_DIR:-$TARGET_DIR/release}/local"
 BARE_BIN="${BENCH_BIN_DIR:-$TARGET_DIR/release}/examples/bare_axum"
-# The targets of the issue: the cached read at >= 50 % of the bare handler's requests/s and a
-# p99 under 5 ms.
-TARGET_RATIO=0.50
+# The targets of issue 13: the cached item read at >= 80 % and the cached listing at >= 50 % of
+# the bare handler's requests/s, both with a p99 under 5 ms.
+TARGET_RATIO=0.80
+TARGET_LIST_RATIO=0.50
 TARGET_P99_MS=5
 
 log() { printf 'bench: %s\n' "$*" >&2; }
+
+# target_verdict RATIO P99 TARGET: "meets throughput (…), MISSES p99 (…)".
+target_verdict() {
+    awk -v r="$1" -v p="$2" -v tr="$3" -v tp="$TARGET_P99_MS" 'BEGIN {
+        printf "%s throughput (%.0f %% of bare, target >= %.0f %%), %s p99 (%s ms, target < %s ms)",
+            (r >= tr ? "meets" : "MISSES"), r * 100, tr * 100, (p < tp ? "meets" : "MISSES"), p, tp }'
+}
 die() {
     printf 'bench: ERROR: %s\n' "$*" >&2
     exit 1
@@ -437,13 +445,14 @@ for level in $BENCH_LOG_LEVELS; do
     run_wrk "item-$level" "$item_url" "$LOCAL_PID"
     item_ratio="$(ratio "$RPS" "$bare_rps")"
     ROWS+=("| \`GET /v1/products/{id}\` (cached) | \`$level\` | $RPS | $P50 | $P99 | **$item_ratio** | $ERRS | $HITS | $STACK | $OTHER |")
-    verdict="$(awk -v r="$item_ratio" -v p="$P99" -v tr="$TARGET_RATIO" -v tp="$TARGET_P99_MS" 'BEGIN {
-        printf "%s throughput (%.0f %% of bare, target >= %.0f %%), %s p99 (%s ms, target < %s ms)",
-            (r >= tr ? "meets" : "MISSES"), r * 100, tr * 100, (p < tp ? "meets" : "MISSES"), p, tp }')"
+    verdict="$(target_verdict "$item_ratio" "$P99" "$TARGET_RATIO")"
     SUMMARY+=("- \`RUST_LOG=$level\`: the cached single-product read $verdict.")
 
     run_wrk "list-$level" "$list_url" "$LOCAL_PID"
-    ROWS+=("| \`GET /v1/products?limit=20\` (cached, 20 items) | \`$level\` | $RPS | $P50 | $P99 | $(ratio "$RPS" "$bare_rps") | $ERRS | $HITS | $STACK | $OTHER |")
+    list_ratio="$(ratio "$RPS" "$bare_rps")"
+    ROWS+=("| \`GET /v1/products?limit=20\` (cached, 20 items) | \`$level\` | $RPS | $P50 | $P99 | **$list_ratio** | $ERRS | $HITS | $STACK | $OTHER |")
+    verdict="$(target_verdict "$list_ratio" "$P99" "$TARGET_LIST_RATIO")"
+    SUMMARY+=("- \`RUST_LOG=$level\`: the cached listing $verdict.")
 
     run_wrk "cart-$level" "$cart_url" "$LOCAL_PID" "$cart_auth"
     ROWS+=("| \`GET /v1/cart\` (10 lines) | \`$level\` | $RPS | $P50 | $P99 | $(ratio "$RPS" "$bare_rps") | $ERRS | $HITS | $STACK | $OTHER |")

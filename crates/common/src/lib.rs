@@ -20,6 +20,8 @@ pub use error::{Error, Result};
 
 /// mimalloc for every binary: a request allocates and frees many small objects across two
 /// worker threads, where glibc's malloc took ≈ 14 % of the server's CPU (docs/benchmarks/http.md).
+/// Built with `no_thp`: with transparent huge pages (`always` on many Linux hosts) its arenas
+/// were backed by 2 MiB pages, about 10 MiB more RSS per process (docs/benchmarks/memory.md).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
