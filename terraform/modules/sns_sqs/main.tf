@@ -9,7 +9,7 @@ locals {
   topics = toset(["image-uploads", "order-events"])
 
   queues = {
-    "image-processing" = { dlq = "image-processing-dlq", max_receive_count = 3, visibility_timeout = 60, subscribe_to = "image-uploads" }
+    "image-processing" = { dlq = "image-processing-dlq", max_receive_count = 5, visibility_timeout = 60, subscribe_to = "image-uploads" }
     "fulfillment"      = { dlq = "fulfillment-dlq", max_receive_count = 5, visibility_timeout = 30, subscribe_to = "order-events" }
     "checkout-tasks"   = { dlq = "checkout-tasks-dlq", max_receive_count = 5, visibility_timeout = 30, subscribe_to = null }
   }
