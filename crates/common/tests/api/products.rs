@@ -463,6 +463,34 @@ async fn search_finds_a_rare_word_among_100_000_products_on_the_first_page() {
     assert_eq!(page["items"].as_array().unwrap().len(), 1);
     assert_eq!(page["next_cursor"], Value::Null);
 
+    // And it stays on the index however often it runs: a prepared statement switches to its
+    // generic plan after five executions per connection, which walked all 100,000 rows. Every
+    // one of 40 searches (more than five per pooled connection) must use the trigram index.
+    let trigram_scans = || async {
+        sqlx::query_scalar::<_, i64>(
+            "SELECT idx_scan FROM pg_stat_user_indexes WHERE indexrelname = 'products_name_trgm_idx'",
+        )
+        .fetch_one(&app.pool)
+        .await
+        .unwrap()
+    };
+    let before = trigram_scans().await;
+    for n in 0..40 {
+        // A distinct page size each time, so no cache answers for the database.
+        let limit = 20 + n % 40;
+        let page: Value = app
+            .get(&format!("/v1/products?q=zanzibar&limit={limit}"), None)
+            .await
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(page["items"][0]["product_id"], rare, "{page}");
+    }
+    app.eventually("every search used the trigram index", || async {
+        trigram_scans().await - before >= 40
+    })
+    .await;
+
     // The plan: the trigram index finds the candidates; rows read stay within the matches.
     let plan: Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
         "EXPLAIN (ANALYZE, FORMAT JSON) {}",
