@@ -14,14 +14,7 @@ source scripts/lib_server.sh
 started=$SECONDS
 
 venv="$repo/.venv-client"
-req="$repo/scripts/requirements-client.txt"
-want="$(sha256sum "$req" | cut -d' ' -f1)"
-if [[ ! -x "$venv/bin/openapi-python-client" || "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
-    printf '%s\n' "$want" >"$venv/.requirements.sha256"
-fi
+ensure_venv "$venv" "$repo/scripts/requirements-client.txt" openapi-python-client
 
 target="${CARGO_TARGET_DIR:-$repo/target}"
 work="$target/client"

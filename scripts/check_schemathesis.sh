@@ -19,14 +19,7 @@ source scripts/lib_server.sh
 started=$SECONDS
 
 venv="$repo/.venv-schemathesis"
-req="$repo/scripts/requirements-schemathesis.txt"
-want="$(sha256sum "$req" | cut -d' ' -f1)"
-if [[ ! -x "$venv/bin/schemathesis" || "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
-    printf '%s\n' "$want" >"$venv/.requirements.sha256"
-fi
+ensure_venv "$venv" "$repo/scripts/requirements-schemathesis.txt" schemathesis
 
 start_local_server check_schemathesis 18090
 token="$(admin_token "$SERVER_BASE")"

@@ -6,6 +6,9 @@
 #     sets SERVER_PORT, SERVER_BASE (http://127.0.0.1:PORT), SERVER_PID, SERVER_LOG
 #     (target/NAME.log) and installs an EXIT trap that stops the server.
 #   admin_token BASE     prints a fresh access token of the dev admin.
+#   ensure_venv VENV REQUIREMENTS EXECUTABLE
+#                        (re)creates the pinned venv VENV from REQUIREMENTS unless it has
+#                        EXECUTABLE and was made from the same file (sha256 kept in the venv).
 
 _lib_server_repo="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 _lib_server_target="${CARGO_TARGET_DIR:-$_lib_server_repo/target}"
@@ -74,4 +77,15 @@ admin_token() {
     curl -fsS -X POST "$base/v1/users/login" -H 'content-type: application/json' \
         -d "$(python3 -c 'import json,os; print(json.dumps({"email": os.environ.get("LOCAL_ADMIN_EMAIL", "admin@example.com"), "password": os.environ.get("LOCAL_ADMIN_PASSWORD", "Admin-Passw0rd!")}))')" |
         python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])'
+}
+
+ensure_venv() {
+    local venv="$1" req="$2" exe="$3" want
+    want="$(sha256sum "$req" | cut -d' ' -f1)"
+    if [[ ! -x "$venv/bin/$exe" || "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
+        rm -rf "$venv"
+        python3 -m venv "$venv"
+        "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
+        printf '%s\n' "$want" >"$venv/.requirements.sha256"
+    fi
 }
