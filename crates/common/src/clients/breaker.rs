@@ -22,8 +22,7 @@ use aws_sdk_dynamodb::{
 };
 
 /// What the health routes report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
-#[serde(rename_all = "snake_case")]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CircuitState {
     /// Calls go through.
     Closed,
