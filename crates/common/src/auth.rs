@@ -346,7 +346,7 @@ impl Authenticator {
                 self.verifier.verify(token).await?
             }
         };
-        tracing::Span::current().record("user_id", principal.subject.as_str());
+        crate::runtime::log_context::set_user(&principal.subject);
         Ok(principal)
     }
 }

@@ -11,11 +11,9 @@ use std::{
     sync::{Arc, OnceLock},
 };
 
-use serde::{
-    Serialize, Serializer,
-    ser::{SerializeMap, SerializeSeq},
-};
 use serde_json::Value;
+
+use crate::runtime::json_lines::push_str;
 
 pub const NAMESPACE: &str = "Shop";
 /// EMF allows at most 100 metrics per document.
@@ -73,122 +71,76 @@ impl MetricSet {
         serde_json::from_str(&line).ok()
     }
 
-    /// The EMF document as one JSON line (no newline), serialized straight from the set.
+    /// The EMF document as one JSON line (no newline), written straight from the set:
+    /// `_aws` (the timestamp, the namespace, the dimension sets and the metric definitions),
+    /// then the dimension values and the metric values as top-level members.
     pub fn render(&self, service: &str, environment: &str, timestamp_ms: i64) -> Option<String> {
         if self.metrics.is_empty() {
             return None;
         }
-        serde_json::to_string(&Emf {
-            set: self,
-            service,
-            environment,
-            timestamp_ms,
-        })
-        .ok()
+        let mut line = String::with_capacity(256 + 48 * self.metrics.len());
+        line.push_str("{\"_aws\":{\"Timestamp\":");
+        line.push_str(itoa::Buffer::new().format(timestamp_ms));
+        line.push_str(",\"CloudWatchMetrics\":[{\"Namespace\":\"");
+        line.push_str(NAMESPACE);
+        line.push_str("\",\"Dimensions\":[");
+        // Published per scope dimension (e.g. per route class) and rolled up per service, so
+        // alarms can address a service's totals exactly.
+        if !self.dimensions.is_empty() {
+            line.push_str("[\"Service\",\"Environment\"");
+            for (name, _) in &self.dimensions {
+                line.push(',');
+                push_name(&mut line, name);
+            }
+            line.push_str("],");
+        }
+        line.push_str("[\"Service\",\"Environment\"]],\"Metrics\":[");
+        for (i, (name, unit, _)) in self.metrics.iter().enumerate() {
+            if i > 0 {
+                line.push(',');
+            }
+            line.push_str("{\"Name\":");
+            push_name(&mut line, name);
+            line.push_str(",\"Unit\":\"");
+            line.push_str(unit.as_str());
+            line.push_str("\"}");
+        }
+        line.push_str("]}]},\"Service\":");
+        push_str(&mut line, service);
+        line.push_str(",\"Environment\":");
+        push_str(&mut line, environment);
+        for (name, value) in &self.dimensions {
+            line.push(',');
+            push_name(&mut line, name);
+            line.push(':');
+            push_str(&mut line, value);
+        }
+        for (name, _, value) in &self.metrics {
+            line.push(',');
+            push_name(&mut line, name);
+            line.push(':');
+            if value.is_finite() {
+                line.push_str(ryu::Buffer::new().format_finite(*value));
+            } else {
+                line.push_str("null");
+            }
+        }
+        line.push('}');
+        Some(line)
     }
 }
 
-/// One EMF document: `_aws` (namespace, dimension sets, metric definitions), then the
-/// dimension values and the metric values as top-level members.
-struct Emf<'a> {
-    set: &'a MetricSet,
-    service: &'a str,
-    environment: &'a str,
-    timestamp_ms: i64,
-}
-
-struct Dimensions<'a>(&'a MetricSet);
-struct Definitions<'a>(&'a MetricSet);
-
-impl Serialize for Emf<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let mut root = serializer.serialize_map(None)?;
-        root.serialize_entry(
-            "_aws",
-            &json_aws(
-                self.timestamp_ms,
-                &Dimensions(self.set),
-                &Definitions(self.set),
-            ),
-        )?;
-        root.serialize_entry("Service", self.service)?;
-        root.serialize_entry("Environment", self.environment)?;
-        for (name, value) in &self.set.dimensions {
-            root.serialize_entry(name, value)?;
-        }
-        for (name, _, value) in &self.set.metrics {
-            root.serialize_entry(name, value)?;
-        }
-        root.end()
-    }
-}
-
-fn json_aws<'a>(
-    timestamp_ms: i64,
-    dimensions: &'a Dimensions<'a>,
-    definitions: &'a Definitions<'a>,
-) -> impl Serialize + 'a {
-    #[derive(Serialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct Directive<'a> {
-        namespace: &'static str,
-        dimensions: &'a Dimensions<'a>,
-        metrics: &'a Definitions<'a>,
-    }
-    #[derive(Serialize)]
-    #[serde(rename_all = "PascalCase")]
-    struct Aws<'a> {
-        timestamp: i64,
-        cloud_watch_metrics: [Directive<'a>; 1],
-    }
-    Aws {
-        timestamp: timestamp_ms,
-        cloud_watch_metrics: [Directive {
-            namespace: NAMESPACE,
-            dimensions,
-            metrics: definitions,
-        }],
-    }
-}
-
-/// Published per scope dimension (e.g. per route class) and rolled up per service, so alarms
-/// can address a service's totals exactly.
-impl Serialize for Dimensions<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        const BASE: [&str; 2] = ["Service", "Environment"];
-        let extra = &self.0.dimensions;
-        let mut sets = serializer.serialize_seq(None)?;
-        if !extra.is_empty() {
-            let all: Vec<&str> = BASE
-                .iter()
-                .copied()
-                .chain(extra.iter().map(|(k, _)| *k))
-                .collect();
-            sets.serialize_element(&all)?;
-        }
-        sets.serialize_element(&BASE)?;
-        sets.end()
-    }
-}
-
-impl Serialize for Definitions<'_> {
-    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        #[derive(Serialize)]
-        struct Definition<'a> {
-            #[serde(rename = "Name")]
-            name: &'a str,
-            #[serde(rename = "Unit")]
-            unit: &'static str,
-        }
-        let mut list = serializer.serialize_seq(Some(self.0.metrics.len()))?;
-        for (name, unit, _) in &self.0.metrics {
-            list.serialize_element(&Definition {
-                name,
-                unit: unit.as_str(),
-            })?;
-        }
-        list.end()
-    }
+/// A metric or dimension name: a constant of the code (letters, digits and `_` / `-` / `.`
+/// only), so written as it is.
+fn push_name(line: &mut String, name: &'static str) {
+    debug_assert!(
+        name.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.')),
+        "metric and dimension names are plain: {name}"
+    );
+    line.push('"');
+    line.push_str(name);
+    line.push('"');
 }
 
 type Sink = Arc<dyn Fn(&str) + Send + Sync>;
@@ -206,12 +158,7 @@ pub fn init(service: &str, environment: &str) {
     let _ = CONTEXT.set(Context {
         service: service.to_owned(),
         environment: environment.to_owned(),
-        sink: Arc::new(|line: &str| {
-            let mut bytes = Vec::with_capacity(line.len() + 1);
-            bytes.extend_from_slice(line.as_bytes());
-            bytes.push(b'\n');
-            crate::runtime::stdout::write_line(bytes);
-        }),
+        sink: Arc::new(|line: &str| crate::runtime::stdout::write_line(&[line.as_bytes(), b"\n"])),
     });
 }
 

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), common::app::BoxError> {
-    common::app::main(common::app::Function::Cart).await
+    common::app::main(common::app::Function::Cart, common::app::run_cart).await
 }

@@ -2,5 +2,9 @@
 
 #[tokio::main]
 async fn main() -> Result<(), common::app::BoxError> {
-    common::app::main(common::app::Function::ImageProcessor).await
+    common::app::main(
+        common::app::Function::ImageProcessor,
+        common::app::run_image_processor,
+    )
+    .await
 }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), common::app::BoxError> {
-    common::app::main(common::app::Function::Local).await
+    common::app::main(common::app::Function::Local, common::app::run_local).await
 }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), common::app::BoxError> {
-    common::app::main(common::app::Function::Orders).await
+    common::app::main(common::app::Function::Orders, common::app::run_orders).await
 }

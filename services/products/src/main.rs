@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), common::app::BoxError> {
-    common::app::main(common::app::Function::Products).await
+    common::app::main(common::app::Function::Products, common::app::run_products).await
 }

@@ -2,5 +2,5 @@
 
 #[tokio::main]
 async fn main() -> Result<(), common::app::BoxError> {
-    common::app::main(common::app::Function::Users).await
+    common::app::main(common::app::Function::Users, common::app::run_users).await
 }

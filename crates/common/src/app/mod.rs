@@ -63,18 +63,33 @@ impl Function {
     }
 }
 
-/// The whole `main` of every binary: `<binary> [command]`.
+/// The whole `main` of every binary: `<binary> [command]`, run by its function's entry point
+/// (`common::app::main(Function::Products, common::app::run_products)`).
 ///
 /// - HTTP services: `serve` (default).
 /// - products: also `relay` (one pass of the products' and orders' outbox relays per
 ///   invocation: the scheduled job) and `migrate` (applies the migrations: the deploy step).
 /// - orders: also `worker` (the checkout workflow's task queue and the fulfillment queue).
 /// - image_processor: the image queue's consumer.
-/// - local: `serve` (default; every router on one port plus the queue pollers), `migrate`, or
-///   `openapi` (prints the OpenAPI document).
-pub async fn main(function: Function) -> Result<(), BoxError> {
+/// - local: `serve` (default; every router on one port plus the queue pollers), `migrate`,
+///   `relay`, or `openapi` (prints the OpenAPI document).
+///
+/// Each function has an entry point of its own (`run_users` …) that names only the code it
+/// runs, so its binary links only that: a function's executable, and the code pages it keeps
+/// in memory, hold its own routes and clients rather than every function's.
+pub async fn main<F, Fut>(function: Function, run: F) -> Result<(), BoxError>
+where
+    F: FnOnce(String, Arc<Resources>) -> Fut,
+    Fut: std::future::Future<Output = Result<(), BoxError>>,
+{
     runtime::init_tracing();
-    let outcome = run_command(function).await;
+    let outcome = async {
+        let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
+        let resources = Resources::new(Env::process()).await?;
+        crate::metrics::init(function.metric_name(), &resources.base.app_env);
+        run(command, resources).await
+    }
+    .await;
     if let Err(err) = &outcome {
         tracing::error!(error = %err, "exiting");
     }
@@ -83,37 +98,95 @@ pub async fn main(function: Function) -> Result<(), BoxError> {
     outcome
 }
 
-async fn run_command(function: Function) -> Result<(), BoxError> {
-    let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
-    let resources = Resources::new(Env::process()).await?;
-    crate::metrics::init(function.metric_name(), &resources.base.app_env);
-    match (function, command.as_str()) {
-        (Function::Products | Function::Local, "migrate") => migrate(&resources).await,
-        (Function::Local, "openapi") => {
+fn no_such_command(function: Function, command: &str) -> BoxError {
+    format!("{function:?} has no command `{command}` (try `serve`)").into()
+}
+
+/// An HTTP function's router, served by `lambda_http` or `axum::serve`.
+async fn serve_http(
+    router: OpenApiRouter,
+    resources: &Resources,
+    serves_docs: bool,
+) -> Result<(), BoxError> {
+    runtime::run(
+        routers::finish(router, &resources.base, serves_docs),
+        &resources.base,
+    )
+    .await
+}
+
+/// `users`: the users routes.
+pub async fn run_users(command: String, resources: Arc<Resources>) -> Result<(), BoxError> {
+    match command.as_str() {
+        "serve" => serve_http(routers::users(users(&resources).await?), &resources, false).await,
+        other => Err(no_such_command(Function::Users, other)),
+    }
+}
+
+/// `products`: the products routes (and the API's documentation), `relay` and `migrate`.
+pub async fn run_products(command: String, resources: Arc<Resources>) -> Result<(), BoxError> {
+    match command.as_str() {
+        "migrate" => migrate(&resources).await,
+        "relay" => relay_pass(&resources).await,
+        "serve" => {
+            let router = routers::products(products(&resources).await?);
+            if !runtime::is_lambda() {
+                projector(&resources).await?.spawn(Duration::from_secs(1));
+            }
+            serve_http(router, &resources, true).await
+        }
+        other => Err(no_such_command(Function::Products, other)),
+    }
+}
+
+/// `cart`: the cart routes.
+pub async fn run_cart(command: String, resources: Arc<Resources>) -> Result<(), BoxError> {
+    match command.as_str() {
+        "serve" => serve_http(routers::cart(cart(&resources).await?), &resources, false).await,
+        other => Err(no_such_command(Function::Cart, other)),
+    }
+}
+
+/// `orders`: the orders routes, and `worker`.
+pub async fn run_orders(command: String, resources: Arc<Resources>) -> Result<(), BoxError> {
+    match command.as_str() {
+        "worker" => serve_checkout_worker(&resources).await,
+        "serve" => {
+            serve_http(
+                routers::orders(orders(&resources).await?),
+                &resources,
+                false,
+            )
+            .await
+        }
+        other => Err(no_such_command(Function::Orders, other)),
+    }
+}
+
+/// `image_processor`: the image queue's consumer.
+pub async fn run_image_processor(
+    command: String,
+    resources: Arc<Resources>,
+) -> Result<(), BoxError> {
+    match command.as_str() {
+        "serve" => serve_image_processor(&resources).await,
+        other => Err(no_such_command(Function::ImageProcessor, other)),
+    }
+}
+
+/// `local`: everything on one port, `migrate`, `relay` and `openapi`.
+pub async fn run_local(command: String, resources: Arc<Resources>) -> Result<(), BoxError> {
+    match command.as_str() {
+        "migrate" => migrate(&resources).await,
+        "openapi" => {
             // The document, for validators and client generators (no backing service needed).
             let text = serde_json::to_string_pretty(&routers::openapi())?;
             std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())?;
             Ok(())
         }
-        (Function::Products | Function::Local, "relay") => relay_pass(&resources).await,
-        (Function::Orders, "worker") => serve_checkout_worker(&resources).await,
-        (Function::ImageProcessor, "serve") => serve_image_processor(&resources).await,
-        (Function::Local, "serve") => serve_local(&resources).await,
-        (function, "serve") => {
-            let router = service_router(function, &resources).await?;
-            if function == Function::Products && !runtime::is_lambda() {
-                projector(&resources).await?.spawn(Duration::from_secs(1));
-            }
-            let docs = function == Function::Products;
-            runtime::run(
-                routers::finish(router, &resources.base, docs),
-                &resources.base,
-            )
-            .await
-        }
-        (function, other) => {
-            Err(format!("{function:?} has no command `{other}` (try `serve`)").into())
-        }
+        "relay" => relay_pass(&resources).await,
+        "serve" => serve_local(&resources).await,
+        other => Err(no_such_command(Function::Local, other)),
     }
 }
 

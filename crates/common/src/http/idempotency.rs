@@ -156,12 +156,15 @@ pub async fn layer(State(idem): State<Idempotency>, req: Request, next: Next) ->
 }
 
 async fn guard(idem: &Idempotency, req: Request, next: Next) -> Result<Response, ApiError> {
+    if req.method() != Method::POST {
+        return Ok(next.run(req).await);
+    }
     let route = req
         .extensions()
         .get::<MatchedPath>()
         .map(|m| m.as_str().to_owned());
     let rule = match route.as_deref().and_then(|r| idem.rule(r)) {
-        Some(rule) if req.method() == Method::POST => rule,
+        Some(rule) => rule,
         _ => return Ok(next.run(req).await),
     };
     let header_value = req.headers().get(&IDEMPOTENCY_KEY).cloned();

@@ -9,7 +9,6 @@ pub mod request_id;
 use axum::{
     Router,
     extract::{DefaultBodyLimit, Request},
-    http::StatusCode,
     middleware::{self, Next},
     response::{IntoResponse, Response},
 };
@@ -33,8 +32,8 @@ impl IntoResponse for RenderedJson {
 }
 
 /// Wraps a router with what every service needs: the body limit, the request deadline and
-/// metrics, the envelope for axum's own 404 and 405, and the request id (outermost, so every
-/// response carries it).
+/// metrics, the envelope for axum's own 404, and the request id with the request's log line and
+/// the envelope for axum's 405 (outermost, so every response carries the id).
 pub fn finish<S: Clone + Send + Sync + 'static>(
     router: Router<S>,
     body_limit: usize,
@@ -45,31 +44,8 @@ pub fn finish<S: Clone + Send + Sync + 'static>(
         .fallback(|| async {
             ApiError::from(crate::error::Error::NotFound("no such route".into()))
         })
-        .layer(middleware::from_fn(method_not_allowed_envelope))
         .layer(DefaultBodyLimit::max(body_limit))
         .layer(middleware::from_fn(request_id::middleware))
-}
-
-/// axum answers a known path with an unknown method by an empty 405; give it the envelope,
-/// keeping the `allow` header.
-async fn method_not_allowed_envelope(req: Request, next: Next) -> Response {
-    let response = next.run(req).await;
-    if response.status() == StatusCode::METHOD_NOT_ALLOWED
-        && response
-            .headers()
-            .get(axum::http::header::CONTENT_TYPE)
-            .is_none()
-    {
-        let allow = response.headers().get(axum::http::header::ALLOW).cloned();
-        let mut replaced = ApiError::MethodNotAllowed.into_response();
-        if let Some(allow) = allow {
-            replaced
-                .headers_mut()
-                .insert(axum::http::header::ALLOW, allow);
-        }
-        return replaced;
-    }
-    response
 }
 
 /// One EMF document per request: `Requests`, `ClientErrors`/`ServerErrors` and `Latency` by

@@ -3,11 +3,12 @@
 //! `HOST:PORT`, with graceful shutdown on SIGTERM / Ctrl-C. Queue consumers: [`queue`].
 
 pub mod json_lines;
+pub mod log_context;
 pub mod queue;
 pub mod stdout;
 
 use axum::Router;
-use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+use tracing_subscriber::{EnvFilter, prelude::*};
 
 use crate::{config::BaseConfig, error::BoxError};
 
@@ -15,9 +16,10 @@ pub fn is_lambda() -> bool {
     std::env::var_os("AWS_LAMBDA_RUNTIME_API").is_some()
 }
 
-/// JSON log lines (one per event, with the current span's fields: request id, user id …) on
-/// stdout, queued for a writer thread outside Lambda ([`stdout`]). Also selects aws-lc-rs as
-/// the process's TLS crypto provider (one provider for every client).
+/// JSON log lines (one per event, with the request's context and the current spans' fields:
+/// request id, user id …: [`json_lines`]) on stdout, queued for a writer thread outside Lambda
+/// ([`stdout`]). Also selects aws-lc-rs as the process's TLS crypto provider (one provider for
+/// every client).
 pub fn init_tracing() {
     let _ = rustls::crypto::aws_lc_rs::default_provider().install_default();
     stdout::init(if is_lambda() {
@@ -25,22 +27,26 @@ pub fn init_tracing() {
     } else {
         stdout::Mode::Background
     });
-    init_tracing_with(stdout::MakeStdout);
+    init_tracing_to(|line| stdout::write_line(&[&line]));
 }
 
-/// The same logging, written to `writer` (tests read what would be logged).
-pub fn init_tracing_with<W>(writer: W)
+/// The same logging, each line written whole to what `writer` makes (tests read what would be
+/// logged).
+pub fn init_tracing_with<W, M>(writer: M)
 where
-    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+    W: std::io::Write,
+    M: Fn() -> W + Send + Sync + 'static,
 {
+    init_tracing_to(move |line: Vec<u8>| {
+        let _ = writer().write_all(&line);
+    });
+}
+
+fn init_tracing_to(sink: impl Fn(Vec<u8>) + Send + Sync + 'static) {
     let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
-    let layer = fmt::layer()
-        .fmt_fields(json_lines::JsonFields::new())
-        .event_format(json_lines::JsonLines)
-        .with_writer(writer);
     let _ = tracing_subscriber::registry()
         .with(filter)
-        .with(layer)
+        .with(json_lines::JsonLines::new(sink))
         .try_init();
 }
 

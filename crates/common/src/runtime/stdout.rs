@@ -67,12 +67,15 @@ pub fn init(mode: Mode) {
     });
 }
 
-/// Writes one line (`line` ends with its newline).
-pub fn write_line(line: Vec<u8>) {
+/// Writes one line, given in parts (the last one ends with the newline).
+pub fn write_line(parts: &[&[u8]]) {
     match QUEUE.get() {
-        Some(Some(queue)) => queue.push(&line),
+        Some(Some(queue)) => queue.push(parts),
         _ => {
-            let _ = std::io::stdout().lock().write_all(&line);
+            let mut out = std::io::stdout().lock();
+            for part in parts {
+                let _ = out.write_all(part);
+            }
         }
     }
 }
@@ -85,14 +88,17 @@ pub fn flush(timeout: Duration) {
 }
 
 impl Queue {
-    fn push(&self, line: &[u8]) {
+    fn push(&self, parts: &[&[u8]]) {
+        let len: usize = parts.iter().map(|part| part.len()).sum();
         let mut pending = self.pending.lock().unwrap_or_else(|e| e.into_inner());
-        if pending.lines.len() + line.len() > QUEUE_BYTES {
+        if pending.lines.len() + len > QUEUE_BYTES {
             pending.dropped += 1;
             return;
         }
         let was_idle = pending.lines.is_empty();
-        pending.lines.extend_from_slice(line);
+        for part in parts {
+            pending.lines.extend_from_slice(part);
+        }
         pending.accepted += 1;
         drop(pending);
         if was_idle {
@@ -178,44 +184,6 @@ fn drain_once(queue: &Queue, out: &mut impl Write, idle: Option<Duration>) -> bo
     true
 }
 
-/// The `tracing` writer: collects one event's formatted line and hands it over whole when the
-/// event is done.
-#[derive(Debug, Clone, Copy, Default)]
-pub struct MakeStdout;
-
-pub struct LineWriter {
-    line: Vec<u8>,
-}
-
-impl Write for LineWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.line.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Drop for LineWriter {
-    fn drop(&mut self) {
-        if !self.line.is_empty() {
-            write_line(std::mem::take(&mut self.line));
-        }
-    }
-}
-
-impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for MakeStdout {
-    type Writer = LineWriter;
-
-    fn make_writer(&'a self) -> Self::Writer {
-        LineWriter {
-            line: Vec::with_capacity(512),
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,7 +198,7 @@ mod tests {
     fn the_writer_writes_every_line_in_order() {
         let queue = Queue::default();
         for n in 0..1000 {
-            queue.push(format!("line {n}\n").as_bytes());
+            queue.push(&[format!("line {n}").as_bytes(), b"\n"]);
         }
         let text = drain_all(&queue);
         let lines: Vec<&str> = text.lines().collect();
@@ -243,7 +211,7 @@ mod tests {
     #[test]
     fn a_flush_returns_once_the_lines_before_it_are_written() {
         let queue: &'static Queue = Box::leak(Box::default());
-        queue.push(b"first\n");
+        queue.push(&[b"first\n"]);
         let writer = std::thread::spawn(move || {
             let mut out = Vec::new();
             drain_once(queue, &mut out, Some(Duration::from_secs(5)));
@@ -261,7 +229,7 @@ mod tests {
         for _ in 0..6 {
             let mut with_newline = line.clone();
             with_newline.push(b'\n');
-            queue.push(&with_newline);
+            queue.push(&[&with_newline]);
         }
         let text = drain_all(&queue);
         let lines: Vec<&str> = text.lines().collect();
@@ -269,14 +237,5 @@ mod tests {
         let warning: serde_json::Value = serde_json::from_str(lines[3]).unwrap();
         assert_eq!(warning["level"], "WARN");
         assert_eq!(warning["dropped"], 3);
-    }
-
-    #[test]
-    fn a_line_writer_hands_over_one_event_as_one_line() {
-        let mut writer = LineWriter { line: Vec::new() };
-        writer.write_all(b"{\"a\":").unwrap();
-        writer.write_all(b"1}\n").unwrap();
-        assert_eq!(writer.line, b"{\"a\":1}\n");
-        writer.line.clear();
     }
 }
