@@ -137,15 +137,30 @@ def _literal_routes(api, local_name: str) -> dict[str, str]:
 
 
 def _services_serving_docs() -> set[str]:
-    """The crates whose HTTP function the code builds with the documentation routes."""
+    """The crates whose HTTP function the code builds with the documentation routes: each
+    function's entry point (`pub async fn run_<crate>`) serves its router with
+    `serve_http(<router>, &resources, <serves docs>)`."""
     app = (REPO / "crates" / "common" / "src" / "app" / "mod.rs").read_text()
-    variants = re.findall(r"\bdocs\s*=\s*function\s*==\s*Function::(\w+)\s*;", app)
-    assert variants and "routers::finish(router, &resources.base, docs)" in app, (
+    entry_points = re.split(r"\npub async fn run_", app)[1:]
+    served = {}
+    for body in entry_points:
+        crate = re.match(r"(\w+)\(", body).group(1)
+        body = body.split("\n}\n", 1)[0]
+        at = body.find("serve_http(")
+        if at < 0:
+            continue
+        depth, args = 0, ""
+        for ch in body[at + len("serve_http("):]:
+            if ch == ")" and depth == 0:
+                break
+            depth += {"(": 1, ")": -1}.get(ch, 0)
+            args += ch
+        served[crate] = args.strip().rstrip(",").rsplit(",", 1)[-1].strip()
+    assert served and set(served.values()) <= {"true", "false"} and "true" in served.values(), (
         "crates/common/src/app/mod.rs no longer says which function serves /v1/openapi.json and "
-        "/v1/docs (`let docs = function == Function::X;` passed to routers::finish): update this test"
+        "/v1/docs (`serve_http(router, &resources, true)` in its `run_<crate>`): update this test"
     )
-    names = dict(re.findall(r"Function::(\w+)\s*=>\s*\"(\w+)\"", app))  # metric_name(): the crate
-    return {names[v] for v in variants}
+    return {crate for crate, docs in served.items() if docs == "true"}
 
 
 def _invoke_permissions(api, services: list[str]) -> list[tuple[str, str]]:
