@@ -156,7 +156,7 @@ impl CheckoutWorker {
         let outbox_id = record(&self.outbox, &mut uow, order_id, event_type, payload).await?;
         uow.commit().await.map_err(Error::from)?;
         if let Err(err) = crate::services::within_budget(self.relay.project_now(outbox_id)).await {
-            tracing::warn!(error = %err, "order event deferred to the relay");
+            tracing::warn!(order_id, outbox_id, error = %err, "order event deferred to the relay");
         }
         Ok(())
     }

@@ -153,7 +153,7 @@ impl OrderService {
     async fn commit(&self, uow: UnitOfWork, outbox_id: i64) -> Result<(), Error> {
         uow.commit().await?;
         if let Err(err) = crate::services::within_budget(self.relay.project_now(outbox_id)).await {
-            tracing::warn!(error = %err, "order event deferred to the relay");
+            tracing::warn!(outbox_id, error = %err, "order event deferred to the relay");
         }
         Ok(())
     }

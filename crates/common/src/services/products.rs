@@ -294,7 +294,7 @@ impl ProductService {
         if let Err(err) =
             super::within_budget(self.projector.project_now(outbox_id, product_id)).await
         {
-            tracing::warn!(error = %err, "projection deferred to the relay");
+            tracing::warn!(product_id, outbox_id, error = %err, "projection deferred to the relay");
         }
         Ok(())
     }
