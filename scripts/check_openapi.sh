@@ -6,14 +6,9 @@ set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 venv="$repo/.venv-openapi"
-req="$repo/scripts/requirements-openapi.txt"
-want="$(sha256sum "$req" | cut -d' ' -f1)"
-if [[ ! -x "$venv/bin/openapi-spec-validator" || "$(cat "$venv/.requirements.sha256" 2>/dev/null)" != "$want" ]]; then
-    rm -rf "$venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
-    printf '%s\n' "$want" >"$venv/.requirements.sha256"
-fi
+# shellcheck source=scripts/lib_server.sh
+source scripts/lib_server.sh
+ensure_venv "$venv" "$repo/scripts/requirements-openapi.txt" openapi-spec-validator
 out="${CARGO_TARGET_DIR:-$repo/target}/openapi.json"
 cargo run --quiet -p local -- openapi >"$out"
 "$venv/bin/openapi-spec-validator" "$out"
