@@ -22,6 +22,7 @@ pub use error::{Error, Result};
 /// worker threads, where glibc's malloc took ≈ 14 % of the server's CPU (docs/benchmarks/http.md).
 /// Built with `no_thp`: with transparent huge pages (`always` on many Linux hosts) its arenas
 /// were backed by 2 MiB pages, about 10 MiB more RSS per process (docs/benchmarks/memory.md).
+#[cfg(not(feature = "system-allocator"))]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
