@@ -3,7 +3,6 @@
 
 use std::collections::HashMap;
 
-use axum::Router;
 use lambda_http::{Adapter, LambdaEvent, request::LambdaRequest};
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -70,7 +69,7 @@ pub struct LambdaAnswer {
 }
 
 /// Deserializes `event` as `lambda_http` does and runs it through `router`.
-pub async fn invoke(router: Router, event: Value) -> LambdaAnswer {
+pub async fn invoke(router: common::http::App, event: Value) -> LambdaAnswer {
     let request: LambdaRequest =
         serde_json::from_value(event).expect("a valid API Gateway v2 event");
     let mut context = lambda_http::Context::default();

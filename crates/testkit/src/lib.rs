@@ -332,7 +332,11 @@ impl TestAppBuilder {
         }
 
         background.push(tokio::spawn(async move {
-            let _ = axum::serve(listener, router).await;
+            let _ = axum::serve(
+                listener,
+                axum::ServiceExt::<axum::extract::Request>::into_make_service(router),
+            )
+            .await;
         }));
         TestApp {
             address,
@@ -521,7 +525,7 @@ impl TestApp {
     }
 
     /// The router of one Lambda function (its own state, as deployed), on this app's resources.
-    pub async fn function_router(&self, function: Function) -> axum::Router {
+    pub async fn function_router(&self, function: Function) -> common::http::App {
         common::routers::finish(
             app::service_router(function, &self.resources)
                 .await

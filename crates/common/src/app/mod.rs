@@ -498,7 +498,7 @@ async fn serve_image_processor(resources: &Resources) -> Result<(), BoxError> {
 }
 
 /// Every service on one port, as API Gateway routes them, plus `/v1/openapi.json`.
-pub async fn local_router(resources: &Resources) -> Result<axum::Router, BoxError> {
+pub async fn local_router(resources: &Resources) -> Result<crate::http::App, BoxError> {
     let mut router = OpenApiRouter::new();
     for function in [
         Function::Users,

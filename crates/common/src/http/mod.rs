@@ -31,21 +31,58 @@ impl IntoResponse for RenderedJson {
     }
 }
 
-/// Wraps a router with what every service needs: the body limit, the request deadline and
-/// metrics, the envelope for axum's own 404, and the request id with the request's log line and
-/// the envelope for axum's 405 (outermost, so every response carries the id).
-pub fn finish<S: Clone + Send + Sync + 'static>(
-    router: Router<S>,
-    body_limit: usize,
-    deadline: std::time::Duration,
-) -> Router<S> {
-    router
-        .route_layer(middleware::from_fn_with_state(deadline, request_metrics))
-        .fallback(|| async {
-            ApiError::from(crate::error::Error::NotFound("no such route".into()))
-        })
-        .layer(DefaultBodyLimit::max(body_limit))
-        .layer(middleware::from_fn(request_id::middleware))
+/// A finished HTTP application: one service around the whole router that gives every request
+/// its body limit, its id, its log line and the envelope for axum's `405`
+/// ([`request_id::middleware`]), so every response carries the id. Inside, the router's routes
+/// have the request deadline and metrics, and axum's own 404 has the envelope.
+///
+/// Around the router once, rather than `Router::layer`, which wraps every route in a boxed
+/// service of its own per layer, cloned for every request (about 8 % of a cached read's CPU:
+/// docs/benchmarks/profile.md).
+#[derive(Clone)]
+pub struct App {
+    router: Router,
+    body_limit: DefaultBodyLimit,
+}
+
+impl App {
+    pub fn new(router: Router, body_limit: usize, deadline: std::time::Duration) -> Self {
+        let router = router
+            .route_layer(middleware::from_fn_with_state(deadline, request_metrics))
+            .fallback(|| async {
+                ApiError::from(crate::error::Error::NotFound("no such route".into()))
+            });
+        App {
+            router,
+            body_limit: DefaultBodyLimit::max(body_limit),
+        }
+    }
+}
+
+impl<B> tower::Service<axum::http::Request<B>> for App
+where
+    B: axum::body::HttpBody<Data = bytes::Bytes> + Send + 'static,
+    B::Error: Into<axum::BoxError>,
+{
+    type Response = Response;
+    type Error = std::convert::Infallible;
+    type Future = std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<Response, Self::Error>> + Send + 'static>,
+    >;
+
+    fn poll_ready(
+        &mut self,
+        _: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Result<(), Self::Error>> {
+        std::task::Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, req: axum::http::Request<B>) -> Self::Future {
+        let mut req = req.map(axum::body::Body::new);
+        self.body_limit.apply(&mut req);
+        let router = self.router.clone();
+        Box::pin(async move { Ok(request_id::middleware(req, router).await) })
+    }
 }
 
 /// One EMF document per request: `Requests`, `ClientErrors`/`ServerErrors` and `Latency` by

@@ -7,7 +7,6 @@ use std::{sync::Arc, time::Instant};
 use axum::{
     extract::Request,
     http::{HeaderName, HeaderValue, StatusCode, header},
-    middleware::Next,
     response::{IntoResponse, Response},
 };
 use lambda_http::RequestExt;
@@ -34,9 +33,9 @@ fn is_valid(id: &[u8]) -> bool {
     (1..=128).contains(&id.len()) && id.iter().all(|b| b.is_ascii_graphic())
 }
 
-/// The outermost layer of every router: the request id, the request's log line, and the
-/// envelope for axum's `405`.
-pub async fn middleware(req: Request, next: Next) -> Response {
+/// The outermost part of every application ([`super::App`]): the request id, the request's log
+/// line, and the envelope for axum's `405`, around the router.
+pub async fn middleware(req: Request, mut router: axum::Router) -> Response {
     let started = Instant::now();
     let client_id = req.headers().get(&X_REQUEST_ID).cloned();
     let (header_value, invalid) = match client_id {
@@ -68,7 +67,11 @@ pub async fn middleware(req: Request, next: Next) -> Response {
             )
             .into_response();
         }
-        let response = method_not_allowed_envelope(next.run(req).await);
+        let response = match tower::Service::call(&mut router, req).await {
+            Ok(response) => response,
+            Err(never) => match never {},
+        };
+        let response = method_not_allowed_envelope(response);
         tracing::info!(
             status = response.status().as_u16(),
             latency_us = started.elapsed().as_micros() as u64,

@@ -235,21 +235,21 @@ async fn docs() -> axum::response::Html<&'static str> {
 /// One function's router, finished: the envelope for axum's own 404/405, the body limit and
 /// request ids. The products function also serves the API's own description
 /// (`/v1/openapi.json`, `/v1/docs`), so API Gateway routes those two paths to it.
-pub fn finish(router: OpenApiRouter, base: &BaseConfig, function_serves_docs: bool) -> Router {
+pub fn finish(router: OpenApiRouter, base: &BaseConfig, function_serves_docs: bool) -> http::App {
     let router = router.split_for_parts().0;
     let router = if function_serves_docs {
         router.merge(documentation())
     } else {
         router
     };
-    http::finish(router, base.body_limit_bytes, base.request_timeout)
+    http::App::new(router, base.body_limit_bytes, base.request_timeout)
 }
 
 /// The all-in-one router: every service plus `/v1/openapi.json` and `/v1/docs`, and the
 /// processed images at `/images/<key>` (CloudFront's stand-in).
-pub fn finish_local(router: OpenApiRouter, cdn: Router, base: &BaseConfig) -> Router {
+pub fn finish_local(router: OpenApiRouter, cdn: Router, base: &BaseConfig) -> http::App {
     let router = router.split_for_parts().0.merge(documentation()).merge(cdn);
-    http::finish(router, base.body_limit_bytes, base.request_timeout)
+    http::App::new(router, base.body_limit_bytes, base.request_timeout)
 }
 
 /// `/v1/openapi.json` and `/v1/docs`. The document is serialized once, here: a handler that

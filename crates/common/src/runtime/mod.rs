@@ -7,7 +7,6 @@ pub mod log_context;
 pub mod queue;
 pub mod stdout;
 
-use axum::Router;
 use tracing_subscriber::{EnvFilter, prelude::*};
 
 use crate::{config::BaseConfig, error::BoxError};
@@ -50,15 +49,18 @@ fn init_tracing_to(sink: impl Fn(Vec<u8>) + Send + Sync + 'static) {
         .try_init();
 }
 
-pub async fn run(router: Router, config: &BaseConfig) -> Result<(), BoxError> {
+pub async fn run(app: crate::http::App, config: &BaseConfig) -> Result<(), BoxError> {
     if is_lambda() {
-        return lambda_http::run(router).await;
+        return lambda_http::run(app).await;
     }
     let listener = tokio::net::TcpListener::bind((config.host.as_str(), config.port)).await?;
     tracing::info!(address = %listener.local_addr()?, "listening");
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        axum::ServiceExt::<axum::extract::Request>::into_make_service(app),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     Ok(())
 }
 
