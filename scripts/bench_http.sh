@@ -4,7 +4,7 @@
 #   scripts/bench_http.sh
 #
 # Measures requests/s and p50/p99 latency (wrk, keep-alive, default 2 threads x 64 connections
-# x 15 s after a 3 s warm-up) of:
+# x 10 s after a 3 s warm-up) of:
 #   bare   GET /                      services/local/examples/bare_axum.rs (the baseline)
 #   item   GET /v1/products/{id}      warm from the Redis cache
 #   list   GET /v1/products?limit=20  warm from the Redis cache
@@ -13,6 +13,10 @@
 # once per RUST_LOG level in BENCH_LOG_LEVELS (default "warn info"; `info` writes a JSON line per
 # request, sent to /dev/null), prints a markdown table and writes it, with the date, the machine
 # and the commit, between the markers of docs/benchmarks/http.md (the rest of that file is kept).
+# bare, item and list run BENCH_ROUNDS times (default 3) in turn, so that each round's ratio to
+# the bare handler compares runs a few seconds apart: on a shared host a slow spell of a few
+# seconds moves one row by 15 %. A row shows the medians over the rounds (requests/s, p50, p99,
+# the ratio of each round) and every round's ratio; the verdicts use the medians. cart runs once.
 # Each row also shows the Redis keyspace hits/misses during the run (the reads must be hits), the
 # CPU PostgreSQL (the benchmark database's backends) and moto took meanwhile (the cart read goes
 # through both), and the CPU other processes took (wrk, the servers, Redis, PostgreSQL and moto
@@ -27,7 +31,7 @@
 # up through POST /v1/users/register) whose cart holds 10 products of that page.
 #
 # Environment (defaults): BENCH_PORT=18080 BARE_PORT=18081 (the next free ports from there are
-# used) BENCH_THREADS=2 BENCH_CONNECTIONS=64 BENCH_DURATION=15s BENCH_WARMUP=3s
+# used) BENCH_THREADS=2 BENCH_CONNECTIONS=64 BENCH_DURATION=10s BENCH_WARMUP=3s BENCH_ROUNDS=3
 # BENCH_LOG_LEVELS="warn info" BENCH_OUT=docs/benchmarks/http.md (empty: print only)
 # BENCH_SKIP_BUILD=0 (1: use the binaries already built) BENCH_KEEP_RAW=<dir> (keep wrk outputs)
 # BENCH_BIN_DIR=<target dir>/release (where `local` and `examples/bare_axum` are, e.g. a copy made
@@ -41,7 +45,8 @@ BENCH_PORT="${BENCH_PORT:-18080}"
 BARE_PORT="${BARE_PORT:-18081}"
 BENCH_THREADS="${BENCH_THREADS:-2}"
 BENCH_CONNECTIONS="${BENCH_CONNECTIONS:-64}"
-BENCH_DURATION="${BENCH_DURATION:-15s}"
+BENCH_DURATION="${BENCH_DURATION:-10s}"
+BENCH_ROUNDS="${BENCH_ROUNDS:-3}"
 BENCH_WARMUP="${BENCH_WARMUP:-3s}"
 BENCH_LOG_LEVELS="${BENCH_LOG_LEVELS:-warn info}"
 BENCH_OUT="${BENCH_OUT-docs/benchmarks/http.md}"
@@ -439,8 +444,61 @@ ratio() {
         else printf "%.2f", a / b }'
 }
 
+# median VALUES...: the middle value (the mean of the two middle ones for an even count).
+median() {
+    printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
+        if (NR % 2) print v[(NR + 1) / 2]; else printf "%.2f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
+}
+
+# measure_rounds LEVEL: bare, item and list in turn, BENCH_ROUNDS times; appends their rows.
+measure_rounds() {
+    local level="$1" round kind rps p50 p99 ratios bare_rps=""
+    local -A url=([bare]="http://127.0.0.1:$BARE_PORT/" [item]="$item_url" [list]="$list_url")
+    local -A pid=([bare]="$BARE_PID" [item]="$LOCAL_PID" [list]="$LOCAL_PID")
+    # shellcheck disable=SC2016 # backquotes are markdown here
+    local -A label=([bare]='bare axum `GET /` (baseline)' [item]='`GET /v1/products/{id}` (cached)'
+        [list]='`GET /v1/products?limit=20` (cached, 20 items)')
+    local -A rps_of p50_of p99_of errs_of other_of hits_of stack_of ratio_of names_of
+    for ((round = 1; round <= BENCH_ROUNDS; round++)); do
+        for kind in bare item list; do
+            run_wrk "$kind-$level-$round" "${url[$kind]}" "${pid[$kind]}"
+            rps_of[$kind]+="$RPS "
+            p50_of[$kind]+="$P50 "
+            p99_of[$kind]+="$P99 "
+            errs_of[$kind]+="${errs_of[$kind]:+; }$ERRS"
+            other_of[$kind]+="${other_of[$kind]:+; }$OTHER"
+            hits_of[$kind]+="${hits_of[$kind]:+; }$HITS"
+            stack_of[$kind]+="${stack_of[$kind]:+; }$STACK"
+            names_of[$kind]+="$kind-$level-$round "
+            [[ "$kind" == bare ]] && bare_rps="$RPS"
+            ratio_of[$kind]+="$(ratio "$RPS" "$bare_rps") "
+        done
+    done
+    for kind in bare item list; do
+        # shellcheck disable=SC2086 # word splitting of the collected values is intended
+        {
+            rps=$(median ${rps_of[$kind]})
+            p50=$(median ${p50_of[$kind]})
+            p99=$(median ${p99_of[$kind]})
+            ratios=$(median ${ratio_of[$kind]})
+        }
+        if [[ "$kind" == bare ]]; then BARE_MEDIAN="$rps"; fi
+        local shown="$ratios"
+        [[ "$kind" == bare ]] || shown="**$ratios**"
+        local lvl="\`$level\`"
+        [[ "$kind" == bare ]] && lvl="–"
+        ROWS+=("| ${label[$kind]} | $lvl | $(printf '%.0f' "$rps") | $p50 | $p99 | $shown | ${ratio_of[$kind]% } | ${errs_of[$kind]} | ${hits_of[$kind]} | ${stack_of[$kind]} | ${other_of[$kind]} |")
+        # shellcheck disable=SC2086 # one run name per word
+        case "$kind" in
+            item) SUMMARY+=("- \`RUST_LOG=$level\`: the cached single-product read $(target_verdict "$ratios" "$p99" "$TARGET_RATIO")$(disturbed_note ${names_of[bare]} ${names_of[item]}).") ;;
+            list) SUMMARY+=("- \`RUST_LOG=$level\`: the cached listing $(target_verdict "$ratios" "$p99" "$TARGET_LIST_RATIO")$(disturbed_note ${names_of[bare]} ${names_of[list]}).") ;;
+        esac
+    done
+}
+
 PRODUCT_ID=""
 CUSTOMER_TOKEN=""
+BARE_MEDIAN=""
 for level in $BENCH_LOG_LEVELS; do
     start_local "$level"
     [[ -n "$PRODUCT_ID" ]] || setup_product
@@ -455,24 +513,10 @@ for level in $BENCH_LOG_LEVELS; do
     items="$(curl -fsS "$list_url" | jq '.items | length')"
     ((items == 20)) || log "WARNING: the listing holds $items items, not 20"
 
-    run_wrk "bare-$level" "http://127.0.0.1:$BARE_PORT/" "$BARE_PID"
-    bare_rps="$RPS"
-    ROWS+=("| bare axum \`GET /\` (baseline) | – | $RPS | $P50 | $P99 | 1.00 | $ERRS | – | $STACK | $OTHER |")
-
-    run_wrk "item-$level" "$item_url" "$LOCAL_PID"
-    item_ratio="$(ratio "$RPS" "$bare_rps")"
-    ROWS+=("| \`GET /v1/products/{id}\` (cached) | \`$level\` | $RPS | $P50 | $P99 | **$item_ratio** | $ERRS | $HITS | $STACK | $OTHER |")
-    verdict="$(target_verdict "$item_ratio" "$P99" "$TARGET_RATIO")"
-    SUMMARY+=("- \`RUST_LOG=$level\`: the cached single-product read $verdict$(disturbed_note "bare-$level" "item-$level").")
-
-    run_wrk "list-$level" "$list_url" "$LOCAL_PID"
-    list_ratio="$(ratio "$RPS" "$bare_rps")"
-    ROWS+=("| \`GET /v1/products?limit=20\` (cached, 20 items) | \`$level\` | $RPS | $P50 | $P99 | **$list_ratio** | $ERRS | $HITS | $STACK | $OTHER |")
-    verdict="$(target_verdict "$list_ratio" "$P99" "$TARGET_LIST_RATIO")"
-    SUMMARY+=("- \`RUST_LOG=$level\`: the cached listing $verdict$(disturbed_note "bare-$level" "list-$level").")
+    measure_rounds "$level"
 
     run_wrk "cart-$level" "$cart_url" "$LOCAL_PID" "$cart_auth"
-    ROWS+=("| \`GET /v1/cart\` (10 lines) | \`$level\` | $RPS | $P50 | $P99 | $(ratio "$RPS" "$bare_rps") | $ERRS | $HITS | $STACK | $OTHER |")
+    ROWS+=("| \`GET /v1/cart\` (10 lines) | \`$level\` | $RPS | $P50 | $P99 | $(ratio "$RPS" "$BARE_MEDIAN") | (one run) | $ERRS | $HITS | $STACK | $OTHER |")
 
     stop_local
 done
@@ -488,12 +532,14 @@ RESULT="$WORK/result.md"
 {
     echo "Measured $(date -u +%Y-%m-%dT%H:%MZ) on $(nproc) cores${cpu:+ ($cpu)}, Linux $(uname -r), commit $commit"
     echo "(release binary built $(date -u -r "$LOCAL_BIN" +%Y-%m-%dT%H:%MZ))."
-    echo "wrk $BENCH_THREADS threads, $BENCH_CONNECTIONS connections, $BENCH_DURATION per row after a $BENCH_WARMUP warm-up;"
+    echo "wrk $BENCH_THREADS threads, $BENCH_CONNECTIONS connections, $BENCH_DURATION per run after a $BENCH_WARMUP warm-up;"
+    echo "bare, item and list ran $BENCH_ROUNDS times in turn: each row shows the medians, and each round's ratio to the"
+    echo "bare handler's run of the same round (cart ran once, after them);"
     echo "wrk, the servers, Redis, PostgreSQL and moto all share the same $(nproc) cores"
     echo "(CPU ${BUSY_BEFORE} % busy just before the run, from other processes)."
     echo
-    echo "| Endpoint | RUST_LOG | Requests/s | p50 (ms) | p99 (ms) | × bare req/s | Errors | Redis hits / misses | PostgreSQL + moto CPU (cores) | Other CPU (cores) |"
-    echo "|---|---|---:|---:|---:|---:|---|---|---:|---:|"
+    echo "| Endpoint | RUST_LOG | Requests/s | p50 (ms) | p99 (ms) | × bare req/s | × bare per round | Errors | Redis hits / misses | PostgreSQL + moto CPU (cores) | Other CPU (cores) |"
+    echo "|---|---|---:|---:|---:|---:|---|---|---|---|---|"
     printf '%s\n' "${ROWS[@]}"
     echo
     printf '%s\n' "${SUMMARY[@]}"
