@@ -7,12 +7,17 @@
 //! [`Cache::incr`] of a listing generation) drops the whole tier at once, so within a process
 //! a write is never hidden; another process (another Lambda instance) may serve what it
 //! rendered up to the tier's TTL after the write reached Redis.
+//!
+//! A key missing from the tier is filled by one caller at a time in a process
+//! ([`Cache::rendered_or_fill`]): the callers that miss it meanwhile wait for that fill and
+//! take what it kept. Without that, a hot key that expired from Redis sent every request in
+//! flight (64 in the benchmark) to DynamoDB at once, and the slowest of them set the p99.
 
 use std::{
     collections::HashMap,
     sync::{
-        Arc, RwLock,
-        atomic::{AtomicU64, Ordering},
+        Arc, Mutex, RwLock,
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -20,6 +25,15 @@ use std::{
 use bytes::Bytes;
 use redis::{AsyncCommands, aio::ConnectionManager};
 use serde::{Serialize, de::DeserializeOwned};
+
+/// Where [`Cache::rendered_or_fill`]'s answer came from.
+#[derive(Debug, PartialEq)]
+pub enum Rendering {
+    /// Kept in process (possibly by the fill this caller waited for).
+    Kept(Bytes),
+    /// Read by this caller.
+    Read(Bytes),
+}
 
 #[derive(Clone)]
 pub struct Cache {
@@ -38,6 +52,35 @@ pub struct LocalTier {
     /// Bumped by every invalidation; an entry is good only for the epoch it was read in.
     epoch: AtomicU64,
     entries: RwLock<Entries>,
+    /// The fills under way, by key (an entry lives while a caller holds its [`Fill`]).
+    fills: Mutex<HashMap<String, Arc<Fill>>>,
+}
+
+/// One key's fill: its callers take the lock in turn. `failed` tells the waiters that the
+/// fill before them failed, so they read on their own, side by side, rather than one after
+/// another behind a failing store.
+#[derive(Default)]
+struct Fill {
+    lock: tokio::sync::Mutex<()>,
+    failed: AtomicBool,
+}
+
+/// A caller's hold on a key's [`Fill`]; the last one to let go removes it from the map (also
+/// when its request is dropped mid-way).
+struct FillHold<'a> {
+    tier: &'a LocalTier,
+    key: &'a str,
+    fill: Arc<Fill>,
+}
+
+impl Drop for FillHold<'_> {
+    fn drop(&mut self) {
+        let mut fills = self.tier.fills.lock().unwrap_or_else(|e| e.into_inner());
+        // The map's reference and this one: nobody else waits on this fill.
+        if Arc::strong_count(&self.fill) == 2 {
+            fills.remove(self.key);
+        }
+    }
 }
 
 #[derive(Default)]
@@ -58,6 +101,17 @@ impl LocalTier {
             ttl,
             epoch: AtomicU64::new(0),
             entries: RwLock::new(Entries::default()),
+            fills: Mutex::new(HashMap::new()),
+        }
+    }
+
+    fn hold<'a>(&'a self, key: &'a str) -> FillHold<'a> {
+        let mut fills = self.fills.lock().unwrap_or_else(|e| e.into_inner());
+        let fill = fills.entry(key.to_owned()).or_default().clone();
+        FillHold {
+            tier: self,
+            key,
+            fill,
         }
     }
 
@@ -137,20 +191,47 @@ impl Cache {
         Self::new(None, String::new(), Duration::ZERO)
     }
 
-    /// Where a read that may end in [`Cache::keep_rendered`] starts: the tier's current epoch.
-    pub fn local_epoch(&self) -> u64 {
-        self.local.epoch.load(Ordering::Acquire)
-    }
-
-    /// A rendered response kept in process, if still good.
-    pub fn rendered(&self, key: &str) -> Option<Bytes> {
-        self.local.get(key)
-    }
-
-    /// Keeps a rendered response in process, unless something was invalidated since the read
-    /// that produced it started (`read_in`, from [`Cache::local_epoch`]).
-    pub fn keep_rendered(&self, key: &str, body: Bytes, read_in: u64) {
-        self.local.put(key, body, read_in);
+    /// A rendered response: the one kept in process while still good, else what `fill` reads,
+    /// kept unless something was invalidated since the read started. One caller per key fills
+    /// at a time; a caller that misses meanwhile waits for that fill and takes what it kept
+    /// (the answer says `Kept` then), or reads on its own if that fill failed or was not kept.
+    /// With the tier off, every caller reads.
+    pub async fn rendered_or_fill<E>(
+        &self,
+        key: &str,
+        fill: impl std::future::Future<Output = Result<Bytes, E>>,
+    ) -> Result<Rendering, E> {
+        let tier = &*self.local;
+        if let Some(body) = tier.get(key) {
+            return Ok(Rendering::Kept(body));
+        }
+        if tier.ttl.is_zero() {
+            return fill.await.map(Rendering::Read);
+        }
+        let hold = tier.hold(key);
+        let turn = hold.fill.lock.lock().await;
+        if let Some(body) = tier.get(key) {
+            return Ok(Rendering::Kept(body));
+        }
+        let alone = hold.fill.failed.load(Ordering::Acquire);
+        let turn = if alone {
+            drop(turn);
+            None
+        } else {
+            Some(turn)
+        };
+        let read_in = tier.epoch.load(Ordering::Acquire);
+        match fill.await {
+            Ok(body) => {
+                tier.put(key, body.clone(), read_in);
+                Ok(Rendering::Read(body))
+            }
+            Err(err) => {
+                hold.fill.failed.store(true, Ordering::Release);
+                drop(turn);
+                Err(err)
+            }
+        }
     }
 
     pub fn is_enabled(&self) -> bool {
@@ -288,6 +369,87 @@ mod tests {
         let now = tier.epoch.load(Ordering::Acquire);
         tier.put("item:2", body("fresh"), now);
         assert_eq!(tier.get("item:2"), Some(body("fresh")));
+    }
+
+    /// `callers` concurrent `rendered_or_fill`s of one key whose fill takes a while and answers
+    /// `outcome`; returns their answers, how many fills ran, and the most that ran at once.
+    async fn racing_fills(
+        cache: &Cache,
+        callers: usize,
+        outcome: Result<&'static str, &'static str>,
+    ) -> (Vec<Result<Rendering, &'static str>>, usize, usize) {
+        use std::sync::atomic::AtomicUsize;
+        let fills = Arc::new(AtomicUsize::new(0));
+        let running = Arc::new(AtomicUsize::new(0));
+        let most = Arc::new(AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..callers)
+            .map(|_| {
+                let (cache, fills, running, most) =
+                    (cache.clone(), fills.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    let fill = async {
+                        fills.fetch_add(1, Ordering::SeqCst);
+                        let now = running.fetch_add(1, Ordering::SeqCst) + 1;
+                        most.fetch_max(now, Ordering::SeqCst);
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                        running.fetch_sub(1, Ordering::SeqCst);
+                        outcome.map(body)
+                    };
+                    cache.rendered_or_fill("item:1", fill).await
+                })
+            })
+            .collect();
+        let mut answers = Vec::new();
+        for task in tasks {
+            answers.push(task.await.unwrap());
+        }
+        (
+            answers,
+            fills.load(Ordering::SeqCst),
+            most.load(Ordering::SeqCst),
+        )
+    }
+
+    #[tokio::test]
+    async fn callers_that_miss_a_key_together_share_one_fill() {
+        let cache = Cache::new(None, "test", Duration::from_secs(60));
+        let (answers, fills, _) = racing_fills(&cache, 16, Ok("one")).await;
+        assert_eq!(fills, 1, "one fill for 16 callers");
+        let read = answers
+            .iter()
+            .filter(|a| **a == Ok(Rendering::Read(body("one"))))
+            .count();
+        let kept = answers
+            .iter()
+            .filter(|a| **a == Ok(Rendering::Kept(body("one"))))
+            .count();
+        assert_eq!((read, kept), (1, 15));
+        assert!(cache.local.fills.lock().unwrap().is_empty(), "no fill left");
+    }
+
+    #[tokio::test]
+    async fn after_a_failed_fill_the_waiters_read_side_by_side() {
+        let cache = Cache::new(None, "test", Duration::from_secs(60));
+        let (answers, fills, most) = racing_fills(&cache, 8, Err("down")).await;
+        assert!(answers.iter().all(|a| *a == Err("down")));
+        assert_eq!(fills, 8, "every caller tried");
+        assert!(most > 1, "the waiters did not queue behind each other");
+        assert!(cache.local.fills.lock().unwrap().is_empty(), "no fill left");
+        // The next miss starts afresh: one fill again.
+        let (_, fills, _) = racing_fills(&cache, 8, Ok("back")).await;
+        assert_eq!(fills, 1);
+    }
+
+    #[tokio::test]
+    async fn with_the_tier_off_every_caller_reads() {
+        let cache = Cache::new(None, "test", Duration::ZERO);
+        let (answers, fills, _) = racing_fills(&cache, 4, Ok("one")).await;
+        assert_eq!(fills, 4);
+        assert!(
+            answers
+                .iter()
+                .all(|a| *a == Ok(Rendering::Read(body("one"))))
+        );
     }
 
     #[test]

@@ -14,7 +14,7 @@ use crate::{
     models::page::{Page, PageRequest, encode_cursor},
     models::product::{Inventory, NewProduct, Product, ProductChanges, ProductFilter},
     repositories::{
-        cache::Cache, catalog_dynamo::CatalogProjection, database::Database,
+        cache::Cache, cache::Rendering, catalog_dynamo::CatalogProjection, database::Database,
         images_dynamo::ImageMetaReader, on_constraint, outbox::PgOutbox, products_pg::ProductStore,
     },
     services::{catalog::CatalogReader, projection::ProductProjector},
@@ -134,14 +134,14 @@ impl ProductService {
         key: &str,
         read: impl std::future::Future<Output = Result<Vec<u8>, Error>>,
     ) -> Result<Bytes, Error> {
-        if let Some(body) = self.cache.rendered(key) {
-            metrics::add("CacheHit", Unit::Count, 1.0);
-            return Ok(body);
+        let fill = async { Ok::<_, Error>(Bytes::from(read.await?)) };
+        match self.cache.rendered_or_fill(key, fill).await? {
+            Rendering::Kept(body) => {
+                metrics::add("CacheHit", Unit::Count, 1.0);
+                Ok(body)
+            }
+            Rendering::Read(body) => Ok(body),
         }
-        let read_in = self.cache.local_epoch();
-        let body = Bytes::from(read.await?);
-        self.cache.keep_rendered(key, body.clone(), read_in);
-        Ok(body)
     }
 
     #[tracing::instrument(skip(self))]
