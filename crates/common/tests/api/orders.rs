@@ -92,6 +92,18 @@ async fn event_types(app: &TestApp, user: &TestUser, id: i64) -> Vec<String> {
         .collect()
 }
 
+/// The order's history once it holds every one of `expected`. It is read from the events'
+/// DynamoDB projection, which an event whose inline projection outlasted its budget (a loaded
+/// suite) reaches later through the relay, possibly after events that followed it.
+async fn history_with(app: &TestApp, user: &TestUser, id: i64, expected: &[&str]) -> Vec<String> {
+    app.eventually(&format!("{expected:?} in the order's history"), || async {
+        let events = event_types(app, user, id).await;
+        expected.iter().all(|e| events.iter().any(|have| have == e))
+    })
+    .await;
+    event_types(app, user, id).await
+}
+
 #[tokio::test]
 async fn a_checkout_runs_the_saga_to_confirmed() {
     let app = TestApp::builder().with_checkout().spawn().await;
@@ -142,27 +154,21 @@ async fn a_checkout_runs_the_saga_to_confirmed() {
         cart["items"] == json!([])
     })
     .await;
-    // The events are read from their DynamoDB projection, which an event whose inline
-    // projection outlasted its budget (a loaded suite) reaches through the relay, later and
-    // possibly after events that followed it: wait for all of them.
-    let expected = [
-        "order.placed",
-        "stock.reserved",
-        "payment.captured",
-        "order.confirmed",
-        "cart.emptied",
-        "order.published",
-        "fulfillment.requested",
-    ];
-    app.eventually(
-        "every event of the saga, fulfillment's too, is in the order's history",
-        || async {
-            let events = event_types(&app, &customer, order_id).await;
-            expected.iter().all(|e| events.iter().any(|have| have == e))
-        },
+    let events = history_with(
+        &app,
+        &customer,
+        order_id,
+        &[
+            "order.placed",
+            "stock.reserved",
+            "payment.captured",
+            "order.confirmed",
+            "cart.emptied",
+            "order.published",
+            "fulfillment.requested",
+        ],
     )
     .await;
-    let events = event_types(&app, &customer, order_id).await;
     let position = |name: &str| {
         events
             .iter()
@@ -220,18 +226,18 @@ async fn a_declined_payment_fails_the_order_and_gives_the_stock_back() {
         p["stock"]["available"] == 4
     })
     .await;
-    let events = event_types(&app, &customer, order_id).await;
-    for expected in [
-        "order.placed",
-        "stock.reserved",
-        "payment.declined",
-        "order.failed",
-    ] {
-        assert!(
-            events.contains(&expected.to_owned()),
-            "{expected} in {events:?}"
-        );
-    }
+    history_with(
+        &app,
+        &customer,
+        order_id,
+        &[
+            "order.placed",
+            "stock.reserved",
+            "payment.declined",
+            "order.failed",
+        ],
+    )
+    .await;
     let cart: Value = app
         .get("/v1/cart", Some(&customer.access_token))
         .await
@@ -705,11 +711,13 @@ async fn an_admin_moves_a_shipment_on_and_the_order_follows() {
         order(&app, &customer, order_id).await["status"],
         "DELIVERED"
     );
-    let events = event_types(&app, &customer, order_id).await;
-    assert!(
-        events.contains(&"shipment.shipped".to_owned())
-            && events.contains(&"shipment.delivered".to_owned())
-    );
+    history_with(
+        &app,
+        &customer,
+        order_id,
+        &["shipment.shipped", "shipment.delivered"],
+    )
+    .await;
 }
 
 #[test]
