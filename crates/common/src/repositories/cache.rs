@@ -56,13 +56,31 @@ pub struct LocalTier {
     fills: Mutex<HashMap<String, Arc<Fill>>>,
 }
 
-/// One key's fill: its callers take the lock in turn. `failed` tells the waiters that the
-/// fill before them failed, so they read on their own, side by side, rather than one after
-/// another behind a failing store.
+/// One key's fill: its callers take the lock in turn. `failed` tells the waiters that a turn
+/// before theirs left nothing ([`Turn`]), so they read on their own, side by side, rather than
+/// one after another behind a failing or hung store.
 #[derive(Default)]
 struct Fill {
     lock: tokio::sync::Mutex<()>,
     failed: AtomicBool,
+}
+
+/// The turn of the caller that fills a key. When it ends without having left an entry in the
+/// tier — the fill failed, its read was not kept, or its request was dropped mid-way (a
+/// deadline) — the callers still waiting read side by side instead of taking turns.
+struct Turn<'a> {
+    tier: &'a LocalTier,
+    key: &'a str,
+    fill: &'a Fill,
+    _lock: tokio::sync::MutexGuard<'a, ()>,
+}
+
+impl Drop for Turn<'_> {
+    fn drop(&mut self) {
+        if self.tier.get(self.key).is_none() {
+            self.fill.failed.store(true, Ordering::Release);
+        }
+    }
 }
 
 /// A caller's hold on a key's [`Fill`]; the last one to let go removes it from the map (also
@@ -209,29 +227,26 @@ impl Cache {
             return fill.await.map(Rendering::Read);
         }
         let hold = tier.hold(key);
-        let turn = hold.fill.lock.lock().await;
+        let lock = hold.fill.lock.lock().await;
         if let Some(body) = tier.get(key) {
             return Ok(Rendering::Kept(body));
         }
-        let alone = hold.fill.failed.load(Ordering::Acquire);
-        let turn = if alone {
-            drop(turn);
+        let turn = if hold.fill.failed.load(Ordering::Acquire) {
+            drop(lock);
             None
         } else {
-            Some(turn)
+            Some(Turn {
+                tier,
+                key,
+                fill: &hold.fill,
+                _lock: lock,
+            })
         };
         let read_in = tier.epoch.load(Ordering::Acquire);
-        match fill.await {
-            Ok(body) => {
-                tier.put(key, body.clone(), read_in);
-                Ok(Rendering::Read(body))
-            }
-            Err(err) => {
-                hold.fill.failed.store(true, Ordering::Release);
-                drop(turn);
-                Err(err)
-            }
-        }
+        let body = fill.await?;
+        tier.put(key, body.clone(), read_in);
+        drop(turn);
+        Ok(Rendering::Read(body))
     }
 
     pub fn is_enabled(&self) -> bool {
@@ -438,6 +453,33 @@ mod tests {
         // The next miss starts afresh: one fill again.
         let (_, fills, _) = racing_fills(&cache, 8, Ok("back")).await;
         assert_eq!(fills, 1);
+    }
+
+    #[tokio::test]
+    async fn when_the_filling_request_is_dropped_the_waiters_read_side_by_side() {
+        let cache = Cache::new(None, "test", Duration::from_secs(60));
+        // The first caller's fill hangs; its request is dropped at its deadline.
+        let hung = {
+            let cache = cache.clone();
+            tokio::spawn(async move {
+                let fill = std::future::pending::<Result<Bytes, &'static str>>();
+                tokio::time::timeout(
+                    Duration::from_millis(50),
+                    cache.rendered_or_fill("item:1", fill),
+                )
+                .await
+            })
+        };
+        let (answers, fills, most) = racing_fills(&cache, 4, Ok("one")).await;
+        assert!(hung.await.unwrap().is_err(), "the hung fill was dropped");
+        assert_eq!(fills, 4, "each waiter read on its own");
+        assert!(most > 1, "the waiters did not queue behind each other");
+        assert!(
+            answers
+                .iter()
+                .all(|a| *a == Ok(Rendering::Read(body("one"))))
+        );
+        assert!(cache.local.fills.lock().unwrap().is_empty(), "no fill left");
     }
 
     #[tokio::test]
