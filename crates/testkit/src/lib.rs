@@ -332,11 +332,7 @@ impl TestAppBuilder {
         }
 
         background.push(tokio::spawn(async move {
-            let _ = axum::serve(
-                listener,
-                axum::ServiceExt::<axum::extract::Request>::into_make_service(router),
-            )
-            .await;
+            let _ = axum::serve(listener, router.into_make_service()).await;
         }));
         TestApp {
             address,

@@ -57,6 +57,11 @@ impl App {
             body_limit: DefaultBodyLimit::max(body_limit),
         }
     }
+
+    /// For `axum::serve`: every connection gets a clone of the application.
+    pub fn into_make_service(self) -> axum::routing::IntoMakeService<Self> {
+        axum::ServiceExt::<Request>::into_make_service(self)
+    }
 }
 
 impl<B> tower::Service<axum::http::Request<B>> for App
