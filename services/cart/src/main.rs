@@ -1,6 +1,7 @@
 //! api_cart_lambda: the cart routes of /v1.
 
-#[tokio::main]
+// One thread: a Lambda execution environment hands it one event at a time (`common::app::main`).
+#[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), common::app::BoxError> {
     common::app::main(common::app::Function::Cart, common::app::run_cart).await
 }

@@ -77,6 +77,13 @@ impl Function {
 /// Each function has an entry point of its own (`run_users` …) that names only the code it
 /// runs, so its binary links only that: a function's executable, and the code pages it keeps
 /// in memory, hold its own routes and clients rather than every function's.
+///
+/// The functions' binaries run this on tokio's current-thread runtime: Lambda hands an
+/// execution environment one event at a time, so worker threads would have nothing to run side
+/// by side, and each one costs memory (its stack, and an allocator heap with pages of its own:
+/// `cart`'s peak with 64 requests in flight fell by 1.6 MiB with one thread instead of two,
+/// docs/benchmarks/memory.md). Image resizing still runs on tokio's blocking threads. `local`,
+/// which serves every route of the platform on one port, keeps the multi-thread runtime.
 pub async fn main<F, Fut>(function: Function, run: F) -> Result<(), BoxError>
 where
     F: FnOnce(String, Arc<Resources>) -> Fut,
