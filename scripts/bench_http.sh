@@ -16,7 +16,8 @@
 # bare, item and list run BENCH_ROUNDS times (default 3) in turn, so that each round's ratio to
 # the bare handler compares runs a few seconds apart: on a shared host a slow spell of a few
 # seconds moves one row by 15 %. A row shows the medians over the rounds (requests/s, p50, p99,
-# the ratio of each round) and every round's ratio; the verdicts use the medians. cart runs once.
+# the ratio of each round), every round's ratio and every round's p99; the verdicts use the
+# medians. cart runs once.
 # Each row also shows the Redis keyspace hits/misses during the run (the reads must be hits), the
 # CPU PostgreSQL (the benchmark database's backends) and moto took meanwhile (the cart read goes
 # through both), and the CPU other processes took (wrk, the servers, Redis, PostgreSQL and moto
@@ -487,7 +488,7 @@ measure_rounds() {
         [[ "$kind" == bare ]] || shown="**$ratios**"
         local lvl="\`$level\`"
         [[ "$kind" == bare ]] && lvl="–"
-        ROWS+=("| ${label[$kind]} | $lvl | $(printf '%.0f' "$rps") | $p50 | $p99 | $shown | ${ratio_of[$kind]% } | ${errs_of[$kind]} | ${hits_of[$kind]} | ${stack_of[$kind]} | ${other_of[$kind]} |")
+        ROWS+=("| ${label[$kind]} | $lvl | $(printf '%.0f' "$rps") | $p50 | $p99 | $shown | ${ratio_of[$kind]% } | ${p99_of[$kind]% } | ${errs_of[$kind]} | ${hits_of[$kind]} | ${stack_of[$kind]} | ${other_of[$kind]} |")
         # shellcheck disable=SC2086 # one run name per word
         case "$kind" in
             item) SUMMARY+=("- \`RUST_LOG=$level\`: the cached single-product read $(target_verdict "$ratios" "$p99" "$TARGET_RATIO")$(disturbed_note ${names_of[bare]} ${names_of[item]}).") ;;
@@ -516,7 +517,7 @@ for level in $BENCH_LOG_LEVELS; do
     measure_rounds "$level"
 
     run_wrk "cart-$level" "$cart_url" "$LOCAL_PID" "$cart_auth"
-    ROWS+=("| \`GET /v1/cart\` (10 lines) | \`$level\` | $RPS | $P50 | $P99 | $(ratio "$RPS" "$BARE_MEDIAN") | (one run) | $ERRS | $HITS | $STACK | $OTHER |")
+    ROWS+=("| \`GET /v1/cart\` (10 lines) | \`$level\` | $RPS | $P50 | $P99 | $(ratio "$RPS" "$BARE_MEDIAN") | (one run) | (one run) | $ERRS | $HITS | $STACK | $OTHER |")
 
     stop_local
 done
@@ -538,8 +539,8 @@ RESULT="$WORK/result.md"
     echo "wrk, the servers, Redis, PostgreSQL and moto all share the same $(nproc) cores"
     echo "(CPU ${BUSY_BEFORE} % busy just before the run, from other processes)."
     echo
-    echo "| Endpoint | RUST_LOG | Requests/s | p50 (ms) | p99 (ms) | × bare req/s | × bare per round | Errors | Redis hits / misses | PostgreSQL + moto CPU (cores) | Other CPU (cores) |"
-    echo "|---|---|---:|---:|---:|---:|---|---|---|---|---|"
+    echo "| Endpoint | RUST_LOG | Requests/s | p50 (ms) | p99 (ms) | × bare req/s | × bare per round | p99 per round (ms) | Errors | Redis hits / misses | PostgreSQL + moto CPU (cores) | Other CPU (cores) |"
+    echo "|---|---|---:|---:|---:|---:|---|---|---|---|---|---|"
     printf '%s\n' "${ROWS[@]}"
     echo
     printf '%s\n' "${SUMMARY[@]}"
