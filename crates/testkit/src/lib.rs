@@ -292,7 +292,18 @@ impl TestAppBuilder {
             objects_fault.clone(),
             poison_keys.clone(),
         )));
-        let cognito_client = resources.cognito();
+        // The test's own Cognito calls (sign-ups, passwords, groups, lookups) are set-up and
+        // checks, not the code under test: they get the background timeouts, so a test that
+        // tightens `AWS_TIMEOUT_MS` for the code it exercises does not fail creating its users
+        // while the parallel suite keeps moto busy.
+        let cognito_client = aws_sdk_cognitoidentityprovider::Client::from_conf(
+            resources
+                .cognito()
+                .config()
+                .to_builder()
+                .timeout_config(common::clients::background())
+                .build(),
+        );
         let router = app::local_router(&resources).await.expect("router");
         let mut background = Vec::new();
         if self.background {
