@@ -1,6 +1,7 @@
 # Sourced by the check scripts that drive a real all-in-one server (check_schemathesis.sh,
-# check_client.sh; check_openapi.sh for ensure_venv only): builds `local`, starts `local serve` on a free port with the stack's env
-# (the caller has sourced it), waits for it, and stops it when the calling script exits.
+# check_client.sh; check_openapi.sh for ensure_venv only): builds `local`, starts `local serve`
+# on a free port with the stack's env (the caller has sourced it), waits for it, and stops it
+# when the calling script exits.
 #
 #   start_local_server NAME [PREFERRED_PORT]
 #     sets SERVER_PORT, SERVER_BASE (http://127.0.0.1:PORT), SERVER_PID, SERVER_LOG

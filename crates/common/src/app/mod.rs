@@ -81,7 +81,7 @@ impl Function {
 /// The functions' binaries run this on tokio's current-thread runtime: Lambda hands an
 /// execution environment one event at a time, so worker threads would have nothing to run side
 /// by side, and each one costs memory (its stack, and an allocator heap with pages of its own:
-/// `cart`'s peak with 64 requests in flight fell by 1.6 MiB with one thread instead of two,
+/// `cart`'s peak with 64 requests in flight fell by about 2 MiB with one thread instead of two,
 /// docs/benchmarks/memory.md). Image resizing still runs on tokio's blocking threads. `local`,
 /// which serves every route of the platform on one port, keeps the multi-thread runtime.
 pub async fn main<F, Fut>(function: Function, run: F) -> Result<(), BoxError>
