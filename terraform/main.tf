@@ -69,6 +69,7 @@ module "rds" {
   kms_key_arn             = module.kms.kms_key_arn
   master_username         = var.project
   master_password         = module.secrets.db_password
+  master_password_version = module.secrets.credentials_version
   db_secret_arn           = module.secrets.db_secret_arn
   database_name           = var.project
   settings                = merge(var.rds, { log_retention_days = var.log_retention_days })

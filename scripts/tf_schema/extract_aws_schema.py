@@ -125,11 +125,11 @@ def extract(wheel: Path) -> dict:
 
 
 def types_in_use(tf_root: Path) -> dict[str, set[str]]:
-    used: dict[str, set[str]] = {"resource": set(), "data": set()}
+    used: dict[str, set[str]] = {"resource": set(), "data": set(), "ephemeral": set()}
     for path in tf_root.rglob("*.tf"):
         if ".terraform" in path.parts:
             continue
-        for kind, rtype in re.findall(r'^(resource|data)\s+"(aws_\w+)"', path.read_text(), re.M):
+        for kind, rtype in re.findall(r'^(resource|data|ephemeral)\s+"(aws_\w+)"', path.read_text(), re.M):
             used[kind].add(rtype)
     return used
 
@@ -140,7 +140,7 @@ def dump(doc: dict) -> str:
     scalars = [k for k in doc if not isinstance(doc[k], dict)]
     for k in sorted(scalars):
         lines.append(f" {json.dumps(k)}: {json.dumps(doc[k])},")
-    kinds = [k for k in ("data", "resource") if k in doc]
+    kinds = [k for k in ("data", "ephemeral", "resource") if k in doc]
     for i, kind in enumerate(kinds):
         lines.append(f" {json.dumps(kind)}: {{")
         types = sorted(doc[kind])
@@ -170,7 +170,7 @@ def main() -> int:
         missing = [f"{k} {t}" for k in used for t in sorted(used[k]) if t not in full[k]]
         if missing:
             print("unknown to the provider: " + ", ".join(missing), file=sys.stderr)
-        full = {k: {t: full[k][t] for t in sorted(used[k]) if t in full[k]} for k in ("resource", "data")}
+        full = {k: {t: full[k][t] for t in sorted(used[k]) if t in full[k]} for k in ("resource", "data")}  # no ephemeral types in the cdktf wheel
     doc = {
         "_comment": "Trimmed schema of hashicorp/aws " + PROVIDER_VERSION + ", extracted from the PyPI wheel "
         "cdktf-cdktf-provider-aws==" + WHEEL_VERSION + " by scripts/tf_schema/extract_aws_schema.py "

@@ -4,13 +4,108 @@
 # for_each known, every precondition and variable validation satisfied) and pins the
 # deployability fixes of issue 11. tests/infra (scripts/check_infra.sh) checks the rest offline.
 
-mock_provider "aws" {}
+# Mocked computed values are random strings by default, which the provider's own validators
+# reject (policy JSON, ARNs, URLs): these defaults give them AWS's shapes.
+mock_provider "aws" {
+  mock_data "aws_caller_identity" {
+    defaults = {
+      account_id = "123456789012"
+      arn        = "arn:aws:iam::123456789012:user/terraform-test"
+      user_id    = "AIDATERRAFORMTEST"
+    }
+  }
+
+  mock_data "aws_region" {
+    defaults = { name = "us-east-1", id = "us-east-1" }
+  }
+
+  mock_data "aws_partition" {
+    defaults = { partition = "aws", dns_suffix = "amazonaws.com" }
+  }
+
+  mock_data "aws_availability_zones" {
+    defaults = {
+      names    = ["us-east-1a", "us-east-1b", "us-east-1c"]
+      zone_ids = ["use1-az1", "use1-az2", "use1-az4"]
+    }
+  }
+
+  mock_data "aws_iam_policy_document" {
+    defaults = {
+      json = "{\"Version\":\"2012-10-17\",\"Statement\":[{\"Effect\":\"Allow\",\"Action\":\"sts:AssumeRole\",\"Principal\":{\"Service\":\"lambda.amazonaws.com\"}}]}"
+    }
+  }
+
+  mock_data "aws_secretsmanager_secret_version" {
+    defaults = {
+      secret_string = "{\"password\":\"mock-Passw0rd-0123456789\",\"auth_token\":\"mock-Auth-T0ken-0123456789abcdef\"}"
+    }
+  }
+
+  mock_resource "aws_kms_key" {
+    defaults = { arn = "arn:aws:kms:us-east-1:123456789012:key/00000000-0000-0000-0000-000000000000" }
+  }
+
+  mock_resource "aws_iam_role" {
+    defaults = { arn = "arn:aws:iam::123456789012:role/mock" }
+  }
+
+  mock_resource "aws_lambda_function" {
+    defaults = {
+      arn        = "arn:aws:lambda:us-east-1:123456789012:function:mock"
+      invoke_arn = "arn:aws:apigateway:us-east-1:lambda:path/2015-03-31/functions/arn:aws:lambda:us-east-1:123456789012:function:mock/invocations"
+    }
+  }
+
+  mock_resource "aws_sqs_queue" {
+    defaults = {
+      arn = "arn:aws:sqs:us-east-1:123456789012:mock"
+      url = "https://sqs.us-east-1.amazonaws.com/123456789012/mock"
+    }
+  }
+
+  mock_resource "aws_sns_topic" {
+    defaults = { arn = "arn:aws:sns:us-east-1:123456789012:mock" }
+  }
+
+  mock_resource "aws_cloudwatch_log_group" {
+    defaults = { arn = "arn:aws:logs:us-east-1:123456789012:log-group:mock" }
+  }
+
+  mock_resource "aws_secretsmanager_secret" {
+    defaults = { arn = "arn:aws:secretsmanager:us-east-1:123456789012:secret:mock-AbCdEf" }
+  }
+
+  mock_resource "aws_apigatewayv2_api" {
+    defaults = {
+      execution_arn = "arn:aws:execute-api:us-east-1:123456789012:mockapi"
+      api_endpoint  = "https://mockapi.execute-api.us-east-1.amazonaws.com"
+    }
+  }
+
+  mock_resource "aws_cognito_user_pool" {
+    defaults = {
+      id       = "us-east-1_Mock"
+      arn      = "arn:aws:cognito-idp:us-east-1:123456789012:userpool/us-east-1_Mock"
+      endpoint = "cognito-idp.us-east-1.amazonaws.com/us-east-1_Mock"
+    }
+  }
+
+  mock_resource "aws_db_proxy_default_target_group" {
+    defaults = { name = "default" }
+  }
+
+  mock_resource "aws_cloudfront_distribution" {
+    defaults = {
+      arn         = "arn:aws:cloudfront::123456789012:distribution/EMOCK"
+      domain_name = "dmock.cloudfront.net"
+    }
+  }
+}
 
 mock_provider "aws" {
   alias = "us_east_1"
 }
-
-mock_provider "random" {}
 
 run "environment_applies" {
   command = apply

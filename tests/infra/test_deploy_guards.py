@@ -50,17 +50,26 @@ ELASTICACHE_AUTH_SPECIALS = set("!&#$^<>-")
 
 
 def test_the_redis_auth_token_uses_only_characters_elasticache_accepts(module):
-    password = module("secrets").resources("random_password")["redis"]
-    assert 16 <= password["length"] <= 128, "AUTH tokens are 16-128 characters"
-    if password.get("special", True):
-        specials = set(password.get("override_special", string.punctuation))
-        bad = specials - ELASTICACHE_AUTH_SPECIALS
+    secrets = module("secrets")
+    data = {}
+    for doc in secrets.docs.values():
+        for block in doc.get("data", []):
+            data.update(block.get("aws_secretsmanager_random_password", {}))
+    password = data["redis"]
+    assert 16 <= password["password_length"] <= 128, "AUTH tokens are 16-128 characters"
+    assert password.get("include_space") is False
+    if not password.get("exclude_punctuation", False):
+        # GetRandomPassword draws punctuation from string.punctuation less exclude_characters
+        excluded = set(password.get("exclude_characters", "").encode().decode("unicode_escape"))
+        bad = set(string.punctuation) - excluded - ELASTICACHE_AUTH_SPECIALS
         assert not bad, f"ElastiCache rejects these AUTH token characters: {''.join(sorted(bad))}"
-    # ... and that token is the one the replication group gets.
+    # ... and that token is the one the secret and the replication group get.
+    version = secrets.resources("aws_secretsmanager_secret_version")["redis"]
+    assert "data.aws_secretsmanager_random_password.redis.random_password" in version["secret_string_wo"]
     root = Module(TF).blocks("module")
     assert root["elasticache"]["auth_token"] == "${module.secrets.redis_auth_token}"
-    out = module("secrets").blocks("output")["redis_auth_token"]
-    assert out["value"] == "${random_password.redis.result}"
+    out = secrets.blocks("output")["redis_auth_token"]
+    assert out["value"] == "${jsondecode(data.aws_secretsmanager_secret_version.redis.secret_string).auth_token}"
     group = module("elasticache").resources("aws_elasticache_replication_group")["this"]
     assert group["auth_token"] == "${var.auth_token}" and group["transit_encryption_enabled"] is True
 

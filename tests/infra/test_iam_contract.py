@@ -24,7 +24,9 @@ IDEMPOTENCY = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]
 CONTRACT = {
     "api_users_lambda": {
         "postgres": True, "redis": False,
-        "tables": {"ProductImagesMeta": ["PutItem", "Query", "DescribeTable"], "Idempotency": IDEMPOTENCY},
+        # PutItem: create_upload's pending record (services/images.rs); no Query: the image list
+        # (ImageMetaReader::list) is read by ProductService only.
+        "tables": {"ProductImagesMeta": ["PutItem", "DescribeTable"], "Idempotency": IDEMPOTENCY},
         "s3_get": [], "s3_put": ["raw/*"], "states": [],
         # identity_cognito.rs: admin_get_user (email_of), admin_delete_user (undo a half-made
         # sign-up), admin_confirm_sign_up only when COGNITO_AUTO_CONFIRM (dev).
@@ -43,7 +45,7 @@ CONTRACT = {
     "api_cart_lambda": {
         "postgres": True, "redis": True,
         "tables": {
-            "UserCart": ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "DescribeTable"],
+            "UserCart": ["GetItem", "PutItem", "UpdateItem", "DescribeTable"],  # cart_dynamo.rs never deletes
             "ProductCatalog": ["BatchGetItem", "GetItem"],
         },
         "s3_get": [], "s3_put": [], "states": [], "cognito": {"always": ["AdminGetUser"]}, "queues": [],
@@ -60,7 +62,9 @@ CONTRACT = {
     },
     "image_processing_lambda": {
         "postgres": True, "redis": False,
-        "tables": {"ProductImagesMeta": ["PutItem", "UpdateItem", "Query"], "ProductCatalog": ["PutItem", "DeleteItem"]},
+        # processing calls ImageMetaWriter::set_outcome (UpdateItem) only; put_pending belongs to
+        # the upload routes, list to the products service.
+        "tables": {"ProductImagesMeta": ["UpdateItem"], "ProductCatalog": ["PutItem", "DeleteItem"]},
         "s3_get": ["raw/*"], "s3_put": ["processed"], "states": [], "cognito": {}, "queues": ["image-processing"],
     },
     "checkout_worker_lambda": {
@@ -126,13 +130,13 @@ def test_the_role_grants_exactly_what_the_code_calls(fn, lambdas):
 
 
 def test_statements_are_built_from_the_contract_only(lambdas):
-    """No statement grants anything beyond locals.access (plus logs/VPC/X-Ray, the data key,
-    metrics in the Shop namespace)."""
+    """No statement grants anything beyond locals.access (plus logs/VPC/X-Ray and the data key;
+    no cloudwatch:PutMetricData: the metrics are Embedded Metric Format log lines)."""
     statements = lambdas.locals()["statements"]
     actions = set(re.findall(r'"([a-z0-9-]+:[A-Za-z*]+)"', statements))
     assert actions == {
-        "secretsmanager:GetSecretValue", "kms:Decrypt", "kms:GenerateDataKey", "cloudwatch:PutMetricData",
-        "s3:GetObject", "s3:PutObject", "sqs:ReceiveMessage", "sqs:DeleteMessage",
+        "secretsmanager:GetSecretValue", "kms:Decrypt", "kms:GenerateDataKey",
+        "s3:GetObject", "s3:ListBucket", "s3:PutObject", "sqs:ReceiveMessage", "sqs:DeleteMessage",
         "sqs:ChangeMessageVisibility", "sqs:GetQueueAttributes",
     }, f"literal actions in the statements: {sorted(actions)}"
     for generated in ['"dynamodb:${x}"', '"states:${x}"', '"cognito-idp:${x}"']:
@@ -182,7 +186,7 @@ SDK_ACTIONS = {
 
 
 def _granted_anywhere() -> set[str]:
-    granted = {"secretsmanager:GetSecretValue", "cloudwatch:PutMetricData", "s3:GetObject", "s3:PutObject",
+    granted = {"secretsmanager:GetSecretValue", "s3:GetObject", "s3:PutObject",
                "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility"}
     for c in CONTRACT.values():
         granted |= {f"dynamodb:{a}" for actions in c["tables"].values() for a in actions}

@@ -1,9 +1,10 @@
 """Every resource and data block under terraform/ against the aws provider's schema.
 
-The schema is tests/infra/aws_provider_schema.json: hashicorp/aws 5.99.1 (the version
-terraform/versions.tf pins), trimmed to the types in use, extracted offline from the PyPI wheel
-cdktf-cdktf-provider-aws==19.65.1 by scripts/tf_schema/extract_aws_schema.py (rerun
-scripts/tf_schema/regenerate.sh after adding a resource type). For each block it checks the
+The schema is tests/infra/aws_provider_schema.json: hashicorp/aws 5.100.0 (the version
+terraform/versions.tf pins, the one of the Terraform mirror), trimmed to the types in use, taken
+from the provider binary by scripts/tf_schema/from_provider.py (rerun
+`scripts/tf_schema/regenerate.sh --mirror` after adding a resource type). Where the mirror is
+present, scripts/check_infra.sh also runs the real `terraform validate`. For each block it checks the
 type exists, every argument and nested block is known (an argument written as a block or the
 other way round is an error), and every required argument and block is present. This is what
 `terraform validate` would say about names and shapes, without the provider binary.
@@ -40,7 +41,7 @@ def blocks_of(path: Path) -> Iterator[tuple[str, str, str, dict]]:
     """(kind, type, name, raw body) of every resource and data block of a file."""
     with path.open() as fh:
         doc = hcl2.load(fh)
-    for kind in ("resource", "data"):
+    for kind in ("resource", "data", "ephemeral"):
         for entry in doc.get(kind, []):
             for rtype, named in entry.items():
                 for name, body in named.items():
@@ -99,7 +100,7 @@ def check_files(files: list[Path], schema: dict) -> list[str]:
         for kind, rtype, name, body in blocks_of(path):
             if not rtype.startswith("aws_"):
                 continue  # random_*, terraform_data: not the aws provider's
-            where = f"{rel}: {'data.' if kind == 'data' else ''}{rtype}.{name}"
+            where = f"{rel}: {'' if kind == 'resource' else kind + '.'}{rtype}.{name}"
             types = schema[kind]
             if rtype not in types:
                 errors.append(f"{where}: type unknown to the trimmed schema (a typo, or rerun scripts/tf_schema/regenerate.sh)")

@@ -37,15 +37,20 @@ def test_every_output_is_described(path):
 @pytest.mark.parametrize("path", [TF, BOOTSTRAP, *MODULE_DIRS], ids=lambda p: p.name)
 def test_provider_versions_are_pinned(path):
     # Terraform >= 1.10: the S3 backend's use_lockfile; the root modules pin the exact aws
-    # provider the schema check was extracted from, modules accept it.
+    # provider of the Terraform mirror (5.100.0) that the schema check was extracted from,
+    # modules accept it.
     versions = load_tf(path / "versions.tf")["terraform"][0]
     assert versions["required_version"].startswith(">= 1.10"), f"{path.name}: {versions['required_version']}"
     aws = versions["required_providers"][0]["aws"]
     assert aws["source"] == "hashicorp/aws"
     if path in (TF, BOOTSTRAP):
-        assert aws["version"] == "5.99.1", f"{path.name}: pin aws to 5.99.1 (tests/infra/aws_provider_schema.json)"
+        assert aws["version"] == "5.100.0", f"{path.name}: pin aws to 5.100.0 (the mirror's, tests/infra/aws_provider_schema.json)"
+        lock = (path / ".terraform.lock.hcl").read_text()
+        assert 'provider "registry.terraform.io/hashicorp/aws"' in lock and 'version     = "5.100.0"' in lock, (
+            f"{path.name}: .terraform.lock.hcl must be committed, locking aws 5.100.0")
+        assert lock.count('provider "') == 1, f"{path.name}: only the aws provider (the mirror holds no other)"
     else:
-        assert aws["version"] == "~> 5.99", f"{path.name}: modules accept the pinned 5.99.x"
+        assert aws["version"] in ("~> 5.99", "~> 5.100"), f"{path.name}: modules accept the pinned 5.100.0"
 
 
 def test_root_outputs_name_the_key_resources():

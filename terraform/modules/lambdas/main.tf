@@ -47,7 +47,9 @@ locals {
       postgres = true
       redis    = false
       tables = {
-        ProductImagesMeta = ["PutItem", "Query", "DescribeTable"]
+        # PutItem: an upload's pending record (ImageService::create_upload); DescribeTable:
+        # health. No Query: the image list is read by the products service only.
+        ProductImagesMeta = ["PutItem", "DescribeTable"]
         Idempotency       = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]
       }
       s3_get = []
@@ -75,7 +77,7 @@ locals {
       postgres = true
       redis    = true
       tables = {
-        UserCart       = ["GetItem", "PutItem", "UpdateItem", "DeleteItem", "DescribeTable"]
+        UserCart       = ["GetItem", "PutItem", "UpdateItem", "DescribeTable"] # no DeleteItem: an emptied cart is written, not deleted
         ProductCatalog = ["BatchGetItem", "GetItem"]
       }
       s3_get = []
@@ -105,7 +107,9 @@ locals {
       postgres = true
       redis    = false
       tables = {
-        ProductImagesMeta = ["PutItem", "UpdateItem", "Query"]
+        # UpdateItem: the outcome of processing (set_outcome); the pending record is
+        # written by the upload route, the list read by the products service.
+        ProductImagesMeta = ["UpdateItem"]
         ProductCatalog    = ["PutItem", "DeleteItem"]
       }
       s3_get  = ["raw/*"]
@@ -208,12 +212,6 @@ locals {
           actions   = ["kms:Decrypt", "kms:GenerateDataKey"]
           resources = [var.kms_key_arn]
         },
-        {
-          sid       = "EmitMetrics"
-          effect    = "Allow"
-          actions   = ["cloudwatch:PutMetricData"]
-          resources = ["*"]
-        },
       ],
       [for table, actions in a.tables : {
         sid       = "Table${table}"
@@ -226,6 +224,14 @@ locals {
         effect    = "Allow"
         actions   = ["s3:GetObject"]
         resources = [for p in a.s3_get : "${var.images.bucket_arn}/${p}"]
+      }],
+      # Without ListBucket S3 answers a missing key with AccessDenied, not NoSuchKey: a deleted
+      # upload would be retried into the DLQ instead of failing as missing.
+      length(a.s3_get) == 0 ? [] : [{
+        sid       = "ImagesList"
+        effect    = "Allow"
+        actions   = ["s3:ListBucket"]
+        resources = [var.images.bucket_arn]
       }],
       length(a.s3_put) == 0 ? [] : [{
         sid       = "ImagesWrite"
@@ -311,13 +317,13 @@ data "aws_iam_policy_document" "function" {
       actions   = statement.value.actions
       resources = statement.value.resources
 
-      # PutMetricData has no resource scope; pin it to the project namespace.
+      # ListBucket only under the prefixes the function reads.
       dynamic "condition" {
-        for_each = statement.value.sid == "EmitMetrics" ? [1] : []
+        for_each = statement.value.sid == "ImagesList" ? [1] : []
         content {
-          test     = "StringEquals"
-          variable = "cloudwatch:namespace"
-          values   = ["Shop"]
+          test     = "StringLike"
+          variable = "s3:prefix"
+          values   = local.access[each.key].s3_get
         }
       }
     }

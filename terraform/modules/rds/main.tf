@@ -66,8 +66,10 @@ resource "aws_db_instance" "this" {
 
   db_name  = var.database_name
   username = var.master_username
-  password = var.master_password
-  port     = 5432
+  # Write-only: the password is in no plan and no state.
+  password_wo         = var.master_password
+  password_wo_version = var.master_password_version
+  port                = 5432
 
   allocated_storage     = var.settings.allocated_storage
   max_allocated_storage = var.settings.max_allocated_storage

@@ -9,8 +9,8 @@ output "db_secret_name" {
 }
 
 output "db_password" {
-  description = "Generated master password (for the RDS instance only)."
-  value       = random_password.db.result
+  description = "Master password read back from the db secret (for the RDS instance's write-only password only)."
+  value       = jsondecode(data.aws_secretsmanager_secret_version.db.secret_string).password
   sensitive   = true
 }
 
@@ -21,6 +21,11 @@ output "redis_secret_arn" {
 
 output "redis_auth_token" {
   description = "Generated Redis AUTH token (for the replication group only)."
-  value       = random_password.redis.result
+  value       = jsondecode(data.aws_secretsmanager_secret_version.redis.secret_string).auth_token
   sensitive   = true
+}
+
+output "credentials_version" {
+  description = "Version of the generated credentials (the write-only version of the database's master password)."
+  value       = var.credentials_version
 }

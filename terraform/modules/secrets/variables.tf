@@ -23,3 +23,9 @@ variable "database" {
     port     = number
   })
 }
+
+variable "credentials_version" {
+  description = "Version of the generated credentials: raising it generates new ones and writes them to the secrets (and the database's master password)."
+  type        = number
+  default     = 1
+}
