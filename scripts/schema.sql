@@ -28,11 +28,15 @@ CREATE TABLE public.orders (
     payment_state text DEFAULT 'none'::text NOT NULL,
     payment_reference text,
     correlation_id text,
+    payment_pending text,
+    checkout_key text,
+    CONSTRAINT orders_checkout_key_check CHECK (((length(checkout_key) >= 1) AND (length(checkout_key) <= 255))),
     CONSTRAINT orders_correlation_id_check CHECK ((length(correlation_id) <= 128)),
     CONSTRAINT orders_currency_check CHECK ((currency ~ '^[A-Z]{3}$'::text)),
     CONSTRAINT orders_failure_reason_when_failed CHECK (((status <> 'FAILED'::text) OR (failure_reason IS NOT NULL))),
+    CONSTRAINT orders_payment_pending_check CHECK ((payment_pending = ANY (ARRAY['authorize'::text, 'capture'::text, 'void'::text, 'refund'::text]))),
     CONSTRAINT orders_payment_reference_check CHECK ((length(payment_reference) <= 200)),
-    CONSTRAINT orders_payment_state_check CHECK ((payment_state = ANY (ARRAY['none'::text, 'captured'::text, 'declined'::text, 'refunded'::text]))),
+    CONSTRAINT orders_payment_state_check CHECK ((payment_state = ANY (ARRAY['none'::text, 'authorized'::text, 'declined'::text, 'captured'::text, 'voided'::text, 'refunded'::text]))),
     CONSTRAINT orders_shipping_address_check CHECK ((length(shipping_address) <= 1000)),
     CONSTRAINT orders_status_check CHECK ((status = ANY (ARRAY['PENDING'::text, 'CONFIRMED'::text, 'SHIPPED'::text, 'DELIVERED'::text, 'FAILED'::text, 'CANCELLED'::text]))),
     CONSTRAINT orders_stock_state_check CHECK ((stock_state = ANY (ARRAY['none'::text, 'reserved'::text, 'committed'::text, 'released'::text]))),
@@ -69,6 +73,20 @@ ALTER TABLE public.outbox ALTER COLUMN outbox_id ADD GENERATED ALWAYS AS IDENTIT
     NO MINVALUE
     NO MAXVALUE
     CACHE 1
+);
+
+CREATE TABLE public.payment_ledger (
+    idempotency_key text NOT NULL,
+    operation text NOT NULL,
+    reference text NOT NULL,
+    amount numeric(12,2) NOT NULL,
+    outcome text NOT NULL,
+    created_at timestamp with time zone DEFAULT now() NOT NULL,
+    CONSTRAINT payment_ledger_amount_check CHECK ((amount >= (0)::numeric)),
+    CONSTRAINT payment_ledger_idempotency_key_check CHECK (((length(idempotency_key) >= 1) AND (length(idempotency_key) <= 255))),
+    CONSTRAINT payment_ledger_operation_check CHECK ((operation = ANY (ARRAY['authorize'::text, 'capture'::text, 'void'::text, 'refund'::text]))),
+    CONSTRAINT payment_ledger_outcome_check CHECK ((length(outcome) <= 200)),
+    CONSTRAINT payment_ledger_reference_check CHECK ((length(reference) <= 200))
 );
 
 CREATE TABLE public.product_images (
@@ -192,6 +210,9 @@ ALTER TABLE ONLY public.orders
 ALTER TABLE ONLY public.outbox
     ADD CONSTRAINT outbox_pkey PRIMARY KEY (outbox_id);
 
+ALTER TABLE ONLY public.payment_ledger
+    ADD CONSTRAINT payment_ledger_pkey PRIMARY KEY (idempotency_key);
+
 ALTER TABLE ONLY public.product_images
     ADD CONSTRAINT product_images_original_key_key UNIQUE (original_key);
 
@@ -215,9 +236,15 @@ ALTER TABLE ONLY public.users
 
 CREATE INDEX order_items_product_idx ON public.order_items USING btree (product_id);
 
+CREATE UNIQUE INDEX orders_checkout_key_idx ON public.orders USING btree (user_id, checkout_key) WHERE (checkout_key IS NOT NULL);
+
+CREATE INDEX orders_unsettled_idx ON public.orders USING btree (created_at) WHERE ((status = 'PENDING'::text) OR (payment_pending IS NOT NULL) OR ((payment_state = ANY (ARRAY['authorized'::text, 'captured'::text])) AND (status = ANY (ARRAY['FAILED'::text, 'CANCELLED'::text]))) OR ((stock_state = ANY (ARRAY['reserved'::text, 'committed'::text])) AND (status = ANY (ARRAY['FAILED'::text, 'CANCELLED'::text]))));
+
 CREATE INDEX orders_user_idx ON public.orders USING btree (user_id, order_id DESC);
 
 CREATE INDEX outbox_pending_idx ON public.outbox USING btree (available_at, outbox_id) WHERE (processed_at IS NULL);
+
+CREATE INDEX payment_ledger_reference_idx ON public.payment_ledger USING btree (reference);
 
 CREATE INDEX product_images_product_idx ON public.product_images USING btree (product_id, created_at) WHERE (product_id IS NOT NULL);
 

@@ -25,9 +25,13 @@ variable "aws_region" {
 }
 
 variable "image_tag" {
-  description = "Tag of the service images to deploy (the deploy workflow passes the git sha)."
+  description = "Tag of the service images to deploy: the full 40-hex commit SHA the deploy workflow pushed (the repositories' tags are immutable; no default, no `latest`)."
   type        = string
-  default     = "latest"
+
+  validation {
+    condition     = can(regex("^[0-9a-f]{40}$", var.image_tag))
+    error_message = "image_tag must be the 40-hex commit SHA whose images the deploy workflow pushed."
+  }
 }
 
 variable "network" {

@@ -6,6 +6,10 @@
 
 # Mocked computed values are random strings by default, which the provider's own validators
 # reject (policy JSON, ARNs, URLs): these defaults give them AWS's shapes.
+variables {
+  image_tag = "0123456789abcdef0123456789abcdef01234567"
+}
+
 mock_provider "aws" {
   mock_data "aws_caller_identity" {
     defaults = {
@@ -166,4 +170,14 @@ run "a_request_deadline_past_the_function_timeout_is_refused" {
   }
 
   expect_failures = [var.request_timeout_ms]
+}
+
+run "an_image_tag_that_is_not_a_commit_sha_is_refused" {
+  command = plan
+
+  variables {
+    image_tag = "latest"
+  }
+
+  expect_failures = [var.image_tag]
 }

@@ -431,7 +431,10 @@ def test_deploy_waits_for_a_green_ci_and_shows_the_plan_before_the_protected_app
 def test_ci_runs_terraform_init_validate_and_test():
     doc = _workflow("ci.yml")
     runs = "\n".join(s.get("run", "") for _, s in _steps(doc))
-    assert "terraform init -backend=false" in runs and "terraform validate" in runs and "terraform test" in runs
+    # the rehearsal runs in scripts/check_infra.sh, with a mirror made from the lock file
+    assert "terraform providers mirror" in runs and "TF_REHEARSAL=require" in runs and "scripts/check_infra.sh" in runs
+    script = (REPO / "scripts" / "check_infra.sh").read_text()
+    assert "init -backend=false" in script and " validate" in script and " test " in script and " plan " in script
     assert list((TF / "tests").glob("*.tftest.hcl")), "terraform/tests/*.tftest.hcl"
     assert "mock_provider" in "".join(p.read_text() for p in (TF / "tests").glob("*.tftest.hcl"))
     images = doc["jobs"]["images"]
@@ -451,3 +454,12 @@ def test_the_outbox_relay_runs_every_minute_from_eventbridge_scheduler(module):
     assert relay["crate"] == "products" and relay["command"] == ["relay"]
     policy = str(lambdas.docs["main.tf"]["data"])
     assert "lambda:InvokeFunction" in policy and "scheduler.amazonaws.com" in policy
+
+
+def test_image_tag_is_a_required_commit_sha():
+    """The ECR repositories are immutable and the workflow pushes the commit SHA only: a default
+    (`latest`) would deploy an image that was never pushed."""
+    var = Module(TF).blocks("variable")["image_tag"]
+    assert "default" not in var, "image_tag must have no default"
+    conditions = " ".join(v["condition"] for v in var.get("validation", []))
+    assert "[0-9a-f]{40}" in conditions, "image_tag must be validated as a 40-hex commit SHA"

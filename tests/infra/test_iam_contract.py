@@ -26,7 +26,8 @@ CONTRACT = {
         "postgres": True, "redis": False,
         # PutItem: create_upload's pending record (services/images.rs); no Query: the image list
         # (ImageMetaReader::list) is read by ProductService only.
-        "tables": {"ProductImagesMeta": ["PutItem", "DescribeTable"], "Idempotency": IDEMPOTENCY},
+        # no Idempotency: app::users passes no idempotency store
+        "tables": {"ProductImagesMeta": ["PutItem", "DescribeTable"]},
         "s3_get": [], "s3_put": ["raw/*"], "states": [],
         # identity_cognito.rs: admin_get_user (email_of), admin_delete_user (undo a half-made
         # sign-up), admin_confirm_sign_up only when COGNITO_AUTO_CONFIRM (dev).

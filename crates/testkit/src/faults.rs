@@ -11,9 +11,15 @@ use std::{
 
 use async_trait::async_trait;
 use common::{
-    models::product::{Product, ProductFilter},
+    models::{
+        Money,
+        order::PaymentOp,
+        product::{Product, ProductFilter},
+    },
     repositories::{
         RepoError,
+        payments::{PaymentOutcome, PaymentProvider},
+        workflow_sfn::{TaskAnswer, Workflow},
         catalog_dynamo::{CatalogPage, CatalogProjection},
         objects_s3::{Fetched, ObjectStore, PresignedPut},
     },
@@ -189,30 +195,199 @@ impl ObjectStore for FlakyObjects {
     }
 }
 
-/// A payment provider that never answers a charge (a worker stuck, then killed, mid-step);
-/// `started` is notified when a charge begins.
+/// Where an armed fault stops a call, as if the process died there.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CallPoint {
+    /// Before the call reaches the provider.
+    Before,
+    /// After the provider did what was asked, before the caller learns it.
+    After,
+}
+
+/// The real simulated provider (its ledger in the app's database), with one crash point armed
+/// on demand: the next call of the armed operation hangs forever, before or after the provider
+/// made it, as a worker killed there would (the test then kills the worker, and the step runs
+/// again on another). `outage` fails every call as a provider that cannot be reached.
 #[derive(Default)]
-pub struct StallingPayments {
-    pub started: Arc<tokio::sync::Notify>,
+pub struct PaymentFaults {
+    inner: std::sync::OnceLock<Arc<dyn PaymentProvider>>,
+    armed: std::sync::Mutex<Option<(PaymentOp, CallPoint)>>,
+    outage: AtomicBool,
+    /// Notified when an armed call reaches its point.
+    pub reached: Arc<tokio::sync::Notify>,
+}
+
+impl PaymentFaults {
+    /// The provider the faults wrap (the test kit sets the app's own).
+    pub fn wrap(&self, inner: Arc<dyn PaymentProvider>) {
+        let _ = self.inner.set(inner);
+    }
+
+    pub fn arm(&self, op: PaymentOp, point: CallPoint) {
+        *self.armed.lock().unwrap() = Some((op, point));
+    }
+
+    pub fn outage(&self, on: bool) {
+        self.outage.store(on, Ordering::SeqCst);
+    }
+
+    async fn around<F>(&self, op: PaymentOp, call: F) -> Result<PaymentOutcome, RepoError>
+    where
+        F: std::future::Future<Output = Result<PaymentOutcome, RepoError>>,
+    {
+        if self.outage.load(Ordering::SeqCst) {
+            return Err(RepoError::Unavailable {
+                dependency: "payments",
+                source: "injected outage".into(),
+            });
+        }
+        let point = {
+            let mut armed = self.armed.lock().unwrap();
+            match *armed {
+                Some((armed_op, point)) if armed_op == op => {
+                    *armed = None;
+                    Some(point)
+                }
+                _ => None,
+            }
+        };
+        match point {
+            None => call.await,
+            Some(CallPoint::Before) => {
+                self.reached.notify_one();
+                std::future::pending().await
+            }
+            Some(CallPoint::After) => {
+                let _ = call.await;
+                self.reached.notify_one();
+                std::future::pending().await
+            }
+        }
+    }
+
+    fn inner(&self) -> &dyn PaymentProvider {
+        self.inner
+            .get()
+            .expect("PaymentFaults used before the test kit wrapped the provider")
+            .as_ref()
+    }
 }
 
 #[async_trait]
-impl common::repositories::payments::PaymentProvider for StallingPayments {
-    async fn charge(
+impl PaymentProvider for PaymentFaults {
+    async fn authorize(&self, key: &str, amount: Money) -> Result<PaymentOutcome, RepoError> {
+        self.around(PaymentOp::Authorize, self.inner().authorize(key, amount))
+            .await
+    }
+
+    async fn capture(
         &self,
-        _idempotency_key: &str,
-        _amount: common::models::Money,
-    ) -> Result<common::repositories::payments::Charge, RepoError> {
-        self.started.notify_one();
-        std::future::pending().await
+        key: &str,
+        reference: &str,
+        amount: Money,
+    ) -> Result<PaymentOutcome, RepoError> {
+        self.around(
+            PaymentOp::Capture,
+            self.inner().capture(key, reference, amount),
+        )
+        .await
+    }
+
+    async fn void(&self, key: &str, reference: &str) -> Result<PaymentOutcome, RepoError> {
+        self.around(PaymentOp::Void, self.inner().void(key, reference))
+            .await
     }
 
     async fn refund(
         &self,
-        _reference: &str,
-        _amount: common::models::Money,
-    ) -> Result<(), RepoError> {
-        Ok(())
+        key: &str,
+        reference: &str,
+        amount: Money,
+    ) -> Result<PaymentOutcome, RepoError> {
+        self.around(
+            PaymentOp::Refund,
+            self.inner().refund(key, reference, amount),
+        )
+        .await
+    }
+}
+
+/// What an armed [`WorkflowFaults`] does to the next `SendTaskSuccess`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AnswerFault {
+    /// Hangs forever: the worker dies after its commit, before Step Functions hears of it.
+    Hang,
+    /// Fails once, as Step Functions being unreachable.
+    Fail,
+}
+
+/// The app's real Step Functions client, with a fault armed on demand for the next
+/// `SendTaskSuccess` of a given step (told by its output's shape).
+#[derive(Default)]
+pub struct WorkflowFaults {
+    inner: std::sync::OnceLock<Arc<dyn Workflow>>,
+    armed: std::sync::Mutex<Option<(AnswerFault, &'static str)>>,
+    pub reached: Arc<tokio::sync::Notify>,
+}
+
+impl WorkflowFaults {
+    pub fn wrap(&self, inner: Arc<dyn Workflow>) {
+        let _ = self.inner.set(inner);
+    }
+
+    /// Arms `fault` for the next `SendTaskSuccess` whose output contains `output_contains`
+    /// (each step answers its own shape: `"reserved"`, `"authorized"`, `"shipment_id"` …).
+    pub fn arm(&self, fault: AnswerFault, output_contains: &'static str) {
+        *self.armed.lock().unwrap() = Some((fault, output_contains));
+    }
+
+    fn inner(&self) -> &dyn Workflow {
+        self.inner
+            .get()
+            .expect("WorkflowFaults used before the test kit wrapped the client")
+            .as_ref()
+    }
+}
+
+#[async_trait]
+impl Workflow for WorkflowFaults {
+    async fn start(&self, name: &str, input: &str) -> Result<(), RepoError> {
+        self.inner().start(name, input).await
+    }
+
+    async fn succeed(&self, token: &str, output: &str) -> Result<TaskAnswer, RepoError> {
+        let fault = {
+            let mut armed = self.armed.lock().unwrap();
+            match *armed {
+                Some((fault, shape)) if output.contains(shape) => {
+                    *armed = None;
+                    Some(fault)
+                }
+                _ => None,
+            }
+        };
+        match fault {
+            None => self.inner().succeed(token, output).await,
+            Some(AnswerFault::Hang) => {
+                self.reached.notify_one();
+                std::future::pending().await
+            }
+            Some(AnswerFault::Fail) => {
+                self.reached.notify_one();
+                Err(RepoError::Unavailable {
+                    dependency: "stepfunctions",
+                    source: "injected SendTaskSuccess failure".into(),
+                })
+            }
+        }
+    }
+
+    async fn fail(&self, token: &str, error: &str, cause: &str) -> Result<TaskAnswer, RepoError> {
+        self.inner().fail(token, error, cause).await
+    }
+
+    async fn heartbeat(&self, token: &str) -> Result<TaskAnswer, RepoError> {
+        self.inner().heartbeat(token).await
     }
 }
 

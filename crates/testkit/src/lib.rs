@@ -90,7 +90,8 @@ pub struct TestAppBuilder {
     poller: bool,
     checkout: bool,
     checkout_worker: bool,
-    payments: Option<Arc<dyn common::repositories::payments::PaymentProvider>>,
+    payment_faults: Option<Arc<faults::PaymentFaults>>,
+    workflow_faults: Option<Arc<faults::WorkflowFaults>>,
 }
 
 impl Default for TestAppBuilder {
@@ -105,7 +106,8 @@ impl Default for TestAppBuilder {
             poller: true,
             checkout: false,
             checkout_worker: true,
-            payments: None,
+            payment_faults: None,
+            workflow_faults: None,
         }
     }
 }
@@ -156,12 +158,15 @@ impl TestAppBuilder {
         self
     }
 
-    /// With this payment provider instead of the simulated one.
-    pub fn payments(
-        mut self,
-        payments: Arc<dyn common::repositories::payments::PaymentProvider>,
-    ) -> Self {
-        self.payments = Some(payments);
+    /// With faults to arm on the app's payment provider (the simulated one, real ledger).
+    pub fn payment_faults(mut self, faults: Arc<faults::PaymentFaults>) -> Self {
+        self.payment_faults = Some(faults);
+        self
+    }
+
+    /// With faults to arm on the app's Step Functions client.
+    pub fn workflow_faults(mut self, faults: Arc<faults::WorkflowFaults>) -> Self {
+        self.workflow_faults = Some(faults);
         self
     }
 
@@ -261,10 +266,15 @@ impl TestAppBuilder {
             .await
             .expect("test configuration");
         resources.set_jwks_policy(self.jwks_policy);
-        if let Some(payments) = self.payments.clone() {
-            resources.set_payments(payments);
-        }
         let pool = resources.pool().await.expect("postgres pool");
+        if let Some(faults) = self.payment_faults.clone() {
+            faults.wrap(resources.payments().await.expect("payments"));
+            resources.set_payments(faults);
+        }
+        if let Some(faults) = self.workflow_faults.clone() {
+            faults.wrap(app::workflow(&resources).expect("workflow"));
+            resources.set_workflow(faults);
+        }
         if self.migrate {
             common::MIGRATOR
                 .run(&pool)

@@ -49,8 +49,8 @@ locals {
       tables = {
         # PutItem: an upload's pending record (ImageService::create_upload); DescribeTable:
         # health. No Query: the image list is read by the products service only.
+        # No Idempotency table: app::users builds its state without the idempotency store.
         ProductImagesMeta = ["PutItem", "DescribeTable"]
-        Idempotency       = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]
       }
       s3_get = []
       s3_put = ["raw/*"]

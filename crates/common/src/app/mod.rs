@@ -26,13 +26,13 @@ use crate::{
         probes::{CacheProbe, DynamoProbe, PostgresProbe, Probe},
         products_pg::PgProductStore,
         users_pg::PgUserStore,
-        workflow_sfn::StepFunctions,
+        workflow_sfn::{StepFunctions, Workflow},
     },
     routers, runtime,
     services::{
         cart::CartService, catalog::CatalogReader, checkout::CheckoutWorker, health::HealthService,
-        idempotency::IdempotencyService, images::ImageService, order_relay::OrderRelay,
-        orders::OrderService, products::ProductService, projection::ProductProjector,
+        idempotency::IdempotencyService, images::ImageService, order_ledger::OrderLedger,
+        order_relay::OrderRelay, orders::OrderService, products::ProductService, projection::ProductProjector,
         users::UserService,
     },
     state::{Cart, Orders, Products, ServiceState, Shared, Users},
@@ -69,7 +69,8 @@ impl Function {
 /// - HTTP services: `serve` (default).
 /// - products: also `relay` (one pass of the products' and orders' outbox relays per
 ///   invocation: the scheduled job) and `migrate` (applies the migrations: the deploy step).
-/// - orders: also `worker` (the checkout workflow's task queue and the fulfillment queue).
+/// - orders: also `worker` (the checkout workflow's task queue and the fulfillment queue) and
+///   `reconcile` (one pass of the reconciler: the scheduled job).
 /// - image_processor: the image queue's consumer.
 /// - local: `serve` (default; every router on one port plus the queue pollers), `migrate`,
 ///   `relay`, or `openapi` (prints the OpenAPI document).
@@ -91,7 +92,7 @@ where
 {
     runtime::init_tracing();
     let outcome = async {
-        let command = std::env::args().nth(1).unwrap_or_else(|| "serve".into());
+        let command = command(std::env::args().nth(1), std::env::var("_HANDLER").ok());
         let resources = Resources::new(Env::process()).await?;
         crate::metrics::init(function.metric_name(), &resources.base.app_env);
         run(command, resources).await
@@ -103,6 +104,18 @@ where
     // Lines still queued for stdout go out before the process does.
     runtime::stdout::flush(Duration::from_secs(2));
     outcome
+}
+
+/// The command a binary runs: its first argument (a local run, `cargo run -- worker`), else
+/// `_HANDLER`. The Lambda base image's entrypoint (`/lambda-entrypoint.sh`) takes the image's
+/// command (Terraform's `image_config.command`, or the Dockerfile's `CMD ["bootstrap"]`) as
+/// the handler name: it exports it as `_HANDLER` and starts the bootstrap with no argument.
+/// `bootstrap` (the default command) and nothing at all mean `serve`.
+pub fn command(argument: Option<String>, handler: Option<String>) -> String {
+    argument
+        .or(handler)
+        .filter(|c| !c.is_empty() && c != "bootstrap")
+        .unwrap_or_else(|| "serve".into())
 }
 
 fn no_such_command(function: Function, command: &str) -> BoxError {
@@ -154,10 +167,11 @@ pub async fn run_cart(command: String, resources: Arc<Resources>) -> Result<(), 
     }
 }
 
-/// `orders`: the orders routes, and `worker`.
+/// `orders`: the orders routes, `worker` and `reconcile`.
 pub async fn run_orders(command: String, resources: Arc<Resources>) -> Result<(), BoxError> {
     match command.as_str() {
-        "worker" => serve_checkout_worker(&resources).await,
+        "worker" => Box::pin(serve_checkout_worker(&resources)).await,
+        "reconcile" => Box::pin(reconcile_pass(&resources)).await,
         "serve" => {
             serve_http(
                 routers::orders(orders(&resources).await?),
@@ -192,6 +206,7 @@ pub async fn run_local(command: String, resources: Arc<Resources>) -> Result<(),
             Ok(())
         }
         "relay" => relay_pass(&resources).await,
+        "reconcile" => Box::pin(reconcile_pass(&resources)).await,
         "serve" => serve_local(&resources).await,
         other => Err(no_such_command(Function::Local, other)),
     }
@@ -381,7 +396,11 @@ fn order_events(resources: &Resources) -> Arc<DynamoOrderEvents> {
     ))
 }
 
-fn workflow(resources: &Resources) -> Result<Arc<StepFunctions>, BoxError> {
+/// The Step Functions client of the checkout workflow (or a test's replacement).
+pub fn workflow(resources: &Resources) -> Result<Arc<dyn Workflow>, BoxError> {
+    if let Some(workflow) = resources.workflow_override() {
+        return Ok(workflow);
+    }
     let checkout = CheckoutConfig::from_env(&resources.env)?;
     Ok(Arc::new(StepFunctions::new(
         resources.sfn(),
@@ -398,18 +417,27 @@ pub async fn order_relay(resources: &Resources) -> Result<Arc<OrderRelay>, BoxEr
     )))
 }
 
+/// The order's ledger: its records, stock moves and payment calls (one per process).
+async fn order_ledger(resources: &Resources) -> Result<Arc<OrderLedger>, BoxError> {
+    let pool = resources.pool().await?;
+    Ok(Arc::new(OrderLedger::new(
+        resources.database().await?,
+        PgOutbox::new(pool.clone()),
+        Arc::new(PgOrderStore::new(pool)),
+        order_relay(resources).await?,
+        resources.payments().await?,
+    )))
+}
+
 pub async fn orders(resources: &Resources) -> Result<ServiceState<Orders>, BoxError> {
     let pool = resources.pool().await?;
     let service = Orders {
         orders: Arc::new(OrderService::new(
-            resources.database().await?,
-            PgOutbox::new(pool.clone()),
+            order_ledger(resources).await?,
             Arc::new(PgOrderStore::new(pool)),
             order_events(resources),
-            order_relay(resources).await?,
             cart_service(resources).await?,
             user_service(resources).await?,
-            resources.payments(),
         )),
     };
     let health = health(resources, "OrderEvents").await?;
@@ -418,15 +446,10 @@ pub async fn orders(resources: &Resources) -> Result<ServiceState<Orders>, BoxEr
 
 /// The checkout workflow's worker (task queue) and the fulfillment consumer.
 pub async fn checkout_worker(resources: &Resources) -> Result<Arc<CheckoutWorker>, BoxError> {
-    let pool = resources.pool().await?;
     Ok(Arc::new(CheckoutWorker::new(
-        resources.database().await?,
-        PgOutbox::new(pool.clone()),
-        Arc::new(PgOrderStore::new(pool)),
+        order_ledger(resources).await?,
         order_events(resources),
-        order_relay(resources).await?,
         cart_service(resources).await?,
-        resources.payments(),
         workflow(resources)?,
     )))
 }
@@ -468,6 +491,53 @@ async fn serve_checkout_worker(resources: &Resources) -> Result<(), BoxError> {
         poller.abort();
     }
     Ok(())
+}
+
+/// How long an order may stay `PENDING` before the reconciler unwinds it: `RECONCILE_AFTER_SECONDS`
+/// (default [`crate::services::checkout::RECONCILE_AFTER`]).
+pub fn reconcile_after(resources: &Resources) -> Result<Duration, BoxError> {
+    match resources.env.get("RECONCILE_AFTER_SECONDS") {
+        None => Ok(crate::services::checkout::RECONCILE_AFTER),
+        Some(text) => text
+            .parse::<u64>()
+            .map(Duration::from_secs)
+            .map_err(|_| format!("RECONCILE_AFTER_SECONDS must be a number of seconds, not `{text}`").into()),
+    }
+}
+
+/// `orders reconcile`: one pass of the reconciler per invocation (the scheduled job).
+async fn reconcile_pass(resources: &Resources) -> Result<(), BoxError> {
+    let worker = checkout_worker(resources).await?;
+    let after = reconcile_after(resources)?;
+    runtime::run_job(move |_event| {
+        let worker = worker.clone();
+        async move {
+            let done = worker.reconcile(after).await?;
+            Ok(serde_json::json!({
+                "examined": done.examined, "unwound": done.unwound, "failed": done.failed,
+            }))
+        }
+    })
+    .await
+}
+
+/// Runs the reconciler every `interval` in a long-lived local process.
+pub async fn spawn_reconciler(
+    resources: &Resources,
+    interval: Duration,
+) -> Result<tokio::task::JoinHandle<()>, BoxError> {
+    let worker = checkout_worker(resources).await?;
+    let after = reconcile_after(resources)?;
+    Ok(tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            if let Err(err) = worker.reconcile(after).await {
+                tracing::warn!(error = %err, "reconciler pass failed");
+            }
+        }
+    }))
 }
 
 /// One pass of every outbox relay this deployment has (the scheduled job).
@@ -547,6 +617,7 @@ pub async fn spawn_background(
         Ok(_) => {
             tasks.push(order_relay(resources).await?.spawn(Duration::from_secs(1)));
             tasks.extend(spawn_checkout_pollers(resources, retry_after).await?);
+            tasks.push(spawn_reconciler(resources, Duration::from_secs(60)).await?);
         }
         Err(err) => tracing::warn!(error = %err, "checkout is not configured: orders stay PENDING"),
     }

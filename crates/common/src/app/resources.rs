@@ -19,6 +19,7 @@ use crate::{
         database::Database,
         objects_s3::{ObjectStore, S3Objects},
         payments::{PaymentProvider, SimulatedPayments},
+        workflow_sfn::Workflow,
     },
 };
 
@@ -41,6 +42,7 @@ struct Overrides {
     catalog: Option<Arc<dyn CatalogProjection>>,
     objects: Option<Arc<dyn ObjectStore>>,
     payments: Option<Arc<dyn PaymentProvider>>,
+    workflow: Option<Arc<dyn Workflow>>,
 }
 
 pub struct Resources {
@@ -228,16 +230,33 @@ impl Resources {
 }
 
 impl Resources {
-    /// The payment provider (the simulated one, or a test's replacement).
-    pub fn payments(&self) -> Arc<dyn PaymentProvider> {
-        let mut overrides = self.overrides.lock().expect("overrides");
-        overrides
+    /// The payment provider (the simulated one, with its ledger in this database, or a
+    /// test's replacement).
+    pub async fn payments(&self) -> Result<Arc<dyn PaymentProvider>, BoxError> {
+        if let Some(payments) = &self.overrides.lock().expect("overrides").payments {
+            return Ok(payments.clone());
+        }
+        let simulated: Arc<dyn PaymentProvider> =
+            Arc::new(SimulatedPayments::new(self.pool().await?));
+        Ok(self
+            .overrides
+            .lock()
+            .expect("overrides")
             .payments
-            .get_or_insert_with(|| Arc::new(SimulatedPayments))
-            .clone()
+            .get_or_insert(simulated)
+            .clone())
     }
 
     pub fn set_payments(&self, payments: Arc<dyn PaymentProvider>) {
         self.overrides.lock().expect("overrides").payments = Some(payments);
+    }
+
+    /// A test's replacement of the Step Functions client (fault injection).
+    pub fn workflow_override(&self) -> Option<Arc<dyn Workflow>> {
+        self.overrides.lock().expect("overrides").workflow.clone()
+    }
+
+    pub fn set_workflow(&self, workflow: Arc<dyn Workflow>) {
+        self.overrides.lock().expect("overrides").workflow = Some(workflow);
     }
 }

@@ -31,15 +31,24 @@ pub struct StoredCart {
     /// 0 for a cart never written.
     pub version: i64,
     pub updated_at: DateTime<Utc>,
+    /// The latest orders whose bought lines were taken out of this cart (at most
+    /// [`StoredCart::SETTLED_KEPT`]): a redelivered `empty_cart` step finds its order here and
+    /// takes nothing out a second time.
+    pub settled_orders: Vec<i64>,
 }
 
 impl StoredCart {
+    /// How many settled orders a cart remembers: far more than a customer's checkouts in
+    /// flight at once.
+    pub const SETTLED_KEPT: usize = 50;
+
     pub fn empty(user_id: i64) -> Self {
         Self {
             user_id,
             lines: Vec::new(),
             version: 0,
             updated_at: Utc::now(),
+            settled_orders: Vec::new(),
         }
     }
 

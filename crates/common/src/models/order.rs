@@ -105,14 +105,38 @@ text_enum!(
 );
 
 text_enum!(
-    /// The order's payment.
+    /// Where the order's payment stands at the provider, as last recorded: `authorized` (the
+    /// amount held on the card), `captured` (taken), `declined`, `voided` (the hold released),
+    /// `refunded` (taken and given back).
     PaymentState {
         None => "none",
-        Captured => "captured",
+        Authorized => "authorized",
         Declined => "declined",
+        Captured => "captured",
+        Voided => "voided",
         Refunded => "refunded",
     }
 );
+
+text_enum!(
+    /// A call to the payment provider. Each is made at most once per order, under the
+    /// idempotency key [`PaymentOp::key`]; an order's `payment_pending` names the one in
+    /// flight (committed before the call, cleared with its outcome).
+    PaymentOp {
+        Authorize => "authorize",
+        Capture => "capture",
+        Void => "void",
+        Refund => "refund",
+    }
+);
+
+impl PaymentOp {
+    /// The provider's idempotency key of this call for `order_id`: a repeat (a redelivered
+    /// step, a re-run after a crash, a retried cancel) gets the first call's outcome.
+    pub fn key(self, order_id: i64) -> String {
+        format!("order-{order_id}-{}", self.as_str())
+    }
+}
 
 /// A line as bought: the product's SKU, name and price at checkout.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -150,6 +174,8 @@ pub struct Order {
     pub failure_reason: Option<String>,
     pub stock_state: StockState,
     pub payment_state: PaymentState,
+    /// The provider call in flight (intent recorded, outcome not yet).
+    pub payment_pending: Option<PaymentOp>,
     pub payment_reference: Option<String>,
     pub correlation_id: Option<String>,
     pub created_at: DateTime<Utc>,

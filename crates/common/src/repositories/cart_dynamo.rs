@@ -59,6 +59,8 @@ impl CartStore for DynamoCartStore {
                 .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
                 .map(|t| t.with_timezone(&Utc))
                 .unwrap_or_else(Utc::now),
+            settled_orders: serde_json::from_str(get_s(item, "settled_orders").unwrap_or("[]"))
+                .map_err(|e| RepoError::Other(Box::new(e)))?,
         })
     }
 
@@ -75,6 +77,11 @@ impl CartStore for DynamoCartStore {
             .item("lines", s(lines))
             .item("version", n(cart.version + 1))
             .item("write_token", s(&token))
+            .item(
+                "settled_orders",
+                s(serde_json::to_string(&cart.settled_orders)
+                    .map_err(|e| RepoError::Other(Box::new(e)))?),
+            )
             .item("updated_at", s(cart.updated_at.to_rfc3339()));
         let request = if cart.version == 0 {
             request

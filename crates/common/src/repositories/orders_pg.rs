@@ -12,8 +12,8 @@ use super::{RepoError, database::UnitOfWork, pg};
 use crate::models::{
     Money,
     order::{
-        Order, OrderItem, OrderStatus, OrderSummary, PaymentState, Shipment, ShipmentStatus,
-        StockState,
+        Order, OrderItem, OrderStatus, OrderSummary, PaymentOp, PaymentState, Shipment,
+        ShipmentStatus, StockState,
     },
 };
 
@@ -35,6 +35,8 @@ pub struct NewOrder {
     pub items: Vec<OrderItem>,
     pub total: Money,
     pub correlation_id: Option<String>,
+    /// The checkout's `Idempotency-Key` (unique per customer).
+    pub checkout_key: Option<String>,
 }
 
 #[async_trait]
@@ -42,7 +44,14 @@ pub trait OrderStore: Send + Sync {
     /// The live products among `ids`, with their price and available units now.
     async fn sellable(&self, uow: &mut UnitOfWork, ids: &[i64])
     -> Result<Vec<Sellable>, RepoError>;
-    async fn create(&self, uow: &mut UnitOfWork, order: &NewOrder) -> Result<i64, RepoError>;
+    /// Creates the order; `None` when the customer already has an order of this checkout key.
+    async fn create(&self, uow: &mut UnitOfWork, order: &NewOrder)
+    -> Result<Option<i64>, RepoError>;
+    /// The customer's order created by the checkout with this key.
+    async fn by_checkout_key(&self, user_id: i64, key: &str) -> Result<Option<i64>, RepoError>;
+    /// Orders the reconciler must look at: `PENDING` since before `before`, or settled
+    /// (`FAILED`/`CANCELLED`) while still holding stock, a live payment or a call in flight.
+    async fn unsettled(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<i64>, RepoError>;
     async fn get(&self, order_id: i64) -> Result<Option<Order>, RepoError>;
     /// The order, its row locked until `uow` ends (every saga step and a cancel serialise here).
     async fn lock(&self, uow: &mut UnitOfWork, order_id: i64) -> Result<Option<Order>, RepoError>;
@@ -82,12 +91,20 @@ pub trait OrderStore: Send + Sync {
         order_id: i64,
         state: StockState,
     ) -> Result<(), RepoError>;
+    /// Records where the payment stands (and clears the call in flight).
     async fn set_payment(
         &self,
         uow: &mut UnitOfWork,
         order_id: i64,
         state: PaymentState,
         reference: Option<&str>,
+    ) -> Result<(), RepoError>;
+    /// Records the intent of a provider call, before it is made.
+    async fn set_payment_pending(
+        &self,
+        uow: &mut UnitOfWork,
+        order_id: i64,
+        op: PaymentOp,
     ) -> Result<(), RepoError>;
     async fn create_shipment(&self, uow: &mut UnitOfWork, order_id: i64) -> Result<i64, RepoError>;
     async fn update_shipment(
@@ -121,6 +138,7 @@ struct OrderRow {
     failure_reason: Option<String>,
     stock_state: String,
     payment_state: String,
+    payment_pending: Option<String>,
     payment_reference: Option<String>,
     correlation_id: Option<String>,
     created_at: DateTime<Utc>,
@@ -150,7 +168,8 @@ struct ShipmentRow {
 }
 
 const ORDER_COLUMNS: &str = "order_id, user_id, status, total, currency, shipping_address, \
-     failure_reason, stock_state, payment_state, payment_reference, correlation_id, created_at, updated_at";
+     failure_reason, stock_state, payment_state, payment_pending, payment_reference, correlation_id, \
+     created_at, updated_at";
 
 fn corrupt(what: &str, value: &str) -> RepoError {
     RepoError::Other(format!("unknown {what} `{value}` in the database").into())
@@ -213,6 +232,10 @@ async fn assemble(conn: &mut PgConnection, row: OrderRow) -> Result<Order, RepoE
             .ok_or_else(|| corrupt("stock state", &row.stock_state))?,
         payment_state: PaymentState::parse(&row.payment_state)
             .ok_or_else(|| corrupt("payment state", &row.payment_state))?,
+        payment_pending: match row.payment_pending.as_deref() {
+            Some(op) => Some(PaymentOp::parse(op).ok_or_else(|| corrupt("payment call", op))?),
+            None => None,
+        },
         payment_reference: row.payment_reference,
         correlation_id: row.correlation_id,
         created_at: row.created_at,
@@ -283,19 +306,29 @@ impl OrderStore for PgOrderStore {
     }
 
     #[tracing::instrument(skip_all, fields(user_id = order.user_id))]
-    async fn create(&self, uow: &mut UnitOfWork, order: &NewOrder) -> Result<i64, RepoError> {
+    async fn create(
+        &self,
+        uow: &mut UnitOfWork,
+        order: &NewOrder,
+    ) -> Result<Option<i64>, RepoError> {
         let conn = uow.conn();
-        let (order_id,): (i64,) = sqlx::query_as(
-            "INSERT INTO orders (user_id, total, shipping_address, correlation_id) \
-             VALUES ($1, $2, $3, $4) RETURNING order_id",
+        let created: Option<(i64,)> = sqlx::query_as(
+            "INSERT INTO orders (user_id, total, shipping_address, correlation_id, checkout_key) \
+             VALUES ($1, $2, $3, $4, $5) \
+             ON CONFLICT (user_id, checkout_key) WHERE checkout_key IS NOT NULL DO NOTHING \
+             RETURNING order_id",
         )
         .bind(order.user_id)
         .bind(order.total.amount())
         .bind(&order.shipping_address)
         .bind(&order.correlation_id)
-        .fetch_one(&mut *conn)
+        .bind(&order.checkout_key)
+        .fetch_optional(&mut *conn)
         .await
         .map_err(pg)?;
+        let Some((order_id,)) = created else {
+            return Ok(None);
+        };
         for item in &order.items {
             sqlx::query(
                 "INSERT INTO order_items (order_id, product_id, sku, name, quantity, unit_price, line_total) \
@@ -312,7 +345,38 @@ impl OrderStore for PgOrderStore {
             .await
             .map_err(pg)?;
         }
-        Ok(order_id)
+        Ok(Some(order_id))
+    }
+
+    #[tracing::instrument(skip(self, key))]
+    async fn by_checkout_key(&self, user_id: i64, key: &str) -> Result<Option<i64>, RepoError> {
+        let row: Option<(i64,)> =
+            sqlx::query_as("SELECT order_id FROM orders WHERE user_id = $1 AND checkout_key = $2")
+                .bind(user_id)
+                .bind(key)
+                .fetch_optional(&self.pool)
+                .await
+                .map_err(pg)?;
+        Ok(row.map(|(id,)| id))
+    }
+
+    #[tracing::instrument(skip(self))]
+    async fn unsettled(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<i64>, RepoError> {
+        // The same predicate as the partial index orders_unsettled_idx.
+        let rows: Vec<(i64,)> = sqlx::query_as(
+            "SELECT order_id FROM orders \
+             WHERE (status = 'PENDING' OR payment_pending IS NOT NULL \
+                    OR payment_state IN ('authorized', 'captured') AND status IN ('FAILED', 'CANCELLED') \
+                    OR stock_state IN ('reserved', 'committed') AND status IN ('FAILED', 'CANCELLED')) \
+               AND created_at < $1 \
+             ORDER BY created_at LIMIT $2",
+        )
+        .bind(before)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await
+        .map_err(pg)?;
+        Ok(rows.into_iter().map(|(id,)| id).collect())
     }
 
     #[tracing::instrument(skip(self))]
@@ -497,7 +561,7 @@ impl OrderStore for PgOrderStore {
     ) -> Result<(), RepoError> {
         sqlx::query(
             "UPDATE orders SET payment_state = $2, payment_reference = COALESCE($3, payment_reference), \
-             updated_at = now() WHERE order_id = $1",
+             payment_pending = NULL, updated_at = now() WHERE order_id = $1",
         )
         .bind(order_id)
         .bind(state.as_str())
@@ -505,6 +569,21 @@ impl OrderStore for PgOrderStore {
         .execute(uow.conn())
         .await
         .map_err(pg)?;
+        Ok(())
+    }
+
+    async fn set_payment_pending(
+        &self,
+        uow: &mut UnitOfWork,
+        order_id: i64,
+        op: PaymentOp,
+    ) -> Result<(), RepoError> {
+        sqlx::query("UPDATE orders SET payment_pending = $2, updated_at = now() WHERE order_id = $1")
+            .bind(order_id)
+            .bind(op.as_str())
+            .execute(uow.conn())
+            .await
+            .map_err(pg)?;
         Ok(())
     }
 

@@ -273,7 +273,7 @@ fn bounded(field: &str, value: Option<String>, max: usize) -> Result<Option<Stri
     security(("bearer" = [])),
     responses(
         (status = 202, description = "the order, `PENDING`; the checkout workflow runs", body = OrderView),
-        (status = 400, description = "missing or malformed Idempotency-Key, bad body, or an empty cart (`VALIDATION_FAILED`, field `cart`)", body = ErrorEnvelope),
+        (status = 400, description = "missing or malformed Idempotency-Key, bad body, an empty cart, or a cart whose total exceeds 9999999999.99, the most an order holds (`VALIDATION_FAILED`, field `cart`)", body = ErrorEnvelope),
         (status = 401, body = ErrorEnvelope),
         (status = 409, description = "`INSUFFICIENT_STOCK` (details name the lines) or `IDEMPOTENCY_IN_PROGRESS`", body = ErrorEnvelope),
         (status = 413, body = ErrorEnvelope), (status = 415, body = ErrorEnvelope),
@@ -283,12 +283,18 @@ fn bounded(field: &str, value: Option<String>, max: usize) -> Result<Option<Stri
 async fn checkout(
     State(state): State<OrdersState>,
     CurrentUser(me): CurrentUser,
+    headers: axum::http::HeaderMap,
     ApiJson(body): ApiJson<CheckoutRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let address = bounded("shipping_address", body.shipping_address, MAX_ADDRESS)?;
+    // The idempotency layer has checked the key's shape already.
+    let key = headers
+        .get(&crate::http::idempotency::IDEMPOTENCY_KEY)
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_owned);
     let order = state
         .orders
-        .checkout(&me, address, crate::http::request_id::current())
+        .checkout(&me, address, crate::http::request_id::current(), key)
         .await?;
     let location = format!("/v1/orders/{}", order.order_id);
     Ok((

@@ -135,18 +135,35 @@ impl CartService {
 
     /// Takes what a checkout bought (`(product_id, quantity)`) out of a user's cart: units
     /// added since the checkout stay, whether the saga empties the cart before or after.
-    pub async fn remove_bought(&self, user_id: i64, bought: &[(i64, u32)]) -> Result<(), Error> {
+    pub async fn remove_bought(
+        &self,
+        user_id: i64,
+        order_id: i64,
+        bought: &[(i64, u32)],
+    ) -> Result<bool, Error> {
+        let applied = std::sync::atomic::AtomicBool::new(false);
         self.edit(user_id, |cart| {
+            if cart.settled_orders.contains(&order_id) {
+                applied.store(false, std::sync::atomic::Ordering::Relaxed);
+                return Ok(());
+            }
             for line in &mut cart.lines {
                 if let Some((_, quantity)) = bought.iter().find(|(id, _)| *id == line.product_id) {
                     line.quantity = line.quantity.saturating_sub(*quantity);
                 }
             }
             cart.lines.retain(|l| l.quantity > 0);
+            cart.settled_orders.push(order_id);
+            let over = cart
+                .settled_orders
+                .len()
+                .saturating_sub(StoredCart::SETTLED_KEPT);
+            cart.settled_orders.drain(..over);
+            applied.store(true, std::sync::atomic::Ordering::Relaxed);
             Ok(())
         })
-        .await
-        .map(drop)
+        .await?;
+        Ok(applied.into_inner())
     }
 
     /// Empties a user's cart.
@@ -165,9 +182,9 @@ impl CartService {
             .await;
         for attempt in 0..ATTEMPTS {
             let mut cart = self.carts.get(user_id).await?;
-            let before = cart.lines.clone();
+            let before = (cart.lines.clone(), cart.settled_orders.last().copied());
             change(&mut cart)?;
-            if cart.lines == before && cart.version > 0 {
+            if cart.lines == before.0 && cart.settled_orders.last().copied() == before.1 && cart.version > 0 {
                 return self.price(&cart).await;
             }
             cart.updated_at = Utc::now();

@@ -1,13 +1,20 @@
 //! The checkout workflow's worker: the steps of `statemachines/checkout_workflow.asl.json` that
 //! need Postgres arrive on the checkout task queue with a task token; the worker does the step
 //! and answers Step Functions (`SendTaskSuccess` / `SendTaskFailure`), sending heartbeats while
-//! it works, so a worker that dies mid-step lets the step time out and the saga compensate.
-//! The same handler consumes the fulfillment queue (`order.confirmed` from the order-events
-//! topic) and records `fulfillment.requested`.
+//! it works. The same handler consumes the fulfillment queue (`order.confirmed` from the
+//! order-events topic) and records `fulfillment.requested` for orders still `CONFIRMED`.
 //!
-//! Every step is idempotent under redelivery (the order's stock and payment states say what
-//! was done) and takes the order's row lock, so it serialises with a cancel. A step that fails
-//! for a reason worth retrying (a dependency down) is not answered: SQS delivers it again.
+//! Delivery is at least once and the worker may die at any instruction, so every step can run
+//! again to completion from what is recorded (the order's stock and payment states, the
+//! payment call in flight: [`OrderLedger`]), and a step that meets an order that has moved on
+//! changes nothing. Retries belong to the workflow: a step that fails for a reason worth
+//! retrying answers `SendTaskFailure` with [`RETRYABLE`], which the ASL's `Retry` handles with
+//! backoff, as it does a heartbeat timeout (a worker that died). SQS redelivery only recovers
+//! a message whose answer could not be sent; what it redelivers is harmless.
+//!
+//! [`CheckoutWorker::reconcile`] is the sweeper behind the workflow: orders left `PENDING`
+//! past a bound, or ended while still holding stock or money, are unwound through the same
+//! idempotent steps.
 
 use std::{sync::Arc, time::Duration};
 
@@ -18,19 +25,14 @@ use serde_json::{Value, json};
 use crate::{
     error::{Error, error_chain},
     metrics::{self, Unit},
-    models::order::{Order, OrderEvent, OrderStatus, PaymentState, StockState},
+    models::order::{Order, OrderEvent, OrderStatus, PaymentOp, PaymentState, StockState},
     repositories::{
-        database::{Database, UnitOfWork},
         order_events_dynamo::OrderEventLog,
-        orders_pg::OrderStore,
-        outbox::PgOutbox,
-        payments::{Charge, PaymentProvider},
         workflow_sfn::{TaskAnswer, Workflow},
     },
     services::{
         cart::CartService,
-        order_relay::OrderRelay,
-        orders::{announce_stock, record, unwind},
+        order_ledger::{OrderLedger, Unwind},
         queue::{Message, MessageHandler},
     },
 };
@@ -39,8 +41,19 @@ use crate::{
 pub const TASKS: [&str; 5] = ["reserve", "charge", "confirm", "empty_cart", "compensate"];
 
 /// How often a busy worker tells Step Functions it is alive (the ASL's `HeartbeatSeconds`
-/// is larger).
+/// must be at least three of these: a test reads both).
 pub const HEARTBEAT: Duration = Duration::from_secs(3);
+
+/// The error name of a step failure worth retrying; the ASL retries it with backoff.
+pub const RETRYABLE: &str = "StepRetryable";
+
+/// The error name of a step that met an order that has moved on (cancelled, failed …).
+pub const MOVED_ON: &str = "OrderMovedOn";
+
+/// How long an order may stay `PENDING` before the reconciler unwinds it: longer than the
+/// longest run of the workflow (every step's attempts timing out, a test computes it from the
+/// ASL), so it never races a live saga.
+pub const RECONCILE_AFTER: Duration = Duration::from_secs(3600);
 
 #[derive(Debug, Deserialize)]
 struct TaskMessage {
@@ -59,7 +72,7 @@ struct TaskMessage {
 enum StepError {
     /// Final: the saga must take its failure path (`SendTaskFailure`).
     Fail { error: &'static str, cause: String },
-    /// Worth retrying: leave the message to SQS.
+    /// Worth retrying: the workflow retries the step ([`RETRYABLE`]).
     Retry(Error),
 }
 
@@ -89,6 +102,11 @@ fn fail(error: &'static str, cause: impl Into<String>) -> StepError {
     }
 }
 
+/// The step's answer for an order that is no longer `PENDING`.
+fn moved_on(order: &Order) -> StepError {
+    fail(MOVED_ON, format!("order {} is {}", order.order_id, order.status))
+}
+
 /// The failure reason an order records for the error that stopped its checkout.
 pub fn failure_reason(error: &str) -> String {
     match error {
@@ -99,84 +117,52 @@ pub fn failure_reason(error: &str) -> String {
     }
 }
 
+/// What `confirm` answers (and `compensate`, for an order it found confirmed): the workflow
+/// publishes it as `order.confirmed`.
+fn confirmation(order: &Order) -> Value {
+    json!({"order_id": order.order_id, "user_id": order.user_id, "total": order.total,
+           "currency": order.currency,
+           "shipment_id": order.shipments.first().map(|s| s.shipment_id)})
+}
+
+/// What a reconciler pass did.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Reconciled {
+    pub examined: usize,
+    pub unwound: usize,
+    pub failed: usize,
+}
+
 pub struct CheckoutWorker {
-    db: Database,
-    outbox: PgOutbox,
-    orders: Arc<dyn OrderStore>,
+    ledger: Arc<OrderLedger>,
     events: Arc<dyn OrderEventLog>,
-    relay: Arc<OrderRelay>,
     cart: Arc<CartService>,
-    payments: Arc<dyn PaymentProvider>,
     workflow: Arc<dyn Workflow>,
 }
 
 impl CheckoutWorker {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        db: Database,
-        outbox: PgOutbox,
-        orders: Arc<dyn OrderStore>,
+        ledger: Arc<OrderLedger>,
         events: Arc<dyn OrderEventLog>,
-        relay: Arc<OrderRelay>,
         cart: Arc<CartService>,
-        payments: Arc<dyn PaymentProvider>,
         workflow: Arc<dyn Workflow>,
     ) -> Self {
         Self {
-            db,
-            outbox,
-            orders,
+            ledger,
             events,
-            relay,
             cart,
-            payments,
             workflow,
         }
     }
 
-    /// Locks the order for a step.
-    async fn locked(&self, order_id: i64) -> Result<(UnitOfWork, Order), StepError> {
-        let mut uow = self.db.begin().await?;
-        let order = self
-            .orders
-            .lock(&mut uow, order_id)
-            .await?
-            .ok_or_else(|| fail("OrderNotFound", format!("order {order_id} does not exist")))?;
-        Ok((uow, order))
-    }
-
-    /// Records `event_type`, commits, and applies the record at once.
-    async fn finish(
-        &self,
-        mut uow: UnitOfWork,
-        order_id: i64,
-        event_type: &str,
-        payload: Value,
-    ) -> Result<(), StepError> {
-        let outbox_id = record(&self.outbox, &mut uow, order_id, event_type, payload).await?;
-        uow.commit().await.map_err(Error::from)?;
-        if let Err(err) = crate::services::within_budget(self.relay.project_now(outbox_id)).await {
-            tracing::warn!(order_id, outbox_id, error = %err, "order event deferred to the relay");
-        }
-        Ok(())
-    }
-
     async fn reserve(&self, order_id: i64) -> Result<Value, StepError> {
-        let (mut uow, order) = self.locked(order_id).await?;
+        let (mut uow, order) = self.ledger.locked(order_id).await?;
         match (order.status, order.stock_state) {
-            (OrderStatus::Cancelled, _) => return Err(fail("OrderCancelled", "cancelled")),
-            (_, StockState::Reserved | StockState::Committed) => {
-                return Ok(json!({"reserved": true}));
-            }
+            (OrderStatus::Pending, StockState::Reserved) => return Ok(json!({"reserved": true})),
             (OrderStatus::Pending, StockState::None) => {}
-            (status, stock) => {
-                return Err(fail(
-                    "OrderNotReservable",
-                    format!("order {order_id} is {status} with stock {stock}"),
-                ));
-            }
+            _ => return Err(moved_on(&order)),
         }
-        let short = self.orders.reserve(&mut uow, &order.items).await?;
+        let short = self.ledger.orders().reserve(&mut uow, &order.items).await?;
         if !short.is_empty() {
             // Dropping the unit of work rolls back the lines already reserved.
             return Err(fail(
@@ -184,30 +170,27 @@ impl CheckoutWorker {
                 format!("not enough stock of products {short:?}"),
             ));
         }
-        self.orders
+        self.ledger
+            .orders()
             .set_stock_state(&mut uow, order_id, StockState::Reserved)
             .await?;
-        announce_stock(&self.outbox, &mut uow, &order.items).await?;
+        self.ledger.announce_stock(&mut uow, &order.items).await?;
         let lines: Vec<Value> = order
             .items
             .iter()
             .map(|i| json!({"product_id": i.product_id, "quantity": i.quantity}))
             .collect();
-        self.finish(uow, order_id, "stock.reserved", json!({"lines": lines}))
+        self.ledger
+            .finish(uow, order_id, "stock.reserved", json!({"lines": lines}))
             .await?;
         Ok(json!({"reserved": true}))
     }
 
+    /// Authorizes the order's total (the provider holds it on the card).
     async fn charge(&self, order_id: i64) -> Result<Value, StepError> {
-        let (mut uow, order) = self.locked(order_id).await?;
-        if order.status == OrderStatus::Cancelled {
-            return Err(fail("OrderCancelled", "cancelled"));
-        }
-        match order.payment_state {
-            PaymentState::Captured => return Ok(json!({"captured": true})),
-            PaymentState::Declined => return Err(fail("PaymentDeclined", "declined before")),
-            PaymentState::Refunded => return Err(fail("OrderCancelled", "refunded")),
-            PaymentState::None => {}
+        let order = self.ledger.get(order_id).await?;
+        if order.status != OrderStatus::Pending {
+            return Err(moved_on(&order));
         }
         if order.stock_state != StockState::Reserved {
             return Err(fail(
@@ -215,54 +198,35 @@ impl CheckoutWorker {
                 format!("order {order_id} holds stock {}", order.stock_state),
             ));
         }
-        // The row stays locked while the provider answers: a cancel waits, then refunds.
-        match self
-            .payments
-            .charge(&format!("order-{order_id}"), order.total)
-            .await?
-        {
-            Charge::Captured { reference } => {
-                self.orders
-                    .set_payment(&mut uow, order_id, PaymentState::Captured, Some(&reference))
-                    .await?;
-                self.finish(
-                    uow,
-                    order_id,
-                    "payment.captured",
-                    json!({"amount": order.total, "reference": reference}),
-                )
-                .await?;
-                Ok(json!({"captured": true}))
-            }
-            Charge::Declined { reason } => {
-                self.orders
-                    .set_payment(&mut uow, order_id, PaymentState::Declined, None)
-                    .await?;
-                self.finish(
-                    uow,
-                    order_id,
-                    "payment.declined",
-                    json!({"amount": order.total, "reason": reason}),
-                )
-                .await?;
-                Err(fail("PaymentDeclined", reason))
-            }
+        let order = self.ledger.pay(order_id, PaymentOp::Authorize).await?;
+        if order.status != OrderStatus::Pending {
+            // A cancel (or the reconciler) got there first; it voids what was authorized.
+            return Err(moved_on(&order));
+        }
+        match order.payment_state {
+            PaymentState::Authorized | PaymentState::Captured => Ok(json!({"authorized": true})),
+            PaymentState::Declined => Err(fail("PaymentDeclined", "card_declined")),
+            other => Err(fail("PaymentNotAuthorized", format!("payment is {other}"))),
         }
     }
 
+    /// Captures the authorized amount, then confirms the order: its stock taken, its shipment
+    /// created.
     async fn confirm(&self, order_id: i64) -> Result<Value, StepError> {
-        let (mut uow, order) = self.locked(order_id).await?;
-        let summary = |shipment_id: Option<i64>| {
-            json!({"order_id": order_id, "user_id": order.user_id, "total": order.total,
-                   "currency": order.currency, "shipment_id": shipment_id})
-        };
-        match order.status {
-            OrderStatus::Confirmed | OrderStatus::Shipped | OrderStatus::Delivered => {
-                return Ok(summary(order.shipments.first().map(|s| s.shipment_id)));
-            }
-            OrderStatus::Cancelled => return Err(fail("OrderCancelled", "cancelled")),
-            OrderStatus::Failed => return Err(fail("OrderFailed", "failed before")),
-            OrderStatus::Pending => {}
+        let order = self.ledger.get(order_id).await?;
+        if matches!(
+            order.status,
+            OrderStatus::Confirmed | OrderStatus::Shipped | OrderStatus::Delivered
+        ) {
+            return Ok(confirmation(&order));
+        }
+        if order.status != OrderStatus::Pending {
+            return Err(moved_on(&order));
+        }
+        self.ledger.pay(order_id, PaymentOp::Capture).await?;
+        let (mut uow, order) = self.ledger.locked(order_id).await?;
+        if order.status != OrderStatus::Pending {
+            return Err(moved_on(&order));
         }
         if order.payment_state != PaymentState::Captured
             || order.stock_state != StockState::Reserved
@@ -275,87 +239,147 @@ impl CheckoutWorker {
                 ),
             ));
         }
-        self.orders.commit_stock(&mut uow, &order.items).await?;
-        announce_stock(&self.outbox, &mut uow, &order.items).await?;
-        self.orders
+        let orders = self.ledger.orders();
+        orders.commit_stock(&mut uow, &order.items).await?;
+        self.ledger.announce_stock(&mut uow, &order.items).await?;
+        orders
             .set_stock_state(&mut uow, order_id, StockState::Committed)
             .await?;
-        self.orders
+        orders
             .set_status(&mut uow, order_id, OrderStatus::Confirmed, None)
             .await?;
-        let shipment_id = self.orders.create_shipment(&mut uow, order_id).await?;
-        self.finish(
-            uow,
-            order_id,
-            "order.confirmed",
-            json!({"shipment_id": shipment_id, "total": order.total}),
-        )
-        .await?;
+        let shipment_id = orders.create_shipment(&mut uow, order_id).await?;
+        self.ledger
+            .finish(
+                uow,
+                order_id,
+                "order.confirmed",
+                json!({"shipment_id": shipment_id, "total": order.total}),
+            )
+            .await?;
         tracing::info!(order_id, "order confirmed");
         metrics::add("CheckoutsConfirmed", Unit::Count, 1.0);
         let waited = (Utc::now() - order.created_at).num_milliseconds().max(0);
         metrics::add("TimeToConfirm", Unit::Milliseconds, waited as f64);
-        Ok(summary(Some(shipment_id)))
+        Ok(confirmation(&self.ledger.get(order_id).await?))
     }
 
+    /// Takes what the order bought out of the cart, once per order (lines added since stay).
     async fn empty_cart(&self, order_id: i64) -> Result<Value, StepError> {
-        let order = self
-            .orders
-            .get(order_id)
-            .await?
-            .ok_or_else(|| fail("OrderNotFound", format!("order {order_id} does not exist")))?;
+        let order = self.ledger.get(order_id).await?;
         let bought: Vec<(i64, u32)> = order
             .items
             .iter()
             .map(|i| (i.product_id, i.quantity))
             .collect();
-        self.cart.remove_bought(order.user_id, &bought).await?;
-        let uow = self.db.begin().await?;
-        let lines: Vec<Value> = bought
-            .iter()
-            .map(|(id, q)| json!({"product_id": id, "quantity": q}))
-            .collect();
-        self.finish(uow, order_id, "cart.emptied", json!({"lines": lines}))
+        let applied = self
+            .cart
+            .remove_bought(order.user_id, order_id, &bought)
             .await?;
+        if applied {
+            let lines: Vec<Value> = bought
+                .iter()
+                .map(|(id, q)| json!({"product_id": id, "quantity": q}))
+                .collect();
+            let uow = self.ledger.begin().await?;
+            self.ledger
+                .finish(uow, order_id, "cart.emptied", json!({"lines": lines}))
+                .await?;
+        }
         Ok(json!({"emptied": true}))
     }
 
-    /// Undoes whatever the saga did and fails the order (unless a cancel got there first).
+    /// Undoes whatever the saga did and fails the order, unless it was confirmed (then it
+    /// changes nothing and says so: the workflow goes on to publish it) or has ended already
+    /// (then it gives back whatever that ending left).
     async fn compensate(&self, order_id: i64, error: Option<&Value>) -> Result<Value, StepError> {
-        let (mut uow, order) = self.locked(order_id).await?;
         let error_name = error
             .and_then(|e| e.get("Error"))
             .and_then(Value::as_str)
             .unwrap_or("Unknown");
-        let undone = unwind(
-            self.orders.as_ref(),
-            self.payments.as_ref(),
-            &self.outbox,
-            &mut uow,
-            &order,
-        )
-        .await?;
         let reason = failure_reason(error_name);
-        match order.status {
-            OrderStatus::Cancelled | OrderStatus::Failed => {
-                if undone != json!({"stock_released": false, "refunded": false}) {
-                    self.finish(uow, order_id, "stock.released", undone).await?;
+        let failed_now = std::sync::atomic::AtomicBool::new(false);
+        let (order, _) = self
+            .ledger
+            .unwind(order_id, |order| {
+                Ok(match order.status {
+                    OrderStatus::Pending => {
+                        failed_now.store(true, std::sync::atomic::Ordering::Relaxed);
+                        Unwind::End(OrderStatus::Failed, Some(reason.clone()))
+                    }
+                    OrderStatus::Failed | OrderStatus::Cancelled => Unwind::Remainder,
+                    _ => Unwind::Keep,
+                })
+            })
+            .await?;
+        if matches!(
+            order.status,
+            OrderStatus::Confirmed | OrderStatus::Shipped | OrderStatus::Delivered
+        ) {
+            tracing::warn!(order_id, error_name, "compensation met a confirmed order: nothing undone");
+            return Ok(json!({"confirmed": true, "confirmation": confirmation(&order)}));
+        }
+        if failed_now.into_inner() {
+            tracing::warn!(order_id, %reason, "checkout failed");
+            // A bounded set of reasons: each dimension value is a metric of its own.
+            let bounded = reason.split(':').next().unwrap_or("checkout_failed");
+            metrics::add_with(&[("Reason", bounded)], "CheckoutsFailed", Unit::Count, 1.0);
+        }
+        if order.payment_pending.is_some()
+            || matches!(
+                order.payment_state,
+                PaymentState::Authorized | PaymentState::Captured
+            )
+        {
+            return Err(StepError::Retry(Error::unavailable(
+                "payments",
+                format!("order {order_id}: payment still {}", order.payment_state),
+            )));
+        }
+        Ok(json!({"confirmed": false, "status": order.status, "reason": reason}))
+    }
+
+    /// One pass of the reconciler: every order `PENDING` for longer than `after`, or ended
+    /// while still holding stock, a live payment or a call in flight, is unwound (a pending
+    /// one fails with `abandoned`). Runs the same idempotent steps as the saga, so it is safe
+    /// beside a live workflow and safe to run twice.
+    #[tracing::instrument(skip(self))]
+    pub async fn reconcile(&self, after: Duration) -> Result<Reconciled, Error> {
+        let before = Utc::now() - chrono::Duration::from_std(after).unwrap_or_default();
+        let ids = self.ledger.orders().unsettled(before, 500).await?;
+        let mut report = Reconciled {
+            examined: ids.len(),
+            ..Reconciled::default()
+        };
+        for order_id in ids {
+            let outcome = self
+                .ledger
+                .unwind(order_id, |order| {
+                    Ok(match order.status {
+                        OrderStatus::Pending => Unwind::End(
+                            OrderStatus::Failed,
+                            Some("abandoned".into()),
+                        ),
+                        OrderStatus::Failed | OrderStatus::Cancelled => Unwind::Remainder,
+                        _ => Unwind::Keep,
+                    })
+                })
+                .await;
+            match outcome {
+                Ok((order, undone)) => {
+                    report.unwound += 1;
+                    tracing::warn!(order_id, status = %order.status, %undone, "reconciled an unsettled order");
+                }
+                Err(err) => {
+                    report.failed += 1;
+                    tracing::error!(order_id, error = %err, "could not reconcile an order; next pass tries again");
                 }
             }
-            _ => {
-                self.orders
-                    .set_status(&mut uow, order_id, OrderStatus::Failed, Some(&reason))
-                    .await?;
-                let mut payload = undone;
-                payload["reason"] = json!(reason);
-                self.finish(uow, order_id, "order.failed", payload).await?;
-                tracing::warn!(order_id, %reason, "checkout failed");
-                // A bounded set of reasons: each dimension value is a metric of its own.
-                let bounded = reason.split(':').next().unwrap_or("checkout_failed");
-                metrics::add_with(&[("Reason", bounded)], "CheckoutsFailed", Unit::Count, 1.0);
-            }
         }
-        Ok(json!({"compensated": true, "reason": reason}))
+        if report.unwound > 0 {
+            metrics::add("OrdersReconciled", Unit::Count, report.unwound as f64);
+        }
+        Ok(report)
     }
 
     async fn step(&self, task: &TaskMessage) -> Result<Value, StepError> {
@@ -405,7 +429,12 @@ impl CheckoutWorker {
                 tracing::info!(error, %cause, "step failed");
                 self.workflow.fail(&task.task_token, error, &cause).await?
             }
-            Err(StepError::Retry(err)) => return Err(err),
+            Err(StepError::Retry(err)) => {
+                tracing::warn!(error = %err, "step failed; the workflow retries it");
+                self.workflow
+                    .fail(&task.task_token, RETRYABLE, &error_chain(&err))
+                    .await?
+            }
         };
         if answer == TaskAnswer::Stale {
             tracing::warn!("the workflow no longer waits for this step (timed out or ended)");
@@ -428,6 +457,20 @@ impl CheckoutWorker {
             tracing::error!(%body, "unreadable fulfillment message dropped");
             return Ok(());
         };
+        // Publishing can come late (retries) and a cancel may have come first: only a live
+        // order goes to fulfillment.
+        let order = match self.ledger.get(order_id).await {
+            Ok(order) => order,
+            Err(Error::NotFound(_)) => {
+                tracing::error!(order_id, "fulfillment message for an unknown order dropped");
+                return Ok(());
+            }
+            Err(err) => return Err(err),
+        };
+        if order.status != OrderStatus::Confirmed {
+            tracing::info!(order_id, status = %order.status, "fulfillment skipped: the order is no longer CONFIRMED");
+            return Ok(());
+        }
         let recorded = self
             .events
             .append_once(

@@ -7,6 +7,7 @@ pub mod checkout;
 pub mod health;
 pub mod idempotency;
 pub mod images;
+pub mod order_ledger;
 pub mod order_relay;
 pub mod orders;
 pub mod products;

@@ -6,29 +6,25 @@
 
 use std::sync::Arc;
 
+use rust_decimal::Decimal;
 use serde_json::json;
 
 use crate::{
     error::{Error, FieldIssue},
     models::{
         Money,
-        order::{
-            Order, OrderEvent, OrderItem, OrderStatus, OrderSummary, PaymentState, Shipment,
-            ShipmentStatus, StockState,
-        },
+        order::{Order, OrderEvent, OrderItem, OrderStatus, OrderSummary, Shipment, ShipmentStatus},
         page::{Page, PageRequest},
         principal::Principal,
     },
     repositories::{
-        database::{Database, UnitOfWork},
         order_events_dynamo::OrderEventLog,
         orders_pg::{NewOrder, OrderStore},
-        outbox::PgOutbox,
-        payments::PaymentProvider,
     },
     services::{
         cart::CartService,
-        order_relay::{OrderRelay, PLACED},
+        order_ledger::{OrderLedger, Unwind},
+        order_relay::PLACED,
         users::UserService,
     },
 };
@@ -36,126 +32,36 @@ use crate::{
 /// The longest shipping address accepted.
 pub const MAX_ADDRESS: usize = 1000;
 
+/// The largest total an order holds (`orders.total` is `NUMERIC(12,2)`).
+pub const MAX_TOTAL: Decimal = Decimal::from_parts(3_567_587_327, 232, 0, false, 2);
+
 pub struct OrderService {
-    db: Database,
-    outbox: PgOutbox,
+    ledger: Arc<OrderLedger>,
     orders: Arc<dyn OrderStore>,
     events: Arc<dyn OrderEventLog>,
-    relay: Arc<OrderRelay>,
     cart: Arc<CartService>,
     users: Arc<UserService>,
-    payments: Arc<dyn PaymentProvider>,
-}
-
-/// Records an order event inside `uow` (its outbox entry); returns the entry's id.
-pub async fn record(
-    outbox: &PgOutbox,
-    uow: &mut UnitOfWork,
-    order_id: i64,
-    event_type: &str,
-    payload: serde_json::Value,
-) -> Result<i64, Error> {
-    Ok(outbox
-        .append(uow, "order", order_id, event_type, &payload)
-        .await?)
-}
-
-/// Announces a stock move of every line to the catalogue (a product outbox record each, in
-/// the same unit of work), so the projection and the cache show the new availability once the
-/// relay applies them.
-pub async fn announce_stock(
-    outbox: &PgOutbox,
-    uow: &mut UnitOfWork,
-    items: &[OrderItem],
-) -> Result<(), Error> {
-    for item in items {
-        outbox
-            .append(
-                uow,
-                "product",
-                item.product_id,
-                "product.stock_changed",
-                &json!({}),
-            )
-            .await?;
-    }
-    Ok(())
-}
-
-/// Gives back whatever stock the order holds and refunds what it paid; returns what it did.
-pub async fn unwind(
-    orders: &dyn OrderStore,
-    payments: &dyn PaymentProvider,
-    outbox: &PgOutbox,
-    uow: &mut UnitOfWork,
-    order: &Order,
-) -> Result<serde_json::Value, Error> {
-    let stock = match order.stock_state {
-        StockState::Reserved => {
-            orders.release(uow, &order.items).await?;
-            true
-        }
-        StockState::Committed => {
-            orders.restock(uow, &order.items).await?;
-            true
-        }
-        StockState::None | StockState::Released => false,
-    };
-    if stock {
-        orders
-            .set_stock_state(uow, order.order_id, StockState::Released)
-            .await?;
-        announce_stock(outbox, uow, &order.items).await?;
-    }
-    let refunded = match (order.payment_state, &order.payment_reference) {
-        (PaymentState::Captured, Some(reference)) => {
-            payments.refund(reference, order.total).await?;
-            orders
-                .set_payment(uow, order.order_id, PaymentState::Refunded, None)
-                .await?;
-            true
-        }
-        _ => false,
-    };
-    Ok(json!({"stock_released": stock, "refunded": refunded}))
 }
 
 impl OrderService {
-    #[allow(clippy::too_many_arguments)]
     pub fn new(
-        db: Database,
-        outbox: PgOutbox,
+        ledger: Arc<OrderLedger>,
         orders: Arc<dyn OrderStore>,
         events: Arc<dyn OrderEventLog>,
-        relay: Arc<OrderRelay>,
         cart: Arc<CartService>,
         users: Arc<UserService>,
-        payments: Arc<dyn PaymentProvider>,
     ) -> Self {
         Self {
-            db,
-            outbox,
+            ledger,
             orders,
             events,
-            relay,
             cart,
             users,
-            payments,
         }
     }
 
     fn not_found(order_id: i64) -> Error {
         Error::NotFound(format!("order {order_id} does not exist"))
-    }
-
-    /// Commits `uow` and applies its outbox entry at once (history, workflow start); what
-    /// fails there is left to the relay.
-    async fn commit(&self, uow: UnitOfWork, outbox_id: i64) -> Result<(), Error> {
-        uow.commit().await?;
-        if let Err(err) = crate::services::within_budget(self.relay.project_now(outbox_id)).await {
-            tracing::warn!(outbox_id, error = %err, "order event deferred to the relay");
-        }
-        Ok(())
     }
 
     /// The caller's order; another user's is not found.
@@ -169,20 +75,27 @@ impl OrderService {
 
     /// Checks out the caller's cart: an order `PENDING` with the prices of now, and the
     /// checkout workflow started. An empty cart, or a line that cannot be bought now, is
-    /// refused before anything starts.
-    #[tracing::instrument(skip(self, principal, shipping_address))]
+    /// refused before anything starts. The checkout's key is kept with the order: a retry
+    /// with the same key answers the order it created, whatever became of the first answer.
+    #[tracing::instrument(skip(self, principal, shipping_address, key))]
     pub async fn checkout(
         &self,
         principal: &Principal,
         shipping_address: Option<String>,
         correlation_id: Option<String>,
+        key: Option<String>,
     ) -> Result<Order, Error> {
         let user = self.users.me(principal).await?;
+        if let Some(key) = &key
+            && let Some(order_id) = self.orders.by_checkout_key(user.user_id, key).await?
+        {
+            return self.ledger.get(order_id).await;
+        }
         let cart = self.cart.stored(user.user_id).await?;
         if cart.lines.is_empty() {
             return Err(Error::validation("cart", "the cart is empty"));
         }
-        let mut uow = self.db.begin().await?;
+        let mut uow = self.ledger.begin().await?;
         let ids: Vec<i64> = cart.lines.iter().map(|l| l.product_id).collect();
         let sellable = self.orders.sellable(&mut uow, &ids).await?;
         let mut short = Vec::new();
@@ -213,7 +126,13 @@ impl OrderService {
         let total = items
             .iter()
             .fold(Money::ZERO, |sum, item| sum + item.line_total);
-        let order_id = self
+        if total.amount() > MAX_TOTAL {
+            return Err(Error::validation(
+                "cart",
+                format!("the total {total} exceeds the largest order total, {MAX_TOTAL}"),
+            ));
+        }
+        let created = self
             .orders
             .create(
                 &mut uow,
@@ -223,23 +142,34 @@ impl OrderService {
                     items,
                     total,
                     correlation_id: correlation_id.clone(),
+                    checkout_key: key.clone(),
                 },
             )
             .await?;
-        let outbox_id = record(
-            &self.outbox,
-            &mut uow,
-            order_id,
-            PLACED,
-            json!({"order_id": order_id, "total": total, "correlation_id": correlation_id}),
-        )
-        .await?;
-        self.commit(uow, outbox_id).await?;
+        let Some(order_id) = created else {
+            // A concurrent checkout with the same key committed first.
+            drop(uow);
+            let order_id = match &key {
+                Some(key) => self.orders.by_checkout_key(user.user_id, key).await?,
+                None => None,
+            };
+            return match order_id {
+                Some(order_id) => self.ledger.get(order_id).await,
+                None => Err(Error::internal("a checkout key's order vanished")),
+            };
+        };
+        let outbox_id = self
+            .ledger
+            .record(
+                &mut uow,
+                order_id,
+                PLACED,
+                json!({"order_id": order_id, "total": total, "correlation_id": correlation_id}),
+            )
+            .await?;
+        self.ledger.commit(uow, outbox_id).await?;
         tracing::info!(order_id, %total, "order placed");
-        self.orders
-            .get(order_id)
-            .await?
-            .ok_or_else(|| Error::internal("a committed order vanished"))
+        self.ledger.get(order_id).await
     }
 
     #[tracing::instrument(skip(self, principal))]
@@ -275,40 +205,45 @@ impl OrderService {
         Ok(self.events.list(order_id).await?)
     }
 
-    /// Cancels a `PENDING` or `CONFIRMED` order: its stock goes back and its payment is
-    /// refunded. A running checkout sees the cancel at its next step and stops.
+    /// Cancels a `PENDING` or `CONFIRMED` order: its status and stock change and the void or
+    /// refund is recorded as due in one commit; then the provider is called (keyed, so a
+    /// retried cancel never refunds twice). If the request dies after the commit, the
+    /// reconciler makes that call. A running checkout sees the cancel at its next step.
     #[tracing::instrument(skip(self, principal))]
     pub async fn cancel(&self, principal: &Principal, order_id: i64) -> Result<Order, Error> {
         let (user_id, _) = self.own(principal, order_id).await?;
-        let mut uow = self.db.begin().await?;
-        let order = match self.orders.lock(&mut uow, order_id).await? {
-            Some(order) if order.user_id == user_id => order,
-            _ => return Err(Self::not_found(order_id)),
-        };
-        if !order.status.can_cancel() {
-            return Err(Error::Conflict(format!(
-                "order {order_id} is {}; only PENDING or CONFIRMED orders can be cancelled",
-                order.status
-            )));
+        let outcome = self
+            .ledger
+            .unwind(order_id, |order| {
+                if order.user_id != user_id {
+                    return Err(Self::not_found(order_id));
+                }
+                if !order.status.can_cancel() {
+                    return Err(Error::Conflict(format!(
+                        "order {order_id} is {}; only PENDING or CONFIRMED orders can be cancelled",
+                        order.status
+                    )));
+                }
+                Ok(Unwind::End(OrderStatus::Cancelled, None))
+            })
+            .await;
+        match outcome {
+            Ok((order, _)) => {
+                tracing::info!(order_id, payment = %order.payment_state, "order cancelled");
+                Ok(order)
+            }
+            // The cancel is committed; only its refund or void is left, and it is recorded as
+            // due: the reconciler finishes it.
+            Err(err) if err.is_retryable() => {
+                let order = self.ledger.get(order_id).await?;
+                if order.status != OrderStatus::Cancelled {
+                    return Err(err);
+                }
+                tracing::warn!(order_id, error = %err, "order cancelled; its refund is left to the reconciler");
+                Ok(order)
+            }
+            Err(err) => Err(err),
         }
-        let undone = unwind(
-            self.orders.as_ref(),
-            self.payments.as_ref(),
-            &self.outbox,
-            &mut uow,
-            &order,
-        )
-        .await?;
-        self.orders
-            .set_status(&mut uow, order_id, OrderStatus::Cancelled, None)
-            .await?;
-        let outbox_id = record(&self.outbox, &mut uow, order_id, "order.cancelled", undone).await?;
-        self.commit(uow, outbox_id).await?;
-        tracing::info!(order_id, "order cancelled");
-        self.orders
-            .get(order_id)
-            .await?
-            .ok_or_else(|| Self::not_found(order_id))
     }
 
     /// Moves a shipment on (`PENDING → SHIPPED → DELIVERED`); the order's status follows.
@@ -321,12 +256,7 @@ impl OrderService {
         carrier: Option<String>,
         tracking_number: Option<String>,
     ) -> Result<Shipment, Error> {
-        let mut uow = self.db.begin().await?;
-        let order = self
-            .orders
-            .lock(&mut uow, order_id)
-            .await?
-            .ok_or_else(|| Self::not_found(order_id))?;
+        let (mut uow, order) = self.ledger.locked(order_id).await?;
         let shipment = order
             .shipments
             .iter()
@@ -362,15 +292,14 @@ impl OrderService {
             ShipmentStatus::Delivered => "shipment.delivered",
             _ => "shipment.shipped",
         };
-        let outbox_id = record(
-            &self.outbox,
-            &mut uow,
-            order_id,
-            event,
-            json!({"shipment_id": shipment_id, "carrier": carrier, "tracking_number": tracking_number}),
-        )
-        .await?;
-        self.commit(uow, outbox_id).await?;
+        self.ledger
+            .finish(
+                uow,
+                order_id,
+                event,
+                json!({"shipment_id": shipment_id, "carrier": carrier, "tracking_number": tracking_number}),
+            )
+            .await?;
         self.orders
             .get(order_id)
             .await?

@@ -9,6 +9,7 @@ mod health;
 mod idempotency;
 mod images;
 mod lambda;
+mod money;
 mod openapi;
 mod orders;
 mod products;
