@@ -18,10 +18,10 @@ use common::{
     },
     repositories::{
         RepoError,
-        payments::{PaymentOutcome, PaymentProvider},
-        workflow_sfn::{TaskAnswer, Workflow},
         catalog_dynamo::{CatalogPage, CatalogProjection},
         objects_s3::{Fetched, ObjectStore, PresignedPut},
+        payments::{PaymentOutcome, PaymentProvider},
+        workflow_sfn::{TaskAnswer, Workflow},
     },
 };
 

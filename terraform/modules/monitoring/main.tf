@@ -402,7 +402,7 @@ resource "aws_cloudwatch_dashboard" "this" {
       {
         type = "metric", x = 0, y = 20, width = 12, height = 6
         properties = {
-          title  = "Checkouts confirmed and failed by reason"
+          title  = "Checkouts confirmed, failed by reason, reconciled"
           region = data.aws_region.current.name
           view   = "timeSeries"
           period = local.period
@@ -410,6 +410,7 @@ resource "aws_cloudwatch_dashboard" "this" {
           metrics = [
             [local.namespace, "CheckoutsConfirmed", "Service", local.checkout_service, "Environment", var.environment, { id = "confirmed", label = "confirmed" }],
             [{ id = "failed", label = "failed: ${local.by_reason}", expression = "SEARCH('${local.per_reason} MetricName=\"CheckoutsFailed\" ${local.env_filter}', 'Sum', ${local.period})" }],
+            [local.namespace, "OrdersReconciled", "Service", local.checkout_service, "Environment", var.environment, { id = "reconciled", label = "unwound by the reconciler" }],
           ]
         }
       },

@@ -32,8 +32,8 @@ use crate::{
     services::{
         cart::CartService, catalog::CatalogReader, checkout::CheckoutWorker, health::HealthService,
         idempotency::IdempotencyService, images::ImageService, order_ledger::OrderLedger,
-        order_relay::OrderRelay, orders::OrderService, products::ProductService, projection::ProductProjector,
-        users::UserService,
+        order_relay::OrderRelay, orders::OrderService, products::ProductService,
+        projection::ProductProjector, users::UserService,
     },
     state::{Cart, Orders, Products, ServiceState, Shared, Users},
 };
@@ -498,10 +498,9 @@ async fn serve_checkout_worker(resources: &Resources) -> Result<(), BoxError> {
 pub fn reconcile_after(resources: &Resources) -> Result<Duration, BoxError> {
     match resources.env.get("RECONCILE_AFTER_SECONDS") {
         None => Ok(crate::services::checkout::RECONCILE_AFTER),
-        Some(text) => text
-            .parse::<u64>()
-            .map(Duration::from_secs)
-            .map_err(|_| format!("RECONCILE_AFTER_SECONDS must be a number of seconds, not `{text}`").into()),
+        Some(text) => text.parse::<u64>().map(Duration::from_secs).map_err(|_| {
+            format!("RECONCILE_AFTER_SECONDS must be a number of seconds, not `{text}`").into()
+        }),
     }
 }
 
@@ -640,4 +639,24 @@ async fn serve_local(resources: &Resources) -> Result<(), BoxError> {
     let router = local_router(resources).await?;
     let _background = spawn_background(resources, Duration::from_secs(5)).await?;
     runtime::run(router, &resources.base).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::command;
+
+    #[test]
+    fn the_command_comes_from_the_argument_else_from_the_lambda_images_handler() {
+        let some = |s: &str| Some(s.to_owned());
+        // As the base image's entrypoint starts it: `image_config.command` → `_HANDLER`.
+        assert_eq!(command(None, some("worker")), "worker");
+        assert_eq!(command(None, some("migrate")), "migrate");
+        assert_eq!(command(None, some("reconcile")), "reconcile");
+        // The Dockerfile's default `CMD ["bootstrap"]`, or nothing: the HTTP server.
+        assert_eq!(command(None, some("bootstrap")), "serve");
+        assert_eq!(command(None, None), "serve");
+        assert_eq!(command(None, some("")), "serve");
+        // A local run names its command as an argument.
+        assert_eq!(command(some("relay"), some("bootstrap")), "relay");
+    }
 }

@@ -45,8 +45,11 @@ pub trait OrderStore: Send + Sync {
     async fn sellable(&self, uow: &mut UnitOfWork, ids: &[i64])
     -> Result<Vec<Sellable>, RepoError>;
     /// Creates the order; `None` when the customer already has an order of this checkout key.
-    async fn create(&self, uow: &mut UnitOfWork, order: &NewOrder)
-    -> Result<Option<i64>, RepoError>;
+    async fn create(
+        &self,
+        uow: &mut UnitOfWork,
+        order: &NewOrder,
+    ) -> Result<Option<i64>, RepoError>;
     /// The customer's order created by the checkout with this key.
     async fn by_checkout_key(&self, user_id: i64, key: &str) -> Result<Option<i64>, RepoError>;
     /// Orders the reconciler must look at: `PENDING` since before `before`, or settled
@@ -578,12 +581,14 @@ impl OrderStore for PgOrderStore {
         order_id: i64,
         op: PaymentOp,
     ) -> Result<(), RepoError> {
-        sqlx::query("UPDATE orders SET payment_pending = $2, updated_at = now() WHERE order_id = $1")
-            .bind(order_id)
-            .bind(op.as_str())
-            .execute(uow.conn())
-            .await
-            .map_err(pg)?;
+        sqlx::query(
+            "UPDATE orders SET payment_pending = $2, updated_at = now() WHERE order_id = $1",
+        )
+        .bind(order_id)
+        .bind(op.as_str())
+        .execute(uow.conn())
+        .await
+        .map_err(pg)?;
         Ok(())
     }
 

@@ -173,7 +173,10 @@ impl SimulatedPayments {
     }
 }
 
-async fn balance(conn: &mut sqlx::PgConnection, reference: &str) -> Result<LedgerBalance, RepoError> {
+async fn balance(
+    conn: &mut sqlx::PgConnection,
+    reference: &str,
+) -> Result<LedgerBalance, RepoError> {
     let rows: Vec<(String, Decimal)> = sqlx::query_as(
         "SELECT operation, amount FROM payment_ledger WHERE reference = $1 AND outcome = 'succeeded'",
     )

@@ -184,7 +184,10 @@ impl CartService {
             let mut cart = self.carts.get(user_id).await?;
             let before = (cart.lines.clone(), cart.settled_orders.last().copied());
             change(&mut cart)?;
-            if cart.lines == before.0 && cart.settled_orders.last().copied() == before.1 && cart.version > 0 {
+            if cart.lines == before.0
+                && cart.settled_orders.last().copied() == before.1
+                && cart.version > 0
+            {
                 return self.price(&cart).await;
             }
             cart.updated_at = Utc::now();

@@ -104,7 +104,10 @@ fn fail(error: &'static str, cause: impl Into<String>) -> StepError {
 
 /// The step's answer for an order that is no longer `PENDING`.
 fn moved_on(order: &Order) -> StepError {
-    fail(MOVED_ON, format!("order {} is {}", order.order_id, order.status))
+    fail(
+        MOVED_ON,
+        format!("order {} is {}", order.order_id, order.status),
+    )
 }
 
 /// The failure reason an order records for the error that stopped its checkout.
@@ -316,7 +319,11 @@ impl CheckoutWorker {
             order.status,
             OrderStatus::Confirmed | OrderStatus::Shipped | OrderStatus::Delivered
         ) {
-            tracing::warn!(order_id, error_name, "compensation met a confirmed order: nothing undone");
+            tracing::warn!(
+                order_id,
+                error_name,
+                "compensation met a confirmed order: nothing undone"
+            );
             return Ok(json!({"confirmed": true, "confirmation": confirmation(&order)}));
         }
         if failed_now.into_inner() {
@@ -356,10 +363,9 @@ impl CheckoutWorker {
                 .ledger
                 .unwind(order_id, |order| {
                     Ok(match order.status {
-                        OrderStatus::Pending => Unwind::End(
-                            OrderStatus::Failed,
-                            Some("abandoned".into()),
-                        ),
+                        OrderStatus::Pending => {
+                            Unwind::End(OrderStatus::Failed, Some("abandoned".into()))
+                        }
                         OrderStatus::Failed | OrderStatus::Cancelled => Unwind::Remainder,
                         _ => Unwind::Keep,
                     })

@@ -250,7 +250,9 @@ impl OrderLedger {
                 (PaymentState::Declined, None, "payment.declined")
             }
             // The provider says the authorization was captured after all: refund it instead.
-            (PaymentOutcome::Refused { reason }, PaymentOp::Void) if reason == "already_captured" => {
+            (PaymentOutcome::Refused { reason }, PaymentOp::Void)
+                if reason == "already_captured" =>
+            {
                 (PaymentState::Captured, None, "payment.refused")
             }
             (PaymentOutcome::Refused { .. }, _) => (order.payment_state, None, "payment.refused"),

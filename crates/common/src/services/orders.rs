@@ -13,7 +13,9 @@ use crate::{
     error::{Error, FieldIssue},
     models::{
         Money,
-        order::{Order, OrderEvent, OrderItem, OrderStatus, OrderSummary, Shipment, ShipmentStatus},
+        order::{
+            Order, OrderEvent, OrderItem, OrderStatus, OrderSummary, Shipment, ShipmentStatus,
+        },
         page::{Page, PageRequest},
         principal::Principal,
     },

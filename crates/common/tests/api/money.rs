@@ -101,15 +101,18 @@ async fn assert_invariants(app: &TestApp, initial: &[(i64, i32)], case: &str) {
 /// Waits until the order's saga has left nothing running: the reconciler's view (no call in
 /// flight, nothing reserved by a settled order).
 async fn quiet(app: &TestApp, order_id: i64) {
-    app.eventually(&format!("order {order_id} has no call in flight"), || async {
-        let (status, pending): (String, Option<String>) =
-            sqlx::query_as("SELECT status, payment_pending FROM orders WHERE order_id = $1")
-                .bind(order_id)
-                .fetch_one(&app.pool)
-                .await
-                .unwrap();
-        status != "PENDING" && pending.is_none()
-    })
+    app.eventually(
+        &format!("order {order_id} has no call in flight"),
+        || async {
+            let (status, pending): (String, Option<String>) =
+                sqlx::query_as("SELECT status, payment_pending FROM orders WHERE order_id = $1")
+                    .bind(order_id)
+                    .fetch_one(&app.pool)
+                    .await
+                    .unwrap();
+            status != "PENDING" && pending.is_none()
+        },
+    )
     .await;
 }
 
@@ -151,7 +154,11 @@ async fn reached(notify: &tokio::sync::Notify, case: &str) {
 
 /// The worker dies at the armed point; a new one takes over. The workflow's heartbeat timeout
 /// and `Retry` run the step again, and the order must still end confirmed, charged once.
-async fn crash_and_recover(case: &str, arm: impl FnOnce(&Row), notify: impl Fn(&Row) -> Arc<tokio::sync::Notify>) {
+async fn crash_and_recover(
+    case: &str,
+    arm: impl FnOnce(&Row),
+    notify: impl Fn(&Row) -> Arc<tokio::sync::Notify>,
+) {
     let row = row().await;
     arm(&row);
     let order_id = place(&row.app, &row.customer).await["order_id"]
@@ -345,7 +352,12 @@ async fn every_task_delivered_again_after_the_order_is_confirmed_changes_nothing
         cart["items"][0]["quantity"], 3,
         "lines added after checkout stay: {cart}"
     );
-    assert_invariants(&row.app, &[(row.product_id, 10)], "redelivered after confirm").await;
+    assert_invariants(
+        &row.app,
+        &[(row.product_id, 10)],
+        "redelivered after confirm",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -459,7 +471,10 @@ async fn a_cancel_cut_off_by_its_deadline_after_committing_is_refunded_by_the_re
         cancel.status()
     );
     let after = order(&row.app, &row.customer, order_id).await;
-    assert_eq!(after["status"], "CANCELLED", "the cancel was committed: {after}");
+    assert_eq!(
+        after["status"], "CANCELLED",
+        "the cancel was committed: {after}"
+    );
     assert_eq!(
         inventory(&row.app, row.product_id).await,
         (10, 0),

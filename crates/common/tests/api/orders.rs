@@ -95,7 +95,12 @@ pub(crate) async fn event_types(app: &TestApp, user: &TestUser, id: i64) -> Vec<
 /// The order's history once it holds every one of `expected`. It is read from the events'
 /// DynamoDB projection, which an event whose inline projection outlasted its budget (a loaded
 /// suite) reaches later through the relay, possibly after events that followed it.
-pub(crate) async fn history_with(app: &TestApp, user: &TestUser, id: i64, expected: &[&str]) -> Vec<String> {
+pub(crate) async fn history_with(
+    app: &TestApp,
+    user: &TestUser,
+    id: i64,
+    expected: &[&str],
+) -> Vec<String> {
     app.eventually(&format!("{expected:?} in the order's history"), || async {
         let events = event_types(app, user, id).await;
         expected.iter().all(|e| events.iter().any(|have| have == e))
