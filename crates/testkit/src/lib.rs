@@ -378,6 +378,7 @@ impl TestAppBuilder {
             db_name,
             admin_url,
             table_prefix,
+            env: overrides,
         }
     }
 }
@@ -511,6 +512,9 @@ pub struct TestApp {
     db_name: String,
     admin_url: String,
     table_prefix: String,
+    /// The app's variables over the local stack's: what a second process of the same app
+    /// needs ([`TestApp::spawn_process`]).
+    pub env: HashMap<String, String>,
 }
 
 pub const PASSWORD: &str = "Test-Passw0rd!";
@@ -539,6 +543,46 @@ impl TestApp {
         for poller in self.checkout_workers.lock().unwrap().drain(..) {
             poller.abort();
         }
+    }
+
+    /// Starts `binary` (a function's or the all-in-one server's) as a second server process of
+    /// this app: the same database, tables, cache prefix and user pool, its own memory (locks,
+    /// caches, pools). Returns its base URL; the process is killed with the returned handle.
+    pub async fn spawn_process(&self, binary: &str) -> (String, tokio::process::Child) {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let mut command = tokio::process::Command::new(binary);
+        command
+            .env_clear()
+            .env("PATH", std::env::var("PATH").unwrap_or_default())
+            .env("RUST_LOG", "warn")
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::inherit())
+            .kill_on_drop(true);
+        for (k, v) in stack_env() {
+            command.env(k, v);
+        }
+        for (k, v) in &self.env {
+            command.env(k, v);
+        }
+        command.env("PORT", port.to_string());
+        let child = command.spawn().expect("start the second process");
+        let url = format!("http://127.0.0.1:{port}");
+        for _ in 0..300 {
+            if self
+                .client
+                .get(format!("{url}/v1/openapi.json"))
+                .send()
+                .await
+                .is_ok()
+            {
+                return (url, child);
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+        panic!("the second process at {url} did not start");
     }
 
     /// The router of one Lambda function (its own state, as deployed), on this app's resources.

@@ -211,6 +211,26 @@ impl LambdaProcess {
         }
     }
 
+    /// Starts `binary` the way the deployed image starts the Lambda function `function`: the
+    /// base image's entrypoint (`/lambda-entrypoint.sh`) takes the image's command — Terraform's
+    /// `image_config.command` for that function (terraform/modules/lambdas/main.tf), else the
+    /// Dockerfile's `CMD` — as the handler name, exports it as `_HANDLER` and starts the
+    /// bootstrap with no argument. Checks that Terraform builds the function from this binary.
+    pub async fn start_as_image(binary: &str, function: &str, env: &[(&str, &str)]) -> Self {
+        let (krate, handler) = image_entrypoint(function);
+        let file = std::path::Path::new(binary)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or_default();
+        assert_eq!(
+            file, krate,
+            "Terraform builds {function} from the `{krate}` image, not `{file}`"
+        );
+        let mut env: Vec<(&str, &str)> = env.to_vec();
+        env.push(("_HANDLER", &handler));
+        Self::start(binary, &[], &env).await
+    }
+
     /// Time from exec to the first poll for an event (the function's init), once known.
     pub fn init_time(&self) -> Option<Duration> {
         self.api.first_poll().map(|at| at - self.started)
@@ -227,11 +247,63 @@ impl Drop for LambdaProcess {
     }
 }
 
+/// The crate and the `_HANDLER` the image gives `function`: `image_config.command` from the
+/// lambdas module's `functions` map, or the Dockerfile's `CMD` when the command is null.
+pub fn image_entrypoint(function: &str) -> (String, String) {
+    let root = concat!(env!("CARGO_MANIFEST_DIR"), "/../..");
+    let module = std::fs::read_to_string(format!("{root}/terraform/modules/lambdas/main.tf"))
+        .expect("read the lambdas module");
+    let line = module
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(&format!("{function} ")) && l.contains("crate ="))
+        .unwrap_or_else(|| panic!("{function} is not in the lambdas module's functions map"));
+    let field = |name: &str| {
+        let rest = &line[line.find(&format!("{name} =")).expect(name) + name.len() + 2..];
+        rest.trim_start()
+            .split([',', '}'])
+            .next()
+            .unwrap()
+            .trim()
+            .to_owned()
+    };
+    let krate = field("crate").trim_matches('"').to_owned();
+    let command = field("command");
+    let handler = if command == "null" {
+        let dockerfile = std::fs::read_to_string(format!("{root}/docker/Dockerfile"))
+            .expect("read the Dockerfile");
+        let cmd = dockerfile
+            .lines()
+            .rev()
+            .find_map(|l| l.trim().strip_prefix("CMD "))
+            .expect("the Dockerfile's CMD");
+        let args: Vec<String> = serde_json::from_str(cmd).expect("CMD in exec form");
+        assert!(
+            !dockerfile
+                .lines()
+                .any(|l| l.trim().starts_with("ENTRYPOINT")),
+            "this helper models the base image's entrypoint; the Dockerfile sets its own"
+        );
+        args[0].clone()
+    } else {
+        let args: Vec<String> =
+            serde_json::from_str(&command).expect("image_config.command as a list of strings");
+        assert_eq!(
+            args.len(),
+            1,
+            "the entrypoint passes one handler name: {args:?}"
+        );
+        args[0].clone()
+    };
+    (krate, handler)
+}
+
 /// Starts an HTTP function's binary under the emulator and checks it answers API Gateway v2
 /// events: its health route with 200 and `"status": "ok"`, an unknown route with the
 /// envelope's 404. Prints its init time.
 pub async fn assert_http_function(binary: &str, service: &str) {
-    let function = LambdaProcess::start(binary, &[], &[]).await;
+    let function =
+        LambdaProcess::start_as_image(binary, &format!("api_{service}_lambda"), &[]).await;
     let answer = function
         .invoke(crate::lambda::apigw_v2_event(
             "GET",

@@ -4,7 +4,12 @@ use testkit::runtime_api::{Answer, LambdaProcess};
 
 #[tokio::test]
 async fn the_binary_answers_sqs_events_under_the_lambda_runtime() {
-    let function = LambdaProcess::start(env!("CARGO_BIN_EXE_image_processor"), &[], &[]).await;
+    let function = LambdaProcess::start_as_image(
+        env!("CARGO_BIN_EXE_image_processor"),
+        "image_processing_lambda",
+        &[],
+    )
+    .await;
     let test_event = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}"#;
     let event = serde_json::json!({"Records": [
         {"messageId": "m-1", "receiptHandle": "r", "eventSource": "aws:sqs", "body": test_event}

@@ -10,7 +10,9 @@ async fn the_binary_answers_api_gateway_events_under_the_lambda_runtime() {
 
 #[tokio::test]
 async fn the_relay_command_runs_one_pass_per_scheduler_event() {
-    let function = LambdaProcess::start(env!("CARGO_BIN_EXE_products"), &["relay"], &[]).await;
+    let function =
+        LambdaProcess::start_as_image(env!("CARGO_BIN_EXE_products"), "outbox_relay_lambda", &[])
+            .await;
     // What EventBridge Scheduler sends (the input Terraform configures).
     let answer = function
         .invoke(serde_json::json!({"source": "shop.scheduler", "task": "outbox-relay"}))
@@ -20,11 +22,17 @@ async fn the_relay_command_runs_one_pass_per_scheduler_event() {
     };
     assert!(response["products"]["applied"].is_number(), "{response}");
     assert!(response["orders"]["failed"].is_number(), "{response}");
+    assert!(
+        response["reconciled"]["examined"].is_number(),
+        "the reconciler runs in the same job: {response}"
+    );
 }
 
 #[tokio::test]
 async fn the_migrate_command_applies_the_migrations_per_deploy_event() {
-    let function = LambdaProcess::start(env!("CARGO_BIN_EXE_products"), &["migrate"], &[]).await;
+    let function =
+        LambdaProcess::start_as_image(env!("CARGO_BIN_EXE_products"), "db_migrate_lambda", &[])
+            .await;
     let answer = function
         .invoke(serde_json::json!({"source": "deploy", "task": "migrate"}))
         .await;

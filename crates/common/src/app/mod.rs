@@ -30,10 +30,18 @@ use crate::{
     },
     routers, runtime,
     services::{
-        cart::CartService, catalog::CatalogReader, checkout::CheckoutWorker, health::HealthService,
-        idempotency::IdempotencyService, images::ImageService, order_ledger::OrderLedger,
-        order_relay::OrderRelay, orders::OrderService, products::ProductService,
-        projection::ProductProjector, users::UserService,
+        cart::CartService,
+        catalog::CatalogReader,
+        checkout::{CheckoutWorker, Reconciler},
+        health::HealthService,
+        idempotency::IdempotencyService,
+        images::ImageService,
+        order_ledger::OrderLedger,
+        order_relay::OrderRelay,
+        orders::OrderService,
+        products::ProductService,
+        projection::ProductProjector,
+        users::UserService,
     },
     state::{Cart, Orders, Products, ServiceState, Shared, Users},
 };
@@ -67,10 +75,10 @@ impl Function {
 /// (`common::app::main(Function::Products, common::app::run_products)`).
 ///
 /// - HTTP services: `serve` (default).
-/// - products: also `relay` (one pass of the products' and orders' outbox relays per
+/// - products: also `relay` (one pass of the products' and orders' outbox relays and of the
+///   reconciler of unsettled orders per
 ///   invocation: the scheduled job) and `migrate` (applies the migrations: the deploy step).
-/// - orders: also `worker` (the checkout workflow's task queue and the fulfillment queue) and
-///   `reconcile` (one pass of the reconciler: the scheduled job).
+/// - orders: also `worker` (the checkout workflow's task queue and the fulfillment queue).
 /// - image_processor: the image queue's consumer.
 /// - local: `serve` (default; every router on one port plus the queue pollers), `migrate`,
 ///   `relay`, or `openapi` (prints the OpenAPI document).
@@ -147,7 +155,7 @@ pub async fn run_users(command: String, resources: Arc<Resources>) -> Result<(),
 pub async fn run_products(command: String, resources: Arc<Resources>) -> Result<(), BoxError> {
     match command.as_str() {
         "migrate" => migrate(&resources).await,
-        "relay" => relay_pass(&resources).await,
+        "relay" => Box::pin(relay_pass(&resources)).await,
         "serve" => {
             let router = routers::products(products(&resources).await?);
             if !runtime::is_lambda() {
@@ -167,11 +175,10 @@ pub async fn run_cart(command: String, resources: Arc<Resources>) -> Result<(), 
     }
 }
 
-/// `orders`: the orders routes, `worker` and `reconcile`.
+/// `orders`: the orders routes, and `worker`.
 pub async fn run_orders(command: String, resources: Arc<Resources>) -> Result<(), BoxError> {
     match command.as_str() {
         "worker" => Box::pin(serve_checkout_worker(&resources)).await,
-        "reconcile" => Box::pin(reconcile_pass(&resources)).await,
         "serve" => {
             serve_http(
                 routers::orders(orders(&resources).await?),
@@ -205,8 +212,7 @@ pub async fn run_local(command: String, resources: Arc<Resources>) -> Result<(),
             std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())?;
             Ok(())
         }
-        "relay" => relay_pass(&resources).await,
-        "reconcile" => Box::pin(reconcile_pass(&resources)).await,
+        "relay" => Box::pin(relay_pass(&resources)).await,
         "serve" => serve_local(&resources).await,
         other => Err(no_such_command(Function::Local, other)),
     }
@@ -504,20 +510,9 @@ pub fn reconcile_after(resources: &Resources) -> Result<Duration, BoxError> {
     }
 }
 
-/// `orders reconcile`: one pass of the reconciler per invocation (the scheduled job).
-async fn reconcile_pass(resources: &Resources) -> Result<(), BoxError> {
-    let worker = checkout_worker(resources).await?;
-    let after = reconcile_after(resources)?;
-    runtime::run_job(move |_event| {
-        let worker = worker.clone();
-        async move {
-            let done = worker.reconcile(after).await?;
-            Ok(serde_json::json!({
-                "examined": done.examined, "unwound": done.unwound, "failed": done.failed,
-            }))
-        }
-    })
-    .await
+/// The reconciler of unsettled orders.
+pub async fn reconciler(resources: &Resources) -> Result<Arc<Reconciler>, BoxError> {
+    Ok(Arc::new(Reconciler::new(order_ledger(resources).await?)))
 }
 
 /// Runs the reconciler every `interval` in a long-lived local process.
@@ -525,32 +520,39 @@ pub async fn spawn_reconciler(
     resources: &Resources,
     interval: Duration,
 ) -> Result<tokio::task::JoinHandle<()>, BoxError> {
-    let worker = checkout_worker(resources).await?;
+    let reconciler = reconciler(resources).await?;
     let after = reconcile_after(resources)?;
     Ok(tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             ticker.tick().await;
-            if let Err(err) = worker.reconcile(after).await {
+            if let Err(err) = reconciler.reconcile(after).await {
                 tracing::warn!(error = %err, "reconciler pass failed");
             }
         }
     }))
 }
 
-/// One pass of every outbox relay this deployment has (the scheduled job).
+/// One pass of every outbox relay this deployment has, then of the reconciler of unsettled
+/// orders (the scheduled job, every minute).
 async fn relay_pass(resources: &Resources) -> Result<(), BoxError> {
     let projector = projector(resources).await?;
     let orders = order_relay(resources).await?;
+    let reconciler = reconciler(resources).await?;
+    let after = reconcile_after(resources)?;
     runtime::run_job(move |_event| {
-        let (projector, orders) = (projector.clone(), orders.clone());
+        let (projector, orders, reconciler) =
+            (projector.clone(), orders.clone(), reconciler.clone());
         async move {
             let products = projector.drain().await?;
             let orders = orders.drain().await?;
+            let reconciled = reconciler.reconcile(after).await?;
             Ok(serde_json::json!({
                 "products": {"applied": products.applied, "failed": products.failed},
                 "orders": {"applied": orders.applied, "failed": orders.failed},
+                "reconciled": {"examined": reconciled.examined, "unwound": reconciled.unwound,
+                               "failed": reconciled.failed},
             }))
         }
     })
@@ -651,7 +653,6 @@ mod tests {
         // As the base image's entrypoint starts it: `image_config.command` → `_HANDLER`.
         assert_eq!(command(None, some("worker")), "worker");
         assert_eq!(command(None, some("migrate")), "migrate");
-        assert_eq!(command(None, some("reconcile")), "reconcile");
         // The Dockerfile's default `CMD ["bootstrap"]`, or nothing: the HTTP server.
         assert_eq!(command(None, some("bootstrap")), "serve");
         assert_eq!(command(None, None), "serve");

@@ -12,7 +12,7 @@
 //! backoff, as it does a heartbeat timeout (a worker that died). SQS redelivery only recovers
 //! a message whose answer could not be sent; what it redelivers is harmless.
 //!
-//! [`CheckoutWorker::reconcile`] is the sweeper behind the workflow: orders left `PENDING`
+//! [`Reconciler`] is the sweeper behind the workflow: orders left `PENDING`
 //! past a bound, or ended while still holding stock or money, are unwound through the same
 //! idempotent steps.
 
@@ -134,6 +134,61 @@ pub struct Reconciled {
     pub examined: usize,
     pub unwound: usize,
     pub failed: usize,
+}
+
+/// The sweeper behind the workflow: unwinds what a workflow left unsettled, through the same
+/// idempotent ledger operations as the saga. Needs only Postgres, the payment provider and the
+/// order relay, so the scheduled relay job runs it too.
+pub struct Reconciler {
+    ledger: Arc<OrderLedger>,
+}
+
+impl Reconciler {
+    pub fn new(ledger: Arc<OrderLedger>) -> Self {
+        Self { ledger }
+    }
+
+    /// One pass of the reconciler: every order `PENDING` for longer than `after`, or ended
+    /// while still holding stock, a live payment or a call in flight, is unwound (a pending
+    /// one fails with `abandoned`). Runs the same idempotent steps as the saga, so it is safe
+    /// beside a live workflow and safe to run twice.
+    #[tracing::instrument(skip(self))]
+    pub async fn reconcile(&self, after: Duration) -> Result<Reconciled, Error> {
+        let before = Utc::now() - chrono::Duration::from_std(after).unwrap_or_default();
+        let ids = self.ledger.orders().unsettled(before, 500).await?;
+        let mut report = Reconciled {
+            examined: ids.len(),
+            ..Reconciled::default()
+        };
+        for order_id in ids {
+            let outcome = self
+                .ledger
+                .unwind(order_id, |order| {
+                    Ok(match order.status {
+                        OrderStatus::Pending => {
+                            Unwind::End(OrderStatus::Failed, Some("abandoned".into()))
+                        }
+                        OrderStatus::Failed | OrderStatus::Cancelled => Unwind::Remainder,
+                        _ => Unwind::Keep,
+                    })
+                })
+                .await;
+            match outcome {
+                Ok((order, undone)) => {
+                    report.unwound += 1;
+                    tracing::warn!(order_id, status = %order.status, %undone, "reconciled an unsettled order");
+                }
+                Err(err) => {
+                    report.failed += 1;
+                    tracing::error!(order_id, error = %err, "could not reconcile an order; next pass tries again");
+                }
+            }
+        }
+        if report.unwound > 0 {
+            metrics::add("OrdersReconciled", Unit::Count, report.unwound as f64);
+        }
+        Ok(report)
+    }
 }
 
 pub struct CheckoutWorker {
@@ -344,48 +399,6 @@ impl CheckoutWorker {
             )));
         }
         Ok(json!({"confirmed": false, "status": order.status, "reason": reason}))
-    }
-
-    /// One pass of the reconciler: every order `PENDING` for longer than `after`, or ended
-    /// while still holding stock, a live payment or a call in flight, is unwound (a pending
-    /// one fails with `abandoned`). Runs the same idempotent steps as the saga, so it is safe
-    /// beside a live workflow and safe to run twice.
-    #[tracing::instrument(skip(self))]
-    pub async fn reconcile(&self, after: Duration) -> Result<Reconciled, Error> {
-        let before = Utc::now() - chrono::Duration::from_std(after).unwrap_or_default();
-        let ids = self.ledger.orders().unsettled(before, 500).await?;
-        let mut report = Reconciled {
-            examined: ids.len(),
-            ..Reconciled::default()
-        };
-        for order_id in ids {
-            let outcome = self
-                .ledger
-                .unwind(order_id, |order| {
-                    Ok(match order.status {
-                        OrderStatus::Pending => {
-                            Unwind::End(OrderStatus::Failed, Some("abandoned".into()))
-                        }
-                        OrderStatus::Failed | OrderStatus::Cancelled => Unwind::Remainder,
-                        _ => Unwind::Keep,
-                    })
-                })
-                .await;
-            match outcome {
-                Ok((order, undone)) => {
-                    report.unwound += 1;
-                    tracing::warn!(order_id, status = %order.status, %undone, "reconciled an unsettled order");
-                }
-                Err(err) => {
-                    report.failed += 1;
-                    tracing::error!(order_id, error = %err, "could not reconcile an order; next pass tries again");
-                }
-            }
-        }
-        if report.unwound > 0 {
-            metrics::add("OrdersReconciled", Unit::Count, report.unwound as f64);
-        }
-        Ok(report)
     }
 
     async fn step(&self, task: &TaskMessage) -> Result<Value, StepError> {

@@ -26,7 +26,7 @@ const REACH: Duration = Duration::from_secs(60);
 /// - every product's reserved units are the units of the `PENDING` orders holding them, and
 ///   the units taken from stock are exactly those of the orders holding committed stock (no
 ///   unit sold twice, none lost).
-async fn assert_invariants(app: &TestApp, initial: &[(i64, i32)], case: &str) {
+pub(crate) async fn assert_invariants(app: &TestApp, initial: &[(i64, i32)], case: &str) {
     let orders: Vec<(i64, String, Decimal, String, String, Option<String>)> = sqlx::query_as(
         "SELECT order_id, status, total, stock_state, payment_state, payment_pending FROM orders",
     )
@@ -100,7 +100,7 @@ async fn assert_invariants(app: &TestApp, initial: &[(i64, i32)], case: &str) {
 
 /// Waits until the order's saga has left nothing running: the reconciler's view (no call in
 /// flight, nothing reserved by a settled order).
-async fn quiet(app: &TestApp, order_id: i64) {
+pub(crate) async fn quiet(app: &TestApp, order_id: i64) {
     app.eventually(
         &format!("order {order_id} has no call in flight"),
         || async {
@@ -492,9 +492,7 @@ async fn a_cancel_cut_off_by_its_deadline_after_committing_is_refunded_by_the_re
         .await
         .unwrap();
     assert_eq!(retried.status(), 409);
-    let worker = common::app::checkout_worker(&row.app.resources)
-        .await
-        .unwrap();
+    let worker = common::app::reconciler(&row.app.resources).await.unwrap();
     let pass = worker.reconcile(Duration::ZERO).await.unwrap();
     assert!(pass.unwound >= 1, "{pass:?}");
     quiet(&row.app, order_id).await;
@@ -522,9 +520,7 @@ async fn the_reconciler_unwinds_a_saga_that_died_with_stock_and_an_authorization
     row.app.kill_checkout_worker();
     assert_eq!(inventory(&row.app, row.product_id).await, (10, 2));
 
-    let worker = common::app::checkout_worker(&row.app.resources)
-        .await
-        .unwrap();
+    let worker = common::app::reconciler(&row.app.resources).await.unwrap();
     // Young orders are left to their workflow.
     let pass = worker.reconcile(Duration::from_secs(3600)).await.unwrap();
     assert_eq!(pass.unwound, 0, "{pass:?}");

@@ -297,6 +297,11 @@ async fn twelve_customers_racing_for_five_units_confirm_exactly_five() {
             inventory(&app, id).await == (0, 0)
         })
         .await;
+        // Money too: five captures, no charge for a lost race, nothing left in flight.
+        for placed in &placed {
+            super::money::quiet(&app, placed["order_id"].as_i64().unwrap()).await;
+        }
+        super::money::assert_invariants(&app, &[(id, 5)], &format!("race round {round}")).await;
         // Carts of the customers who lost keep their line: clear them for the next round.
         for customer in &customers {
             app.request(Method::DELETE, "/v1/cart", Some(&customer.access_token))
@@ -569,6 +574,9 @@ async fn a_cancel_racing_the_workflow_never_strands_stock() {
             ),
             other => panic!("round {round}: {other:?}"),
         }
+        // The cancel's void or refund, or the capture of a confirmed order: the money matches.
+        super::money::quiet(&app, order_id).await;
+        super::money::assert_invariants(&app, &[(id, 3)], &format!("cancel race {round}")).await;
         app.request(Method::DELETE, "/v1/cart", Some(&customer.access_token))
             .send()
             .await
