@@ -4,7 +4,10 @@
 //! for 24 hours; a retry with the same key and the same request (method, route, canonical JSON
 //! body) gets the stored response and `idempotent-replayed: true` without running the handler;
 //! the same key with another request is `422 IDEMPOTENCY_KEY_REUSED`; a retry while the first
-//! runs is `409 IDEMPOTENCY_IN_PROGRESS`. A 5xx is not stored, so the client may retry it.
+//! runs is `409 IDEMPOTENCY_IN_PROGRESS`. A 5xx is not stored, and the key is not given up: the
+//! handler may have committed before failing, so a retry of the same request runs it again
+//! (and the handler finds its own work: checkout answers the order its key created), while
+//! another request with the key is still refused.
 //!
 //! It is a route layer: it sees the matched route, and acts only on the routes it was given.
 
@@ -221,7 +224,7 @@ async fn run_and_record(
 ) -> Result<Response, ApiError> {
     let response = next.run(request).await;
     if response.status().is_server_error() {
-        service.release(subject, key).await;
+        service.reopen(subject, key).await;
         return Ok(response);
     }
     let (parts, body) = response.into_parts();

@@ -16,7 +16,7 @@ pub enum RecordState {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Claim {
-    /// This request owns the key: run it, then `complete` or `release`.
+    /// This request owns the key: run it, then `complete` or `reopen`.
     Acquired,
     /// Someone used the key before (with this fingerprint, or another one).
     Existing {

@@ -34,7 +34,9 @@ pub trait IdempotencyStore: Send + Sync {
         retention: Duration,
     ) -> Result<(), RepoError>;
     /// Forgets a claim whose request failed in a way worth retrying (a 5xx).
-    async fn release(&self, key: &str) -> Result<(), RepoError>;
+    /// Lets the key's own request run again (its lease ends now); the record and its
+    /// fingerprint stay, so the key still refuses another request.
+    async fn reopen(&self, key: &str) -> Result<(), RepoError>;
 }
 
 pub struct DynamoIdempotencyStore {
@@ -90,7 +92,7 @@ impl IdempotencyStore for DynamoIdempotencyStore {
     ) -> Result<Claim, RepoError> {
         let now = Utc::now().timestamp();
         let token = uuid::Uuid::new_v4().to_string();
-        // Two attempts: the record may vanish (released) between the failed put and the read.
+        // Two attempts: the record may vanish (expired) between the failed put and the read.
         for _ in 0..2 {
             let result = self
                 .client
@@ -102,9 +104,12 @@ impl IdempotencyStore for DynamoIdempotencyStore {
                 .item("claim_token", s(&token))
                 .item("lease_until", n(now + lease.as_secs() as i64))
                 .item("expires_at", n(now + retention.as_secs() as i64))
+                // A lapsed lease is taken over only by the same request: the key stays bound
+                // to the body it was first used with.
                 .condition_expression(
-                    "attribute_not_exists(pk) OR (#status = :in_progress AND lease_until < :now) OR expires_at < :now",
+                    "attribute_not_exists(pk) OR (#status = :in_progress AND lease_until < :now AND fingerprint = :fp) OR expires_at < :now",
                 )
+                .expression_attribute_values(":fp", s(fingerprint))
                 .expression_attribute_names("#status", "status")
                 .expression_attribute_values(":in_progress", s("IN_PROGRESS"))
                 .expression_attribute_values(":now", n(now))
@@ -184,14 +189,25 @@ impl IdempotencyStore for DynamoIdempotencyStore {
     }
 
     #[tracing::instrument(skip_all)]
-    async fn release(&self, key: &str) -> Result<(), RepoError> {
-        self.client
-            .delete_item()
+    async fn reopen(&self, key: &str) -> Result<(), RepoError> {
+        match self
+            .client
+            .update_item()
             .table_name(&self.table)
             .key("pk", s(key))
+            .update_expression("SET lease_until = :zero")
+            .condition_expression("#status = :in_progress")
+            .expression_attribute_names("#status", "status")
+            .expression_attribute_values(":in_progress", s("IN_PROGRESS"))
+            .expression_attribute_values(":zero", n(0))
             .send()
             .await
-            .map_err(|e| aws("dynamodb", e))?;
+        {
+            Ok(_) => {}
+            // Completed meanwhile, or gone: nothing to reopen.
+            Err(e) if is_conditional_check_failed(&e) => {}
+            Err(e) => return Err(aws("dynamodb", e)),
+        }
         Ok(())
     }
 }

@@ -15,7 +15,8 @@ use crate::{
 /// What the caller must do with a keyed request.
 #[derive(Debug)]
 pub enum Decision {
-    /// First time: run it, then [`IdempotencyService::complete`] or `release`.
+    /// First time (or again after a 5xx): run it, then [`IdempotencyService::complete`] or
+    /// [`IdempotencyService::reopen`].
     Run,
     /// Done before: answer with this.
     Replay(StoredResponse),
@@ -79,10 +80,13 @@ impl IdempotencyService {
         }
     }
 
-    /// Forgets a claim whose request failed in a way worth retrying.
-    pub async fn release(&self, subject: &str, key: &str) {
-        if let Err(err) = self.store.release(&Self::scoped(subject, key)).await {
-            tracing::warn!(error = %err, "could not release an idempotency key after a failure");
+    /// After a 5xx: the handler may have committed part of its work, so the key is never
+    /// given up — it stays bound to its request, which a retry runs again (the handler finds
+    /// what it did: checkout answers the order its key created); another body is still
+    /// refused.
+    pub async fn reopen(&self, subject: &str, key: &str) {
+        if let Err(err) = self.store.reopen(&Self::scoped(subject, key)).await {
+            tracing::warn!(error = %err, "could not reopen an idempotency key after a failure");
         }
     }
 }

@@ -221,3 +221,45 @@ async fn a_client_that_hangs_up_mid_write_gets_the_answer_on_retry() {
         "one product"
     );
 }
+
+#[tokio::test]
+async fn a_key_whose_request_failed_with_a_5xx_stays_bound_to_that_request() {
+    use common::{
+        error::Error,
+        repositories::idempotency_dynamo::DynamoIdempotencyStore,
+        services::idempotency::{Decision, IdempotencyService},
+    };
+    let app = TestApp::spawn().await;
+    let service = IdempotencyService::new(std::sync::Arc::new(DynamoIdempotencyStore::new(
+        app.dynamodb.clone(),
+        app.table("Idempotency"),
+    )));
+    let key = uuid::Uuid::new_v4().to_string();
+    assert!(matches!(
+        service.begin("customer", &key, "body-1").await,
+        Ok(Decision::Run)
+    ));
+    // The handler answered 5xx, possibly after committing: the key is reopened, not released.
+    service.reopen("customer", &key).await;
+    assert!(
+        matches!(
+            service.begin("customer", &key, "body-2").await,
+            Err(Error::IdempotencyKeyReused)
+        ),
+        "another request with the key is still refused"
+    );
+    assert!(
+        matches!(
+            service.begin("customer", &key, "body-1").await,
+            Ok(Decision::Run)
+        ),
+        "the same request runs again"
+    );
+    assert!(
+        matches!(
+            service.begin("customer", &key, "body-1").await,
+            Err(Error::IdempotencyInProgress)
+        ),
+        "and holds the key while it runs"
+    );
+}
