@@ -40,8 +40,8 @@ module "networking" {
   source                  = "./modules/networking"
   name_prefix             = local.name_prefix
   vpc_cidr                = var.network.vpc_cidr
-  availability_zones      = var.network.availability_zones
-  nat_gateway             = var.network.nat_gateway
+  availability_zone_ids   = var.network.availability_zone_ids
+  nat_gateways            = var.network.nat_gateways
   flow_log_retention_days = var.log_retention_days
   kms_key_arn             = module.kms.kms_key_arn
 }
@@ -134,6 +134,7 @@ module "cognito" {
   name_prefix            = local.name_prefix
   deletion_protection    = var.protect_data
   advanced_security_mode = var.cognito.advanced_security_mode
+  email                  = var.cognito.email
 }
 
 module "ecr" {

@@ -35,14 +35,11 @@ variable "image_tag" {
 }
 
 variable "network" {
-  description = "VPC layout: CIDR, availability zones (at least 2), NAT gateways."
+  description = "VPC layout: CIDR, availability zones by AZ ID (at least 2; use1-az1, not us-east-1a: names map to different physical zones per account, and data.aws_availability_zones checks the account offers each ID), NAT gateways (0, 1 shared, or one per AZ; each holds one Elastic IP of the region's quota, elastic_ip_quota)."
   type = object({
-    vpc_cidr           = string
-    availability_zones = list(string)
-    nat_gateway = object({
-      enabled    = bool
-      one_per_az = bool
-    })
+    vpc_cidr              = string
+    availability_zone_ids = list(string)
+    nat_gateways          = number
   })
 }
 
@@ -69,12 +66,38 @@ variable "redis" {
 }
 
 variable "lambda_functions" {
-  description = "Memory (MB), timeout (s) and reserved concurrency (null = unreserved) of each function, keyed by function name."
+  description = "Memory (MB), timeout (s), reserved concurrency (null = unreserved) and queue_concurrency (the maximum_concurrency of each of the function's SQS event source mappings, 2..1000; null = 5; their sum must stay within reserved_concurrency) of each function, keyed by function name."
   type = map(object({
     memory_size          = number
     timeout              = number
     reserved_concurrency = optional(number)
+    queue_concurrency    = optional(number)
   }))
+}
+
+variable "aws_account" {
+  description = "Names the AWS account this environment deploys to (a label, not the id; no default: an explicit choice). Environments with the same aws_account and aws_region share that account's regional quotas (Lambda concurrency, Elastic IPs): they must declare the same lambda_account_concurrency_limit and elastic_ip_quota, and tests/infra checks their sums. terraform/bootstrap's default puts dev, staging and prod in one account."
+  type        = string
+
+  validation {
+    condition     = can(regex("^[a-z][a-z0-9-]{0,31}$", var.aws_account))
+    error_message = "aws_account is a label of 1-32 lowercase letters, digits or hyphens."
+  }
+}
+
+variable "elastic_ip_quota" {
+  description = "The account's Elastic IP quota in aws_region (EC2-VPC Elastic IPs, L-0263D0A3; 5 by default), declared per environment like lambda_account_concurrency_limit. Each NAT gateway holds one; the environments of one account and region share it."
+  type        = number
+
+  validation {
+    condition     = var.elastic_ip_quota >= 1
+    error_message = "elastic_ip_quota is the account's regional Elastic IP quota (at least 1)."
+  }
+
+  validation {
+    condition     = var.network.nat_gateways <= var.elastic_ip_quota
+    error_message = "network.nat_gateways needs one Elastic IP each: more than the declared elastic_ip_quota."
+  }
 }
 
 variable "lambda_account_concurrency_limit" {
@@ -191,11 +214,20 @@ variable "images" {
 }
 
 variable "cognito" {
-  description = "Cognito options: auto-confirm sign-ups (dev only) and threat protection mode (AUDIT or ENFORCED put the pool on the PLUS tier)."
+  description = "Cognito options: auto-confirm sign-ups (dev only), threat protection mode (AUDIT or ENFORCED put the pool on the PLUS tier) and email, the SES sender of its mails (verification codes, password resets): ses_identity (a verified SES domain or address in aws_region) and from_address. Without it Cognito's default sender allows 50 mails a day, so prod requires it."
   type = object({
     auto_confirm           = bool
     advanced_security_mode = string
+    email = optional(object({
+      ses_identity = string
+      from_address = string
+    }))
   })
+
+  validation {
+    condition     = var.environment != "prod" || var.cognito.email != null
+    error_message = "prod needs cognito.email (an SES identity and a from address): Cognito's default sender allows 50 mails a day."
+  }
 }
 
 variable "protect_data" {

@@ -5,7 +5,13 @@
 #     lockfile (use_lockfile = true), so there is no DynamoDB lock table;
 #   - the GitHub OIDC identity provider;
 #   - one deploy role per environment that only this repository's workflows,
-#     running in the GitHub environments <env> or <env>-plan, can assume.
+#     running in the GitHub environments <env> or <env>-plan, can assume
+#     (the ECR step, the image pushes and the apply);
+#   - one read-only plan role per environment (ReadOnlyAccess, its state,
+#     the secrets a refresh reads) for the plan job, from <env>-plan only.
+# GitHub environments themselves (branch policies, reviewers, variables) are
+# not Terraform's here (only the aws provider): docs/deploy.md step 2 sets
+# them with `gh api`, and tests/infra checks that script.
 # It must not create anything of the platform itself (that is ../, per
 # environment).
 data "aws_caller_identity" "current" {}
@@ -166,12 +172,16 @@ data "aws_iam_policy_document" "trust" {
   }
 }
 
+# A first prod apply creates a Multi-AZ RDS instance, its proxy, a
+# three-node ElastiCache group and a CloudFront distribution, and can run
+# well past an hour: the apply job asks for var.deploy_session_seconds (its
+# role-duration-seconds), and the role must allow that much.
 resource "aws_iam_role" "deploy" {
   for_each             = toset(var.environments)
   name                 = "${var.project}-${each.key}-deploy"
   description          = "Deploys ${var.project} ${each.key} from GitHub Actions (${var.github_repository})."
   assume_role_policy   = data.aws_iam_policy_document.trust[each.key].json
-  max_session_duration = 7200
+  max_session_duration = var.deploy_session_seconds
 }
 
 # The platform's Terraform creates IAM roles, VPCs, KMS keys, CloudFront,
@@ -183,4 +193,115 @@ resource "aws_iam_role_policy_attachment" "deploy_admin" {
   for_each   = aws_iam_role.deploy
   role       = each.value.name
   policy_arn = "arn:${local.partition}:iam::aws:policy/AdministratorAccess"
+}
+
+# --- the read-only plan role ----------------------------------------------------------------
+
+# The plan job reads: AWS (ReadOnlyAccess), the environment's state (and its
+# key), and the two secrets whose values a refresh reads back (the database
+# credentials and the Redis AUTH token, through the environment's data key).
+# It writes nothing: plan runs with -lock=false, since the S3 lockfile is a
+# write.
+data "aws_iam_policy_document" "plan_trust" {
+  for_each = toset(var.environments)
+
+  statement {
+    actions = ["sts:AssumeRoleWithWebIdentity"]
+
+    principals {
+      type        = "Federated"
+      identifiers = [local.oidc_arn]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:aud"
+      values   = ["sts.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "${local.oidc_host}:sub"
+      values   = ["repo:${var.github_repository}:environment:${each.key}-plan"]
+    }
+  }
+}
+
+resource "aws_iam_role" "plan" {
+  for_each             = toset(var.environments)
+  name                 = "${var.project}-${each.key}-plan"
+  description          = "Plans ${var.project} ${each.key} from GitHub Actions (${var.github_repository}): read-only."
+  assume_role_policy   = data.aws_iam_policy_document.plan_trust[each.key].json
+  max_session_duration = 3600
+}
+
+resource "aws_iam_role_policy_attachment" "plan_read_only" {
+  for_each   = aws_iam_role.plan
+  role       = each.value.name
+  policy_arn = "arn:${local.partition}:iam::aws:policy/ReadOnlyAccess"
+}
+
+data "aws_iam_policy_document" "plan" {
+  for_each = toset(var.environments)
+
+  statement {
+    sid       = "ListState"
+    actions   = ["s3:ListBucket"]
+    resources = [aws_s3_bucket.state.arn]
+  }
+
+  statement {
+    sid       = "ReadState"
+    actions   = ["s3:GetObject"]
+    resources = ["${aws_s3_bucket.state.arn}/${var.project}/${each.key}/*", "${aws_s3_bucket.state.arn}/env:/${each.key}/*"]
+  }
+
+  # ReadOnlyAccess reads every bucket: not the other environments' states
+  # (they hold those environments' secrets).
+  dynamic "statement" {
+    for_each = length(var.environments) > 1 ? [1] : []
+
+    content {
+      sid     = "NotOtherEnvironmentsState"
+      effect  = "Deny"
+      actions = ["s3:GetObject*"]
+      resources = flatten([
+        for other in var.environments : [
+          "${aws_s3_bucket.state.arn}/${var.project}/${other}/*",
+          "${aws_s3_bucket.state.arn}/env:/${other}/*",
+        ] if other != each.key
+      ])
+    }
+  }
+
+  statement {
+    sid       = "DecryptState"
+    actions   = ["kms:Decrypt"]
+    resources = [aws_kms_key.state.arn]
+  }
+
+  statement {
+    sid       = "ReadBackSecrets"
+    actions   = ["secretsmanager:GetSecretValue"]
+    resources = ["arn:${local.partition}:secretsmanager:${var.aws_region}:${local.account_id}:secret:${var.project}-${each.key}-*"]
+  }
+
+  statement {
+    sid       = "DecryptSecrets"
+    actions   = ["kms:Decrypt"]
+    resources = ["arn:${local.partition}:kms:${var.aws_region}:${local.account_id}:key/*"]
+
+    condition {
+      test     = "StringEquals"
+      variable = "kms:ViaService"
+      values   = ["secretsmanager.${var.aws_region}.amazonaws.com"]
+    }
+  }
+}
+
+resource "aws_iam_role_policy" "plan" {
+  for_each = aws_iam_role.plan
+  name     = "state-and-secrets-read"
+  role     = each.value.name
+  policy   = data.aws_iam_policy_document.plan[each.key].json
 }

@@ -17,3 +17,8 @@ output "deploy_role_arns" {
   description = "Deploy role ARN by environment: the AWS_DEPLOY_ROLE_ARN variable of the GitHub environments <env> and <env>-plan."
   value       = { for env, role in aws_iam_role.deploy : env => role.arn }
 }
+
+output "plan_role_arns" {
+  description = "Read-only plan role ARN by environment: the AWS_PLAN_ROLE_ARN variable of the GitHub environment <env>-plan."
+  value       = { for env, role in aws_iam_role.plan : env => role.arn }
+}

@@ -42,3 +42,14 @@ variable "state_bucket_name" {
   type        = string
   default     = ""
 }
+
+variable "deploy_session_seconds" {
+  description = "Maximum session of the deploy roles, in seconds: the apply job's role-duration-seconds (.github/workflows/deploy.yml) must fit in it, and a first prod apply (Multi-AZ RDS, RDS Proxy, ElastiCache, CloudFront) can take well over an hour."
+  type        = number
+  default     = 14400
+
+  validation {
+    condition     = var.deploy_session_seconds >= 3600 && var.deploy_session_seconds <= 43200
+    error_message = "deploy_session_seconds must be 3600..43200 (IAM's range for max_session_duration)."
+  }
+}

@@ -3,10 +3,19 @@
 environment = "dev"
 aws_region  = "us-east-1"
 
+# The AWS account (a label) and its regional quotas, shared by every
+# environment with the same aws_account and aws_region: terraform/bootstrap
+# puts dev, staging and prod in one account by default, so all three name it
+# "shop" and declare the same quotas. tests/infra sums reserved concurrency
+# (AWS keeps 100 unreserved) and NAT Elastic IPs over them. Give prod an
+# account of its own by bootstrapping it there and naming it here.
+aws_account      = "shop"
+elastic_ip_quota = 5
+
 network = {
-  vpc_cidr           = "10.20.0.0/16"
-  availability_zones = ["us-east-1a", "us-east-1b"]
-  nat_gateway        = { enabled = true, one_per_az = false }
+  vpc_cidr              = "10.20.0.0/16"
+  availability_zone_ids = ["use1-az1", "use1-az2"] # AZ IDs: the same physical zones in every account
+  nat_gateways          = 1                        # one shared NAT gateway (one Elastic IP)
 }
 
 rds = {
@@ -36,10 +45,11 @@ lambda_functions = {
   db_migrate_lambda       = { memory_size = 256, timeout = 300 }
 }
 
-# Reserved concurrency: none in dev (reserved_concurrency unset = unreserved),
-# so dev deploys on a brand-new account whose Lambda concurrency quota may be
-# as low as 10. Declared quota of the dev account:
-lambda_account_concurrency_limit = 10
+# Reserved concurrency: none in dev (reserved_concurrency unset = unreserved):
+# dev runs in the unreserved share that staging and prod leave in the shared
+# account. Declared Lambda concurrency quota of the account (the same in every
+# environment of aws_account "shop"):
+lambda_account_concurrency_limit = 1000
 
 log_level          = "debug"
 log_retention_days = 14

@@ -140,3 +140,59 @@ def all_sdk_actions(crate: str, command: str) -> set[str]:
     for adapter in got.adapters:
         out |= sdk_calls(adapter)
     return out
+
+
+# --- what a function's code calls from inside the VPC, under Lambda ----------------------------
+
+# Resources' client getters (crates/common/src/app/resources.rs) -> the AWS API they reach.
+CLIENT_SERVICES = {
+    "dynamodb": "dynamodb", "s3": "s3", "sqs": "sqs", "sfn": "states",
+    "secrets": "secretsmanager", "cognito": "cognito-idp",
+}
+
+
+def _lambda_only(body: str) -> str:
+    """The part of a body that runs under Lambda: `if runtime::is_lambda() { return ...; }` ends
+    it (what follows is the local long-poll loop), and `if !runtime::is_lambda() { ... }` blocks
+    never run there."""
+    m = re.search(r"if\s+runtime::is_lambda\(\)\s*\{", body)
+    if m:
+        block = _bodies("fn x() " + body[m.end() - 1:])["x"]
+        if "return" in block:
+            body = body[:m.end() - 1] + block
+    while True:
+        m = re.search(r"if\s+!\s*runtime::is_lambda\(\)\s*\{", body)
+        if not m:
+            return body
+        block = _bodies("fn x() " + body[m.end() - 1:])["x"]
+        body = body[:m.start()] + body[m.end() - 1 + len(block):]
+
+
+def lambda_services(crate: str, command: str) -> set[str]:
+    """The AWS APIs (endpoint service names: dynamodb, s3, states, ...) a function's code calls
+    under Lambda: every Resources client getter reached from its command's arm, in the
+    composition root and in Resources itself, after dropping what runs only outside Lambda.
+    Queues that an event source mapping delivers are polled by the Lambda service, not here."""
+    app = {k: _lambda_only(v) for k, v in _bodies(_strip((SRC / "app" / "mod.rs").read_text())).items()}
+    res = _bodies(_strip((SRC / "app" / "resources.rs").read_text()))
+    run = app[f"run_{crate}"]
+    arm = re.search(rf'"{command}"\s*=>(.*?)(?:\n\s*"\w+"\s*=>|\n\s*other\s*=>)', run, re.S)
+    assert arm, f"run_{crate} has no `{command}` arm"
+    out: set[str] = set()
+    seen: set[tuple[str, str]] = set()
+    todo = [("app", "__arm__", _lambda_only(arm.group(1)))]
+    while todo:
+        where, name, body = todo.pop()
+        if (where, name) in seen:
+            continue
+        seen.add((where, name))
+        for call in re.findall(r"(?:resources|self)\.(\w+)\(", body):
+            if call in CLIENT_SERVICES:
+                out.add(CLIENT_SERVICES[call])
+            if call in res:
+                todo.append(("res", call, res[call]))
+        if where == "app":
+            for call in re.findall(r"\b(\w+)\(", body):
+                if call in app:
+                    todo.append(("app", call, app[call]))
+    return out

@@ -417,11 +417,16 @@ def test_deploy_waits_for_a_green_ci_and_shows_the_plan_before_the_protected_app
     plan_text = json.dumps(plan["steps"])
     assert "-out=tfplan" in plan_text and "GITHUB_STEP_SUMMARY" in plan_text and "upload-artifact" in plan_text
     apply_runs = [s.get("run", "") for s in apply["steps"]]
-    assert any("terraform apply" in r and r.rstrip().endswith("tfplan") for r in apply_runs), "apply the reviewed plan file"
-    assert not any("plan " in r and "terraform plan" in r for r in apply_runs), "no new plan after approval"
-    # migrations: before the apply that shifts the HTTP functions, failing on a FunctionError
+    assert any("terraform apply" in r and r.rstrip().endswith("tfplan") for r in apply_runs), "apply a plan file"
+    # The binary plan holds secrets in clear and stays in the plan job (test_account_rules.py):
+    # apply plans again and goes on only if that plan's text is the reviewed one.
     names = [s.get("name", "") for s in apply["steps"]]
-    assert names.index("database migrations (before the rollout)") < names.index("terraform apply (the reviewed plan)")
+    replan = apply["steps"][names.index("terraform plan (again, compared with the reviewed plan)")]["run"]
+    assert "diff -u ../reviewed/plan.txt plan.txt" in replan and "exit 1" in replan
+    # migrations: after that check, before the apply that shifts the HTTP functions, failing on a FunctionError
+    assert (names.index("terraform plan (again, compared with the reviewed plan)")
+            < names.index("database migrations (before the rollout)")
+            < names.index("terraform apply (the reviewed plan)"))
     script = (REPO / "scripts" / "deploy" / "invoke_migrations.sh").read_text()
     assert re.search(r"if jq -e 'has\(\"FunctionError\"\)' \"\$meta\" >/dev/null; then\n(?:[^\n]*\n){0,3}?\s*exit 1", script), (
         "invoke_migrations.sh must exit 1 when the invocation reports a FunctionError"

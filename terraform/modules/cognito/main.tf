@@ -5,6 +5,8 @@
 # (advanced_security_mode AUDIT or ENFORCED) exists only on the PLUS tier, so
 # the tier follows the mode: ESSENTIALS when it is OFF.
 data "aws_region" "current" {}
+data "aws_caller_identity" "current" {}
+data "aws_partition" "current" {}
 
 resource "aws_cognito_user_pool" "this" {
   name                     = "${var.name_prefix}shop"
@@ -36,6 +38,15 @@ resource "aws_cognito_user_pool" "this" {
 
   user_pool_add_ons {
     advanced_security_mode = var.advanced_security_mode
+  }
+
+  # Cognito's own sender (COGNITO_DEFAULT) allows 50 mails a day per account:
+  # enough for dev, not for sign-ups and password resets in prod, which send
+  # through SES (EmailSendingAccount DEVELOPER) from a verified identity.
+  email_configuration {
+    email_sending_account = var.email == null ? "COGNITO_DEFAULT" : "DEVELOPER"
+    source_arn            = var.email == null ? null : "arn:${data.aws_partition.current.partition}:ses:${data.aws_region.current.name}:${data.aws_caller_identity.current.account_id}:identity/${var.email.ses_identity}"
+    from_email_address    = var.email == null ? null : var.email.from_address
   }
 
   schema {

@@ -18,3 +18,12 @@ variable "advanced_security_mode" {
     error_message = "advanced_security_mode must be OFF, AUDIT or ENFORCED."
   }
 }
+
+variable "email" {
+  description = "SES sender of the pool's mails: ses_identity (a verified SES domain or e-mail address in this region, out of the SES sandbox) and from_address; null = Cognito's default sender (50 mails a day, for dev only)."
+  type = object({
+    ses_identity = string
+    from_address = string
+  })
+  default = null
+}

@@ -44,6 +44,28 @@ data "aws_iam_policy_document" "key" {
     }
   }
 
+  # Vended logs: the state machine (encrypted with this key) hands its
+  # execution logs to CloudWatch Logs through the log delivery service, which
+  # must be able to use the key, or the execution logs are dropped (Step
+  # Functions "encryption at rest": the key policy allows
+  # delivery.logs.amazonaws.com).
+  statement {
+    sid       = "VendedLogsDelivery"
+    actions   = ["kms:Decrypt", "kms:GenerateDataKey*"]
+    resources = ["*"]
+
+    principals {
+      type        = "Service"
+      identifiers = ["delivery.logs.amazonaws.com"]
+    }
+
+    condition {
+      test     = "StringEquals"
+      variable = "aws:SourceAccount"
+      values   = [local.account_id]
+    }
+  }
+
   # S3 publishes bucket notifications to the encrypted SNS topic, SNS delivers
   # to encrypted SQS queues and CloudWatch publishes alarms to the encrypted
   # alarm topic: each needs a data key.

@@ -272,6 +272,19 @@ locals {
   # function unreserved. AWS refuses reservations that would leave less than
   # 100 unreserved executions in the account.
   reserved_total = sum(concat([0], [for s in values(var.function_settings) : s.reserved_concurrency if s.reserved_concurrency != null]))
+
+  # maximum_concurrency of each SQS event source mapping (queue -> pollers'
+  # invocations at most), and their sum per consuming function: AWS wants
+  # each 2..1000, and with reserved concurrency the sum must stay within it
+  # (more pollers than the reservation only throttle, and throttled batches
+  # go back to the queue and towards its DLQ).
+  queue_concurrency = {
+    for queue, fn in local.event_sources :
+    queue => coalesce(var.function_settings[fn].queue_concurrency, var.sqs_batch.maximum_concurrency)
+  }
+  queue_concurrency_by_function = {
+    for fn, queues in local.consumed_queues : fn => sum([for q in queues : local.queue_concurrency[q]])
+  }
 }
 
 # --- IAM ----------------------------------------------------------------------------
@@ -488,13 +501,23 @@ resource "aws_lambda_event_source_mapping" "sqs" {
   function_response_types            = ["ReportBatchItemFailures"]
 
   scaling_config {
-    maximum_concurrency = var.sqs_batch.maximum_concurrency
+    maximum_concurrency = local.queue_concurrency[each.key]
   }
 
   lifecycle {
     precondition {
       condition     = var.function_settings[each.value].timeout <= var.messaging.queue_visibility_timeouts[each.key]
       error_message = "The timeout of ${each.value} must not exceed the visibility timeout of ${each.key}."
+    }
+
+    precondition {
+      condition     = local.queue_concurrency[each.key] >= 2 && local.queue_concurrency[each.key] <= 1000
+      error_message = "maximum_concurrency of ${each.key} is ${local.queue_concurrency[each.key]}: AWS accepts 2..1000."
+    }
+
+    precondition {
+      condition     = var.function_settings[each.value].reserved_concurrency == null || local.queue_concurrency_by_function[each.value] <= coalesce(var.function_settings[each.value].reserved_concurrency, 0)
+      error_message = "The event source mappings of ${each.value} total maximum_concurrency ${local.queue_concurrency_by_function[each.value]}, above its reserved concurrency ${coalesce(var.function_settings[each.value].reserved_concurrency, 0)}: lower queue_concurrency (at least 2 per queue) or reserve more."
     }
   }
 }

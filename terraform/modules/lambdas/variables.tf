@@ -24,11 +24,12 @@ variable "image_tag" {
 }
 
 variable "function_settings" {
-  description = "Sizing of each function, keyed by function name (api_users_lambda, ...): memory (MB), timeout (s) and reserved concurrency (null = unreserved)."
+  description = "Sizing of each function, keyed by function name (api_users_lambda, ...): memory (MB), timeout (s), reserved concurrency (null = unreserved) and queue_concurrency, the maximum_concurrency of each of its SQS event source mappings (null = sqs_batch.maximum_concurrency)."
   type = map(object({
     memory_size          = number
     timeout              = number
     reserved_concurrency = optional(number)
+    queue_concurrency    = optional(number)
   }))
 
   validation {
@@ -47,6 +48,12 @@ variable "function_settings" {
   validation {
     condition     = alltrue([for s in values(var.function_settings) : s.reserved_concurrency == null ? true : s.reserved_concurrency >= 1])
     error_message = "reserved_concurrency must be null (unreserved) or at least 1 (0 would throttle the function completely)."
+  }
+
+  # AWS: an SQS event source mapping's maximum_concurrency is 2..1000.
+  validation {
+    condition     = alltrue([for s in values(var.function_settings) : s.queue_concurrency == null ? true : s.queue_concurrency >= 2 && s.queue_concurrency <= 1000])
+    error_message = "queue_concurrency (an SQS event source mapping's maximum_concurrency) must be null or 2..1000."
   }
 }
 

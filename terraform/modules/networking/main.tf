@@ -1,13 +1,29 @@
 # The network: a VPC with private subnets (Lambdas, RDS, Redis, interface
-# endpoints) and public subnets (NAT gateways only) across the given AZs,
-# gateway endpoints for DynamoDB and S3, interface endpoints for the other AWS
-# APIs the functions call, and every security group, so that the modules that
-# use them never create ingress rules of their own.
+# endpoints) and public subnets (NAT gateways only) across the AZs named by
+# ID in availability_zone_ids, gateway endpoints for
+# DynamoDB and S3, interface endpoints for the other AWS APIs the functions
+# call, and every security group, so that the modules that use them never
+# create ingress rules of their own.
 data "aws_region" "current" {}
 
+# AZ names (us-east-1a ...) map to different physical AZs (AZ IDs) in each
+# account, and not every account has every AZ: the subnets are placed by AZ ID
+# (the same physical zone in every account), and this lookup, allowlisted to
+# those IDs, checks that the account offers each of them (precondition on the
+# VPC).
+data "aws_availability_zones" "selected" {
+  filter {
+    name   = "zone-id"
+    values = var.availability_zone_ids
+  }
+}
+
 locals {
-  az_count  = length(var.availability_zones)
-  nat_count = var.nat_gateway.enabled ? (var.nat_gateway.one_per_az ? local.az_count : 1) : 0
+  azs      = var.availability_zone_ids
+  az_count = length(var.availability_zone_ids)
+  # One Elastic IP per NAT gateway, an explicit count per environment (the
+  # region's EIP quota is shared by every environment in the account).
+  nat_count = var.nat_gateways
 }
 
 resource "aws_vpc" "this" {
@@ -16,6 +32,13 @@ resource "aws_vpc" "this" {
   enable_dns_hostnames = true
 
   tags = { Name = "${var.name_prefix}vpc" }
+
+  lifecycle {
+    precondition {
+      condition     = length(setsubtract(var.availability_zone_ids, data.aws_availability_zones.selected.zone_ids)) == 0
+      error_message = "This account does not offer the availability zones ${join(", ", setsubtract(var.availability_zone_ids, data.aws_availability_zones.selected.zone_ids))} in this region (aws ec2 describe-availability-zones --query 'AvailabilityZones[].ZoneId')."
+    }
+  }
 }
 
 # Take over the default security group and leave it without rules.
@@ -24,22 +47,22 @@ resource "aws_default_security_group" "this" {
 }
 
 resource "aws_subnet" "private" {
-  count             = local.az_count
-  vpc_id            = aws_vpc.this.id
-  availability_zone = var.availability_zones[count.index]
-  cidr_block        = cidrsubnet(var.vpc_cidr, 4, count.index)
+  count                = local.az_count
+  vpc_id               = aws_vpc.this.id
+  availability_zone_id = local.azs[count.index]
+  cidr_block           = cidrsubnet(var.vpc_cidr, 4, count.index)
 
-  tags = { Name = "${var.name_prefix}private-${var.availability_zones[count.index]}", Tier = "private" }
+  tags = { Name = "${var.name_prefix}private-${local.azs[count.index]}", Tier = "private" }
 }
 
 resource "aws_subnet" "public" {
   count                   = local.az_count
   vpc_id                  = aws_vpc.this.id
-  availability_zone       = var.availability_zones[count.index]
+  availability_zone_id    = local.azs[count.index]
   cidr_block              = cidrsubnet(var.vpc_cidr, 4, 8 + count.index)
   map_public_ip_on_launch = false
 
-  tags = { Name = "${var.name_prefix}public-${var.availability_zones[count.index]}", Tier = "public" }
+  tags = { Name = "${var.name_prefix}public-${local.azs[count.index]}", Tier = "public" }
 }
 
 resource "aws_internet_gateway" "this" {
@@ -89,7 +112,7 @@ resource "aws_route_table" "private" {
   count  = local.az_count
   vpc_id = aws_vpc.this.id
 
-  tags = { Name = "${var.name_prefix}private-${var.availability_zones[count.index]}" }
+  tags = { Name = "${var.name_prefix}private-${local.azs[count.index]}" }
 }
 
 resource "aws_route" "private_nat" {

@@ -13,28 +13,42 @@ variable "vpc_cidr" {
   }
 }
 
-variable "availability_zones" {
-  description = "Availability zones to spread the subnets over (at least 2, for RDS and Redis subnet groups)."
+variable "availability_zone_ids" {
+  description = "AZ IDs (e.g. use1-az1) to spread the subnets over, at least 2 (for the RDS and Redis subnet groups). IDs, not names: a name maps to a different physical zone in each account; the data source checks the account offers each ID."
   type        = list(string)
 
   validation {
-    condition     = length(var.availability_zones) >= 2
-    error_message = "At least two availability zones are required."
+    condition     = length(var.availability_zone_ids) >= 2 && length(distinct(var.availability_zone_ids)) == length(var.availability_zone_ids)
+    error_message = "availability_zone_ids: at least two distinct AZ IDs."
+  }
+
+  validation {
+    condition     = alltrue([for id in var.availability_zone_ids : can(regex("^[a-z]+[0-9]+-az[0-9]+$", id))])
+    error_message = "availability_zone_ids are AZ IDs such as use1-az1 (not names such as us-east-1a)."
   }
 }
 
-variable "nat_gateway" {
-  description = "Outbound internet for the private subnets: enabled, and one NAT per AZ (true) or a single shared one (false)."
-  type = object({
-    enabled    = bool
-    one_per_az = bool
-  })
+variable "nat_gateways" {
+  description = "NAT gateways (each with one Elastic IP) for the private subnets' outbound traffic: 0 (none), 1 (shared) or one per AZ."
+  type        = number
+
+  validation {
+    condition     = contains([0, 1, length(var.availability_zone_ids)], var.nat_gateways)
+    error_message = "nat_gateways must be 0, 1 or one per AZ (the number of availability_zone_ids)."
+  }
 }
 
+# Only the APIs that code running in the VPC calls (tests/infra derives them
+# from the functions' code): Secrets Manager (database credentials and the
+# Redis AUTH token; also the RDS Proxy), Step Functions (the checkout saga)
+# and Cognito (users). No function calls SNS, SQS or KMS itself: the queues
+# reach the functions through event source mappings (the Lambda service
+# polls them), SNS publishers are S3/Step Functions/CloudWatch, and KMS is
+# used server-side by the services that encrypt.
 variable "interface_endpoints" {
-  description = "AWS services reached through interface VPC endpoints from the private subnets (service short names, e.g. \"sqs\")."
+  description = "AWS services reached through interface VPC endpoints from the private subnets (service short names, e.g. \"states\"): only those the code in the VPC calls."
   type        = list(string)
-  default     = ["sqs", "sns", "secretsmanager", "states", "cognito-idp", "kms"]
+  default     = ["secretsmanager", "states", "cognito-idp"]
 }
 
 variable "flow_log_retention_days" {
