@@ -181,3 +181,31 @@ run "an_image_tag_that_is_not_a_commit_sha_is_refused" {
 
   expect_failures = [var.image_tag]
 }
+
+# Cognito's default sender allows 50 mails a day: prod must send through SES.
+run "prod_mail_without_ses_is_refused" {
+  command = plan
+
+  variables {
+    environment = "prod"
+    cognito     = { auto_confirm = false, advanced_security_mode = "ENFORCED" }
+  }
+
+  expect_failures = [var.cognito]
+}
+
+# Each NAT gateway holds one Elastic IP of the account's regional quota.
+run "more_nat_gateways_than_the_declared_elastic_ips_are_refused" {
+  command = plan
+
+  variables {
+    elastic_ip_quota = 1
+    network = {
+      vpc_cidr              = "10.99.0.0/16"
+      availability_zone_ids = ["use1-az1", "use1-az2"]
+      nat_gateways          = 2
+    }
+  }
+
+  expect_failures = [var.elastic_ip_quota]
+}
