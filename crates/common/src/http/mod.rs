@@ -58,9 +58,16 @@ impl App {
         }
     }
 
-    /// For `axum::serve`: every connection gets a clone of the application.
-    pub fn into_make_service(self) -> axum::routing::IntoMakeService<Self> {
-        axum::ServiceExt::<Request>::into_make_service(self)
+    /// For `axum::serve`: every connection gets a clone of the application, and each request
+    /// its peer's address (`ConnectInfo`: the caller's IP that sign-in hands to Cognito's
+    /// threat protection; behind API Gateway the request context has it).
+    pub fn into_make_service(
+        self,
+    ) -> axum::extract::connect_info::IntoMakeServiceWithConnectInfo<Self, std::net::SocketAddr>
+    {
+        axum::ServiceExt::<Request>::into_make_service_with_connect_info::<std::net::SocketAddr>(
+            self,
+        )
     }
 }
 

@@ -1,15 +1,41 @@
-//! The Cognito user pool: sign-up, confirmation, password sign-in and refresh. Cognito's error
+//! The Cognito user pool: sign-up, confirmation, password sign-in (server-side,
+//! `AdminInitiateAuth`, with the caller's context for threat protection) and refresh. Cognito's error
 //! codes become [`IdentityError`] variants; its message texts never leave this module.
 
 use async_trait::async_trait;
 use aws_sdk_cognitoidentityprovider::{
     Client,
     error::ProvideErrorMetadata,
-    types::{AttributeType, AuthFlowType},
+    types::{AttributeType, AuthFlowType, ContextDataType, HttpHeader},
 };
 
 use super::{RepoError, aws};
-use crate::models::user::Tokens;
+use crate::models::user::{ClientContext, Tokens};
+
+/// Cognito's `ContextData` for the server-side (admin) sign-in: what threat protection reads
+/// to judge a sign-in by its real client. Without it every sign-in would come from the
+/// function's NAT gateways. `None` when the caller's address is unknown.
+pub fn context_data(client: &ClientContext) -> Option<ContextDataType> {
+    let ip = client.ip_address.as_ref()?;
+    let mut data = ContextDataType::builder()
+        .ip_address(ip)
+        .server_name(if client.server_name.is_empty() {
+            "localhost"
+        } else {
+            &client.server_name
+        })
+        .server_path(&client.server_path)
+        .set_encoded_data(client.encoded_data.clone());
+    for (name, value) in &client.headers {
+        data = data.http_headers(
+            HttpHeader::builder()
+                .header_name(name)
+                .header_value(value)
+                .build(),
+        );
+    }
+    data.build().ok()
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum IdentityError {
@@ -46,7 +72,14 @@ pub trait IdentityProvider: Send + Sync {
     async fn admin_delete(&self, email: &str) -> Result<(), IdentityError>;
     /// The e-mail of the user with this `sub`, if any.
     async fn email_of(&self, username: &str) -> Result<Option<String>, IdentityError>;
-    async fn sign_in(&self, email: &str, password: &str) -> Result<Tokens, IdentityError>;
+    /// Signs in with the caller's context (threat protection judges the client, not us).
+    async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        client: &ClientContext,
+    ) -> Result<Tokens, IdentityError>;
+    /// Refresh is not judged by threat protection (sign-in is), so it needs no context.
     async fn refresh(&self, refresh_token: &str) -> Result<Tokens, IdentityError>;
 }
 
@@ -199,15 +232,23 @@ impl IdentityProvider for CognitoIdentity {
         }
     }
 
+    /// The server-side sign-in (`AdminInitiateAuth`), which carries the client's context.
     #[tracing::instrument(skip_all)]
-    async fn sign_in(&self, email: &str, password: &str) -> Result<Tokens, IdentityError> {
+    async fn sign_in(
+        &self,
+        email: &str,
+        password: &str,
+        client: &ClientContext,
+    ) -> Result<Tokens, IdentityError> {
         let out = self
             .client
-            .initiate_auth()
+            .admin_initiate_auth()
+            .user_pool_id(&self.user_pool_id)
             .client_id(&self.client_id)
-            .auth_flow(AuthFlowType::UserPasswordAuth)
+            .auth_flow(AuthFlowType::AdminUserPasswordAuth)
             .auth_parameters("USERNAME", email)
             .auth_parameters("PASSWORD", password)
+            .set_context_data(context_data(client))
             .send()
             .await
             .map_err(classify)?;

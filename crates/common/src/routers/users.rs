@@ -15,7 +15,7 @@ use crate::{
     config::Secret,
     error::Error,
     http::error::{ApiError, ErrorEnvelope},
-    http::extract::{ApiJson, ApiPath},
+    http::extract::{ApiJson, ApiPath, CallerContext},
     models::{
         image::ImageOwner,
         product::Issues,
@@ -260,10 +260,12 @@ async fn confirm(
 }
 
 #[utoipa::path(post, path = "/v1/users/login", tag = "users", request_body = LoginRequest,
+    params(("x-user-context-data" = Option<String>, Header, description = "Optional: the device data Cognito's advanced-security SDK collected on the client (`AmazonCognitoAdvancedSecurityData.getData()`), passed on to the user pool's threat protection with the caller's IP address")),
     responses((status = 200, body = TokenResponse), (status = 401, description = "wrong e-mail or password", body = ErrorEnvelope),
         (status = 429, body = ErrorEnvelope)))]
 async fn login(
     State(state): State<UsersState>,
+    CallerContext(client): CallerContext,
     ApiJson(body): ApiJson<LoginRequest>,
 ) -> Result<ApiJson<TokenResponse>, ApiError> {
     let mut issues = Issues::default();
@@ -271,7 +273,11 @@ async fn login(
     check_given(&mut issues, "password", &body.password);
     issues.into_result(()).map_err(Error::Validation)?;
     Ok(ApiJson(
-        state.users.login(&body.email, &body.password).await?.into(),
+        state
+            .users
+            .login(&body.email, &body.password, &client)
+            .await?
+            .into(),
     ))
 }
 

@@ -7,7 +7,7 @@ use crate::{
     error::Error,
     models::{
         principal::Principal,
-        user::{Tokens, User},
+        user::{ClientContext, Tokens, User},
     },
     repositories::{
         identity_cognito::{IdentityError, IdentityProvider},
@@ -71,8 +71,16 @@ impl UserService {
     }
 
     #[tracing::instrument(skip_all)]
-    pub async fn login(&self, email: &str, password: &str) -> Result<Tokens, Error> {
-        Ok(self.identity.sign_in(email.trim(), password).await?)
+    pub async fn login(
+        &self,
+        email: &str,
+        password: &str,
+        client: &ClientContext,
+    ) -> Result<Tokens, Error> {
+        Ok(self
+            .identity
+            .sign_in(email.trim(), password, client)
+            .await?)
     }
 
     #[tracing::instrument(skip_all)]

@@ -126,3 +126,46 @@ async fn api_gateway_events_reach_the_products_router_with_the_authorizers_claim
     assert_eq!(health.status, 200);
     assert_eq!(health.body["status"], Value::from("ok"));
 }
+
+#[tokio::test]
+async fn sign_in_hands_cognito_the_callers_address_from_the_api_gateway_request_context() {
+    use axum::extract::FromRequestParts;
+    use common::{http::extract::CallerContext, repositories::identity_cognito::context_data};
+    let mut event = testkit::lambda::apigw_v2_event(
+        "POST",
+        "/v1/users/login",
+        Some(&serde_json::json!({"email": "a@example.com", "password": "x"})),
+        None,
+    );
+    event["headers"]["authorization"] = serde_json::json!("Bearer secret");
+    event["headers"]["x-user-context-data"] = serde_json::json!("device-fingerprint");
+    let request =
+        lambda_http::request::from_str(&event.to_string()).expect("an API Gateway v2 event");
+    let (mut parts, _) = request.into_parts();
+    let CallerContext(client) = CallerContext::from_request_parts(&mut parts, &())
+        .await
+        .unwrap_or_else(|_| panic!("the context"));
+    assert_eq!(
+        client.ip_address.as_deref(),
+        Some("203.0.113.9"),
+        "API Gateway's sourceIp"
+    );
+    assert_eq!(client.server_path, "/v1/users/login");
+    assert_eq!(client.encoded_data.as_deref(), Some("device-fingerprint"));
+    assert!(
+        client
+            .headers
+            .iter()
+            .all(|(name, _)| name != "authorization" && name != "x-user-context-data"),
+        "no credentials among the headers: {:?}",
+        client.headers
+    );
+    let data = context_data(&client).expect("context data for Cognito");
+    assert_eq!(data.ip_address(), "203.0.113.9");
+    assert_eq!(data.encoded_data(), Some("device-fingerprint"));
+    assert!(!data.http_headers().is_empty());
+    // Where the caller is unknown, no context is made up.
+    let mut unknown = client.clone();
+    unknown.ip_address = None;
+    assert!(context_data(&unknown).is_none());
+}
