@@ -238,7 +238,7 @@ CREATE INDEX order_items_product_idx ON public.order_items USING btree (product_
 
 CREATE UNIQUE INDEX orders_checkout_key_idx ON public.orders USING btree (user_id, checkout_key) WHERE (checkout_key IS NOT NULL);
 
-CREATE INDEX orders_unsettled_idx ON public.orders USING btree (created_at) WHERE ((status = 'PENDING'::text) OR (payment_pending IS NOT NULL) OR ((payment_state = ANY (ARRAY['authorized'::text, 'captured'::text])) AND (status = ANY (ARRAY['FAILED'::text, 'CANCELLED'::text]))) OR ((stock_state = ANY (ARRAY['reserved'::text, 'committed'::text])) AND (status = ANY (ARRAY['FAILED'::text, 'CANCELLED'::text]))));
+CREATE INDEX orders_unsettled_idx ON public.orders USING btree (created_at) WHERE ((status = 'PENDING'::text) OR ((status = ANY (ARRAY['FAILED'::text, 'CANCELLED'::text])) AND ((payment_pending IS NOT NULL) OR (payment_state = ANY (ARRAY['authorized'::text, 'captured'::text])) OR (stock_state = ANY (ARRAY['reserved'::text, 'committed'::text])))));
 
 CREATE INDEX orders_user_idx ON public.orders USING btree (user_id, order_id DESC);
 

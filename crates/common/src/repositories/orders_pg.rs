@@ -52,9 +52,15 @@ pub trait OrderStore: Send + Sync {
     ) -> Result<Option<i64>, RepoError>;
     /// The customer's order created by the checkout with this key.
     async fn by_checkout_key(&self, user_id: i64, key: &str) -> Result<Option<i64>, RepoError>;
-    /// Orders the reconciler must look at: `PENDING` since before `before`, or settled
-    /// (`FAILED`/`CANCELLED`) while still holding stock, a live payment or a call in flight.
-    async fn unsettled(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<i64>, RepoError>;
+    /// Orders the reconciler must look at: `PENDING` since before `pending_before`, or ended
+    /// (`FAILED`/`CANCELLED`, last changed before `ended_before`) while still holding stock, a
+    /// live payment or a provider call in flight.
+    async fn unsettled(
+        &self,
+        pending_before: DateTime<Utc>,
+        ended_before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<i64>, RepoError>;
     async fn get(&self, order_id: i64) -> Result<Option<Order>, RepoError>;
     /// The order, its row locked until `uow` ends (every saga step and a cancel serialise here).
     async fn lock(&self, uow: &mut UnitOfWork, order_id: i64) -> Result<Option<Order>, RepoError>;
@@ -364,17 +370,23 @@ impl OrderStore for PgOrderStore {
     }
 
     #[tracing::instrument(skip(self))]
-    async fn unsettled(&self, before: DateTime<Utc>, limit: i64) -> Result<Vec<i64>, RepoError> {
-        // The same predicate as the partial index orders_unsettled_idx.
+    async fn unsettled(
+        &self,
+        pending_before: DateTime<Utc>,
+        ended_before: DateTime<Utc>,
+        limit: i64,
+    ) -> Result<Vec<i64>, RepoError> {
         let rows: Vec<(i64,)> = sqlx::query_as(
             "SELECT order_id FROM orders \
-             WHERE (status = 'PENDING' OR payment_pending IS NOT NULL \
-                    OR payment_state IN ('authorized', 'captured') AND status IN ('FAILED', 'CANCELLED') \
-                    OR stock_state IN ('reserved', 'committed') AND status IN ('FAILED', 'CANCELLED')) \
-               AND created_at < $1 \
-             ORDER BY created_at LIMIT $2",
+             WHERE (status = 'PENDING' AND created_at < $1) \
+                OR (status IN ('FAILED', 'CANCELLED') AND updated_at < $2 \
+                    AND (payment_pending IS NOT NULL \
+                         OR payment_state IN ('authorized', 'captured') \
+                         OR stock_state IN ('reserved', 'committed'))) \
+             ORDER BY created_at LIMIT $3",
         )
-        .bind(before)
+        .bind(pending_before)
+        .bind(ended_before)
         .bind(limit)
         .fetch_all(&self.pool)
         .await

@@ -128,6 +128,10 @@ fn confirmation(order: &Order) -> Value {
            "shipment_id": order.shipments.first().map(|s| s.shipment_id)})
 }
 
+/// How long an ended order's leftovers (stock, a live payment, a call in flight) wait before
+/// the reconciler finishes them.
+pub const ENDED_GRACE: Duration = Duration::from_secs(60);
+
 /// What a reconciler pass did.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Reconciled {
@@ -154,8 +158,14 @@ impl Reconciler {
     /// beside a live workflow and safe to run twice.
     #[tracing::instrument(skip(self))]
     pub async fn reconcile(&self, after: Duration) -> Result<Reconciled, Error> {
-        let before = Utc::now() - chrono::Duration::from_std(after).unwrap_or_default();
-        let ids = self.ledger.orders().unsettled(before, 500).await?;
+        let ago = |d: Duration| Utc::now() - chrono::Duration::from_std(d).unwrap_or_default();
+        // An ended order's leftovers need no long wait: every step on them is idempotent. The
+        // minute lets a cancel or a compensation in flight finish its own call first.
+        let ids = self
+            .ledger
+            .orders()
+            .unsettled(ago(after), ago(after.min(ENDED_GRACE)), 500)
+            .await?;
         let mut report = Reconciled {
             examined: ids.len(),
             ..Reconciled::default()
@@ -356,13 +366,13 @@ impl CheckoutWorker {
             .and_then(Value::as_str)
             .unwrap_or("Unknown");
         let reason = failure_reason(error_name);
-        let failed_now = std::sync::atomic::AtomicBool::new(false);
+        let mut failed_now = false;
         let (order, _) = self
             .ledger
             .unwind(order_id, |order| {
                 Ok(match order.status {
                     OrderStatus::Pending => {
-                        failed_now.store(true, std::sync::atomic::Ordering::Relaxed);
+                        failed_now = true;
                         Unwind::End(OrderStatus::Failed, Some(reason.clone()))
                     }
                     OrderStatus::Failed | OrderStatus::Cancelled => Unwind::Remainder,
@@ -381,7 +391,7 @@ impl CheckoutWorker {
             );
             return Ok(json!({"confirmed": true, "confirmation": confirmation(&order)}));
         }
-        if failed_now.into_inner() {
+        if failed_now {
             tracing::warn!(order_id, %reason, "checkout failed");
             // A bounded set of reasons: each dimension value is a metric of its own.
             let bounded = reason.split(':').next().unwrap_or("checkout_failed");
