@@ -259,6 +259,24 @@ def test_prod_sends_cognito_mail_through_ses():
     assert prod.get("email") and prod["email"]["ses_identity"] and "@" in prod["email"]["from_address"]
 
 
+AUTH_FLOWS = {
+    "AdminUserPasswordAuth": "ALLOW_ADMIN_USER_PASSWORD_AUTH", "UserPasswordAuth": "ALLOW_USER_PASSWORD_AUTH",
+    "RefreshTokenAuth": "ALLOW_REFRESH_TOKEN_AUTH", "RefreshToken": "ALLOW_REFRESH_TOKEN_AUTH",
+    "UserSrpAuth": "ALLOW_USER_SRP_AUTH", "CustomAuth": "ALLOW_CUSTOM_AUTH",
+}
+
+
+def test_the_app_client_allows_every_auth_flow_the_code_uses():
+    """Cognito refuses an InitiateAuth/AdminInitiateAuth whose flow the app client does not list
+    ("Auth flow not enabled for this client"): the flows come from the code."""
+    text = code_contract._strip((code_contract.SRC / "repositories" / "identity_cognito.rs").read_text())
+    used = set(re.findall(r"AuthFlowType::(\w+)", text))
+    assert used, "identity_cognito.rs names no AuthFlowType"
+    client = Module(MODULES / "cognito").resources("aws_cognito_user_pool_client")["app"]
+    missing = {f"{u} -> {AUTH_FLOWS[u]}" for u in used if AUTH_FLOWS[u] not in client["explicit_auth_flows"]}
+    assert not missing, f"the app client does not allow the flows the code uses: {sorted(missing)}"
+
+
 # --- 6. interface endpoints from the code --------------------------------------------------------
 
 GATEWAY_SERVICES = {"dynamodb", "s3"}

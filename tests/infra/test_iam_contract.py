@@ -15,7 +15,7 @@ import pytest
 
 from conftest import MODULES, Module
 
-IDEMPOTENCY = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]
+IDEMPOTENCY = ["GetItem", "PutItem", "UpdateItem"]  # a key is never given up (9c63945): no DeleteItem
 
 # function -> what its code calls. tables: DynamoDB actions per logical table; s3_get/s3_put: key
 # patterns in the images bucket ("processed" = every processed prefix, never raw/); states:
@@ -30,8 +30,9 @@ CONTRACT = {
         "tables": {"ProductImagesMeta": ["PutItem", "DescribeTable"]},
         "s3_get": [], "s3_put": ["raw/*"], "states": [],
         # identity_cognito.rs: admin_get_user (email_of), admin_delete_user (undo a half-made
-        # sign-up), admin_confirm_sign_up only when COGNITO_AUTO_CONFIRM (dev).
-        "cognito": {"always": ["AdminGetUser", "AdminDeleteUser"], "auto_confirm": ["AdminConfirmSignUp"]},
+        # sign-up), admin_initiate_auth (sign-in with the caller's context data),
+        # admin_confirm_sign_up only when COGNITO_AUTO_CONFIRM (dev).
+        "cognito": {"always": ["AdminGetUser", "AdminDeleteUser", "AdminInitiateAuth"], "auto_confirm": ["AdminConfirmSignUp"]},
         "queues": [],
     },
     "api_products_lambda": {

@@ -203,3 +203,20 @@ def test_the_state_machine_is_the_repositorys_asl(plan):
     assert sm["after"]["logging_configuration"][0]["level"] in ("ALL", "ERROR", "FATAL")
     sf_cfg = plan["configuration"]["root_module"]["module_calls"]["step_functions"]
     assert "var.state_machine_definition_file" in str(sf_cfg["expressions"]["definition_file"])
+
+
+def test_the_planned_vpc_endpoints_are_the_apis_the_functions_call(plan, functions):
+    """Interface endpoints exactly for what the functions' code calls under Lambda (plus the RDS
+    Proxy's Secrets Manager), gateway endpoints for DynamoDB and S3; subnets placed by AZ ID."""
+    called = set()
+    for f in functions.values():
+        called |= code_contract.lambda_services(f["crate"], f["command"])
+    endpoints = {c["after"]["service_name"].rsplit(".", 1)[1]: c["after"]["vpc_endpoint_type"]
+                 for c in changes(plan, "aws_vpc_endpoint").values()}
+    assert {s for s, t in endpoints.items() if t == "Gateway"} == {"dynamodb", "s3"}
+    interface = {s for s, t in endpoints.items() if t == "Interface"}
+    assert interface == (called | {"secretsmanager"}) - {"dynamodb", "s3"}, (interface, called)
+    tfvars = load_tf(TF / "environments" / "dev.tfvars")
+    subnets = [c["after"] for c in changes(plan, "aws_subnet").values()]
+    assert {s["availability_zone_id"] for s in subnets} == set(tfvars["network"]["availability_zone_ids"])
+    assert len(changes(plan, "aws_eip")) == tfvars["network"]["nat_gateways"]

@@ -67,7 +67,10 @@ resource "aws_cognito_user_pool_client" "app" {
   user_pool_id = aws_cognito_user_pool.this.id
 
   generate_secret = false
+  # ADMIN_USER_PASSWORD_AUTH: the users service signs in server side
+  # (AdminInitiateAuth with the caller's context data for threat protection).
   explicit_auth_flows = [
+    "ALLOW_ADMIN_USER_PASSWORD_AUTH",
     "ALLOW_USER_PASSWORD_AUTH",
     "ALLOW_REFRESH_TOKEN_AUTH",
     "ALLOW_USER_SRP_AUTH",

@@ -57,8 +57,10 @@ locals {
       states = []
       # AdminGetUser: the e-mail of a signed-in user without a row;
       # AdminDeleteUser: undo a sign-up whose row could not be written;
+      # AdminInitiateAuth: sign-in, server side, with the caller's context
+      # data for threat protection;
       # AdminConfirmSignUp: only where sign-ups are auto-confirmed (dev).
-      cognito = concat(["AdminGetUser", "AdminDeleteUser"], var.cognito.auto_confirm ? ["AdminConfirmSignUp"] : [])
+      cognito = concat(["AdminGetUser", "AdminDeleteUser", "AdminInitiateAuth"], var.cognito.auto_confirm ? ["AdminConfirmSignUp"] : [])
     }
     api_products_lambda = {
       postgres = true
@@ -66,7 +68,7 @@ locals {
       tables = {
         ProductCatalog    = ["GetItem", "Query", "PutItem", "DeleteItem", "DescribeTable"]
         ProductImagesMeta = ["PutItem", "Query"]
-        Idempotency       = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]
+        Idempotency       = ["GetItem", "PutItem", "UpdateItem"]
       }
       s3_get  = []
       s3_put  = ["raw/*"]
@@ -95,7 +97,7 @@ locals {
         OrderEvents    = ["Query", "PutItem", "DescribeTable"]
         UserCart       = ["GetItem"]
         ProductCatalog = ["BatchGetItem", "GetItem"]
-        Idempotency    = ["GetItem", "PutItem", "UpdateItem", "DeleteItem"]
+        Idempotency    = ["GetItem", "PutItem", "UpdateItem"]
       }
       s3_get = []
       s3_put = []
