@@ -319,6 +319,8 @@ pub enum AnswerFault {
     Hang,
     /// Fails once, as Step Functions being unreachable.
     Fail,
+    /// Answers `SendTaskFailure` instead (the step's success lost, its failure path taken).
+    Refuse,
 }
 
 /// The app's real Step Functions client, with a fault armed on demand for the next
@@ -378,6 +380,12 @@ impl Workflow for WorkflowFaults {
                     dependency: "stepfunctions",
                     source: "injected SendTaskSuccess failure".into(),
                 })
+            }
+            Some(AnswerFault::Refuse) => {
+                self.reached.notify_one();
+                self.inner()
+                    .fail(token, "InjectedFailure", "the step's success was replaced")
+                    .await
             }
         }
     }

@@ -266,6 +266,34 @@ async fn a_failed_send_task_success_is_recovered_by_redelivery() {
     assert_invariants(&row.app, &[(row.product_id, 10)], "answer fails").await;
 }
 
+#[tokio::test]
+async fn a_compensation_that_finds_the_order_confirmed_resumes_the_confirmed_path() {
+    let row = row().await;
+    // ConfirmOrder commits, but the workflow hears a failure: it compensates.
+    row.workflow.arm(AnswerFault::Refuse, "shipment_id");
+    let order_id = place(&row.app, &row.customer).await["order_id"]
+        .as_i64()
+        .unwrap();
+    reached(&row.workflow.reached, "confirm refused").await;
+    let events = super::orders::history_with(
+        &row.app,
+        &row.customer,
+        order_id,
+        &[
+            "order.confirmed",
+            "cart.emptied",
+            "order.published",
+            "fulfillment.requested",
+        ],
+    )
+    .await;
+    assert!(!events.iter().any(|e| e == "order.failed"), "{events:?}");
+    let after = order(&row.app, &row.customer, order_id).await;
+    assert_eq!(after["status"], "CONFIRMED", "{after}");
+    assert_eq!(after["shipments"].as_array().unwrap().len(), 1);
+    assert_invariants(&row.app, &[(row.product_id, 10)], "compensation resumed").await;
+}
+
 /// Sends task messages through the AWS endpoint as a redelivery would (a token the workflow no
 /// longer waits for) and waits until the worker has taken them all.
 async fn redeliver(app: &TestApp, order_id: i64, tasks: &[&str]) {
