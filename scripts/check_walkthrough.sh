@@ -16,13 +16,15 @@
 #
 #   scripts/check_walkthrough.sh [README]     (default: README.md; the server's log is
 #                                              target/check_walkthrough.log)
+#   scripts/check_walkthrough.sh --print      prints the walkthrough (scripts/run.sh shows it)
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
+print_only=0
+if [[ "${1:-}" == --print ]]; then print_only=1; shift; fi
 readme="$(realpath "${1:-README.md}")"
 # shellcheck source=scripts/lib_server.sh
 source scripts/lib_server.sh
-command -v jq >/dev/null || { echo "check_walkthrough: jq is missing (apt-get install jq)" >&2; exit 1; }
 
 work="$(mktemp -d)"
 cleanup() { stop_local_server; rm -rf "$work"; }
@@ -34,6 +36,12 @@ if not m:
     sys.exit("check_walkthrough: README has no ```sh block between <!-- walkthrough:begin --> and <!-- walkthrough:end -->")
 print(m.group(1))
 PY
+if [[ $print_only -eq 1 ]]; then
+    cat "$work/walkthrough.sh"
+    rm -rf "$work"
+    exit 0
+fi
+command -v jq >/dev/null || { echo "check_walkthrough: jq is missing (apt-get install jq)" >&2; exit 1; }
 mkdir "$work/run" "$work/answers"
 # A 64x48 JPEG (a gradient drawn on a canvas) for the image upload.
 base64 -d >"$work/run/photo.jpg" <<'JPEG'
@@ -53,8 +61,8 @@ watcher='curl() {
 status=0
 (cd "$work/run" && B="$SERVER_BASE" WALKTHROUGH_ANSWERS="$work/answers" \
     bash -euo pipefail -c "$watcher"$'\n'"$(cat "$work/walkthrough.sh")") >"$work/output" 2>&1 || status=$?
-sed 's/^/  | /' "$work/output"
 if [[ $status -ne 0 ]]; then
+    sed 's/^/  | /' "$work/output"
     echo "check_walkthrough: FAILED: the walkthrough stopped (exit $status) after the output above" >&2
     for args in $(ls "$work/answers"/*.args 2>/dev/null | tail -n 1); do
         echo "check_walkthrough: its last call: curl $(sed -E 's/Bearer .+/Bearer …/' "$args" | tr '\n' ' ')" >&2
@@ -93,6 +101,12 @@ answers = sorted(f for f in os.listdir(sys.argv[2]) if not f.endswith(".args"))
 carts = []
 for f in answers:
     args = open(os.path.join(sys.argv[2], f + ".args")).read().splitlines()
+    # The transcript: one line per call, its answer cut short.
+    method = args[args.index("-X") + 1] if "-X" in args else "GET"
+    url = next((a for a in args if re.match(r"https?://", a)), "?")
+    url = re.sub(r"^https?://127\.0\.0\.1:\d+(?=/v1/)", "", re.sub(r"\?.*X-Amz-Signature=.*", "?<presigned>", url))
+    body = " ".join(open(os.path.join(sys.argv[2], f), errors="replace").read().split())
+    print(f"  {method} {url} → {body[:110] + ('…' if len(body) > 110 else '') or '(empty)'}")
     if any(re.fullmatch(r"https?://[^/]+/v1/cart", a) for a in args) and "-X" not in args:
         carts.append(json.load(open(os.path.join(sys.argv[2], f))))
 
