@@ -58,6 +58,8 @@ if [[ $quick -eq 0 ]]; then
   scripts/check_client.sh
   step "interactive documentation in headless Chromium"
   scripts/check_docs.sh
+  step "the README's walkthrough, as printed"
+  scripts/check_walkthrough.sh
   step "infrastructure checks"
   scripts/check_infra.sh
 fi

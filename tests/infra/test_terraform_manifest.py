@@ -119,7 +119,7 @@ def test_public_routes_are_exactly_the_anonymous_routes_of_the_contract(module):
 
 # The API's own description: served by the products function (routers::finish with
 # function_serves_docs), anonymous, like the catalogue reads.
-DOCS_ROUTES = ["GET /v1/openapi.json", "GET /v1/docs"]
+DOCS_ROUTES = ["GET /v1/openapi.json", "GET /v1/docs", "GET /v1/docs/{proxy+}"]
 EXECUTION_ARN = "${aws_apigatewayv2_api.this.execution_arn}/"
 
 
@@ -178,7 +178,10 @@ def _invoke_permissions(api, services: list[str]) -> list[tuple[str, str]]:
             m = re.fullmatch(r"\$\{local\.(\w+)\}", perm["for_each"])
             assert m, f"{name}: for_each {perm['for_each']!r} not understood; extend this test"
             for route, service in _literal_routes(api, m.group(1)).items():
-                glob = tail.replace('${replace(each.key, " ", "")}', route.replace(" ", ""))
+                glob = tail.replace(
+                    '${replace(replace(each.key, " ", ""), "{proxy+}", "*")}',
+                    route.replace(" ", "").replace("{proxy+}", "*"),
+                ).replace('${replace(each.key, " ", "")}', route.replace(" ", ""))
                 out.append((service, glob))
         else:
             raise AssertionError(f"aws_lambda_permission.{name}: shape not understood; extend this test")
@@ -223,7 +226,7 @@ def test_the_openapi_document_and_docs_page_are_public_routes_of_the_products_fu
     permissions = _invoke_permissions(api, ["users", "products", "cart", "orders"])
     for route in DOCS_ROUTES:
         method, path = route.split(" ")
-        arn = f"$default/{method}{path}"
+        arn = f"$default/{method}{path.replace('{proxy+}', 'swagger-ui.css')}"
         allowed = {s for s, glob in permissions if fnmatch.fnmatchcase(arn, glob)}
         assert allowed == {"products"}, f"{route}: API Gateway may invoke {sorted(allowed) or 'no function'} for {arn}"
 

@@ -6,13 +6,15 @@
 # throttling and JSON access logs. The services still check roles (admin)
 # themselves: the authorizer only proves the token.
 locals {
-  # The API's own description: the OpenAPI 3.1 document and the offline docs
-  # page, served by the products function (routers::finish with
-  # function_serves_docs) to anonymous clients. They are outside
-  # /v1/products, so they also need their own invoke permissions (below).
+  # The API's own description: the OpenAPI 3.1 document and Swagger UI (the
+  # page under /v1/docs/, its files bundled in the binary), served by the
+  # products function (routers::finish with function_serves_docs) to
+  # anonymous clients. They are outside /v1/products, so they also need their
+  # own invoke permissions (below).
   docs_routes = {
-    "GET /v1/openapi.json" = "products"
-    "GET /v1/docs"         = "products"
+    "GET /v1/openapi.json"  = "products"
+    "GET /v1/docs"          = "products"
+    "GET /v1/docs/{proxy+}" = "products"
   }
 
   # Routes open to anonymous clients (API.md). API Gateway picks the most
@@ -102,14 +104,15 @@ resource "aws_lambda_permission" "api" {
 
 # The documentation routes lie outside /v1/<service>, so the permission above
 # does not cover them: one permission per route, for exactly its method and
-# path ("GET /v1/docs" -> <execution arn>/*/GET/v1/docs).
+# path ("GET /v1/docs" -> <execution arn>/*/GET/v1/docs; a greedy path
+# variable is any path below: "GET /v1/docs/{proxy+}" -> .../GET/v1/docs/*).
 resource "aws_lambda_permission" "docs" {
   for_each      = local.docs_routes
   statement_id  = "AllowApiGatewayInvoke-${replace(each.key, "/[^A-Za-z0-9]+/", "-")}"
   action        = "lambda:InvokeFunction"
   function_name = var.services[each.value].function_name
   principal     = "apigateway.amazonaws.com"
-  source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*/${replace(each.key, " ", "")}"
+  source_arn    = "${aws_apigatewayv2_api.this.execution_arn}/*/${replace(replace(each.key, " ", ""), "{proxy+}", "*")}"
 }
 
 resource "aws_cloudwatch_log_group" "access" {

@@ -4,6 +4,7 @@
 
 pub mod cart;
 pub mod cdn;
+mod docs;
 pub mod dto;
 pub mod health;
 pub mod orders;
@@ -226,15 +227,10 @@ fn status_meaning(status: &str) -> &'static str {
     }
 }
 
-/// Interactive documentation of `/v1/openapi.json`: one self-contained page (no external
-/// assets, so it works offline) that lists every operation and can call it.
-async fn docs() -> axum::response::Html<&'static str> {
-    axum::response::Html(include_str!("../../assets/docs.html"))
-}
-
 /// One function's router, finished: the envelope for axum's own 404/405, the body limit and
 /// request ids. The products function also serves the API's own description
-/// (`/v1/openapi.json`, `/v1/docs`), so API Gateway routes those two paths to it.
+/// (`/v1/openapi.json`, `/v1/docs` and Swagger UI's files under it), so API Gateway routes
+/// those paths to it.
 pub fn finish(router: OpenApiRouter, base: &BaseConfig, function_serves_docs: bool) -> http::App {
     let router = router.split_for_parts().0;
     let router = if function_serves_docs {
@@ -252,7 +248,7 @@ pub fn finish_local(router: OpenApiRouter, cdn: Router, base: &BaseConfig) -> ht
     http::App::new(router, base.body_limit_bytes, base.request_timeout)
 }
 
-/// `/v1/openapi.json` and `/v1/docs`. The document is serialized once, here: a handler that
+/// `/v1/openapi.json` and `/v1/docs` (Swagger UI: [`docs`]). The document is serialized once, here: a handler that
 /// captured the `OpenApi` value itself would be cloned with the router for every connection
 /// (about 1.7 MiB each), and re-encoded for every request.
 fn documentation() -> Router {
@@ -272,5 +268,5 @@ fn documentation() -> Router {
                 }
             }),
         )
-        .route("/v1/docs", get(docs))
+        .merge(docs::router())
 }

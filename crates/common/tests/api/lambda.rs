@@ -169,3 +169,31 @@ async fn sign_in_hands_cognito_the_callers_address_from_the_api_gateway_request_
     unknown.ip_address = None;
     assert!(context_data(&unknown).is_none());
 }
+
+#[tokio::test]
+async fn the_products_function_serves_the_docs_page_and_its_files_to_api_gateway() {
+    let app = TestApp::builder().api_gateway_mode().spawn().await;
+    let products = app.function_router(Function::Products).await;
+
+    let redirect = invoke(
+        products.clone(),
+        apigw_v2_event("GET", "/v1/docs", None, None),
+    )
+    .await;
+    let bundle = invoke(
+        products,
+        apigw_v2_event("GET", "/v1/docs/swagger-ui-bundle.js", None, None),
+    )
+    .await;
+
+    assert_eq!(redirect.status, 303);
+    assert_eq!(redirect.headers["location"], "docs/index.html");
+    assert_eq!(bundle.status, 200);
+    assert_eq!(bundle.headers["content-type"], "text/javascript");
+    let text = bundle.body.as_str().expect("the bundle is a text body");
+    assert!(
+        text.len() > 1_000_000 && text.contains("SwaggerUIBundle"),
+        "Swagger UI's bundle, whole ({} bytes)",
+        text.len()
+    );
+}

@@ -108,3 +108,61 @@ fn the_document_generates_without_a_server() {
     assert!(doc["paths"]["/v1/products"]["post"]["requestBody"].is_object());
     assert!(doc["components"]["schemas"]["ProductView"].is_object());
 }
+
+/// The files the Swagger UI page loads, each served under `/v1/docs/`.
+const SWAGGER_UI_FILES: &[&str] = &[
+    "index.css",
+    "swagger-ui.css",
+    "swagger-ui-bundle.js",
+    "swagger-ui-standalone-preset.js",
+    "swagger-initializer.js",
+];
+
+#[tokio::test]
+async fn the_docs_page_is_swagger_ui_over_the_served_document() {
+    let app = TestApp::spawn().await;
+
+    let page = app.get("/v1/docs", None).await;
+
+    assert_eq!(page.status(), 200);
+    assert_eq!(
+        page.url().path(),
+        "/v1/docs/index.html",
+        "/v1/docs redirects to the page"
+    );
+    let html = page.text().await.unwrap();
+    for file in SWAGGER_UI_FILES {
+        assert!(
+            html.contains(&format!("./{file}\"")) || html.contains(&format!("\"{file}\"")),
+            "the page loads {file}"
+        );
+        let served = app.get(&format!("/v1/docs/{file}"), None).await;
+        assert_eq!(served.status(), 200, "/v1/docs/{file}");
+        assert!(served.bytes().await.unwrap().len() > 100, "{file} is empty");
+    }
+    let initializer = app
+        .get("/v1/docs/swagger-initializer.js", None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        initializer.contains(r#""url": "/v1/openapi.json""#),
+        "Swagger UI loads the served document: {initializer}"
+    );
+    assert!(
+        initializer.contains(r#""validatorUrl": "none""#),
+        "the page calls no outside validator: {initializer}"
+    );
+}
+
+#[tokio::test]
+async fn an_unknown_docs_file_is_the_envelopes_404() {
+    let app = TestApp::spawn().await;
+
+    let response = app.get("/v1/docs/no-such-file.js", None).await;
+
+    assert_eq!(response.status(), 404);
+    let body: Value = response.json().await.unwrap();
+    assert_eq!(body["error"]["code"], "RESOURCE_NOT_FOUND", "{body}");
+}
