@@ -65,8 +65,8 @@ pub struct PricedLine {
     pub quantity: u32,
     pub unit_price: Money,
     pub line_total: Money,
-    /// The product is live and has at least `quantity` units available.
-    pub available: bool,
+    /// Units of the product available now (0 once it is deleted).
+    pub available: i64,
 }
 
 /// The cart as the caller sees it. `subtotal` sums the lines that are available.

@@ -50,8 +50,10 @@ pub struct CartItemView {
     pub unit_price: Money,
     #[schema(value_type = String, example = "39.98")]
     pub line_total: Money,
-    /// False when the product was deleted or has fewer units in stock than the line asks.
-    pub available: bool,
+    /// Units of the product available now, like a product's `stock.available` (0 for a
+    /// sold-out or deleted product). A line asking for more does not count in the subtotal.
+    #[schema(minimum = 0)]
+    pub available: i64,
 }
 
 impl From<PricedLine> for CartItemView {

@@ -204,8 +204,8 @@ impl CartService {
     }
 
     /// The cart priced from the catalogue as it is now. A line whose product is gone shows the
-    /// name and price it was added with, `available: false`, and does not count in the
-    /// subtotal.
+    /// name and price it was added with, `available: 0`; a line with fewer units available than
+    /// its quantity does not count in the subtotal.
     pub async fn price(&self, cart: &StoredCart) -> Result<PricedCart, Error> {
         let ids: Vec<i64> = cart.lines.iter().map(|l| l.product_id).collect();
         let products: HashMap<i64, Product> = self.catalog.get_many(&ids).await?;
@@ -216,15 +216,11 @@ impl CartService {
             .map(|line| {
                 let current = products.get(&line.product_id);
                 let (name, unit_price, available) = match current {
-                    Some(p) => (
-                        p.name.clone(),
-                        p.price,
-                        p.stock_available >= i64::from(line.quantity),
-                    ),
-                    None => (line.name.clone(), line.unit_price, false),
+                    Some(p) => (p.name.clone(), p.price, p.stock_available.max(0)),
+                    None => (line.name.clone(), line.unit_price, 0),
                 };
                 let line_total = unit_price.times(line.quantity);
-                if available {
+                if available >= i64::from(line.quantity) {
                     subtotal = subtotal + line_total;
                 }
                 PricedLine {

@@ -75,7 +75,7 @@ async fn a_customer_builds_changes_and_clears_their_cart() {
     assert_eq!(
         body["items"],
         json!([{"product_id": mug, "name": "Mug", "quantity": 3, "unit_price": "12.50",
-                "line_total": "37.50", "available": true}]),
+                "line_total": "37.50", "available": 10}]),
         "quantities add up"
     );
     assert_eq!(body["subtotal"], "37.50");
@@ -494,8 +494,8 @@ async fn a_repriced_or_deleted_product_shows_the_truth_without_changing_the_cart
     assert_eq!(
         body["items"],
         json!([
-            {"product_id": kept, "name": "Kettle v2", "quantity": 1, "unit_price": "35.00", "line_total": "35.00", "available": true},
-            {"product_id": dropped, "name": "Toaster", "quantity": 2, "unit_price": "25.00", "line_total": "50.00", "available": false},
+            {"product_id": kept, "name": "Kettle v2", "quantity": 1, "unit_price": "35.00", "line_total": "35.00", "available": 5},
+            {"product_id": dropped, "name": "Toaster", "quantity": 2, "unit_price": "25.00", "line_total": "50.00", "available": 0},
         ])
     );
     assert_eq!(body["subtotal"], "35.00", "only what can be bought counts");
@@ -505,7 +505,7 @@ async fn a_repriced_or_deleted_product_shows_the_truth_without_changing_the_cart
         "a read never changes the cart"
     );
 
-    // Too little stock left also shows as unavailable.
+    // Too little stock left: the count says so, and the line leaves the subtotal.
     app.send_json(
         Method::PUT,
         &format!("/v1/products/{kept}/inventory"),
@@ -514,7 +514,7 @@ async fn a_repriced_or_deleted_product_shows_the_truth_without_changing_the_cart
     )
     .await;
     let body = cart(&app, &customer).await;
-    assert_eq!(body["items"][0]["available"], false);
+    assert_eq!(body["items"][0]["available"], 0);
     assert_eq!(body["subtotal"], "0.00");
 }
 
