@@ -328,7 +328,7 @@ pub enum AnswerFault {
 #[derive(Default)]
 pub struct WorkflowFaults {
     inner: std::sync::OnceLock<Arc<dyn Workflow>>,
-    armed: std::sync::Mutex<Option<(AnswerFault, &'static str)>>,
+    armed: std::sync::Mutex<Vec<(AnswerFault, &'static str)>>,
     pub reached: Arc<tokio::sync::Notify>,
 }
 
@@ -339,8 +339,9 @@ impl WorkflowFaults {
 
     /// Arms `fault` for the next `SendTaskSuccess` whose output contains `output_contains`
     /// (each step answers its own shape: `"reserved"`, `"authorized"`, `"shipment_id"` …).
+    /// Several faults may be armed at once; each fires once.
     pub fn arm(&self, fault: AnswerFault, output_contains: &'static str) {
-        *self.armed.lock().unwrap() = Some((fault, output_contains));
+        self.armed.lock().unwrap().push((fault, output_contains));
     }
 
     fn inner(&self) -> &dyn Workflow {
@@ -360,13 +361,10 @@ impl Workflow for WorkflowFaults {
     async fn succeed(&self, token: &str, output: &str) -> Result<TaskAnswer, RepoError> {
         let fault = {
             let mut armed = self.armed.lock().unwrap();
-            match *armed {
-                Some((fault, shape)) if output.contains(shape) => {
-                    *armed = None;
-                    Some(fault)
-                }
-                _ => None,
-            }
+            armed
+                .iter()
+                .position(|(_, shape)| output.contains(shape))
+                .map(|at| armed.remove(at).0)
         };
         match fault {
             None => self.inner().succeed(token, output).await,
@@ -381,8 +379,8 @@ impl Workflow for WorkflowFaults {
                     source: "injected SendTaskSuccess failure".into(),
                 })
             }
+            // Not a crash point: nothing to notify.
             Some(AnswerFault::Refuse) => {
-                self.reached.notify_one();
                 self.inner()
                     .fail(token, "InjectedFailure", "the step's success was replaced")
                     .await

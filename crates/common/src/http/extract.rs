@@ -117,6 +117,58 @@ impl<T: DeserializeOwned + Send, S: Send + Sync> FromRequestParts<S> for ApiQuer
     }
 }
 
+/// The header a client sends its Cognito advanced-security device data in (optional).
+pub static USER_CONTEXT_DATA: header::HeaderName =
+    header::HeaderName::from_static("x-user-context-data");
+
+/// The caller's [`crate::models::user::ClientContext`]: behind API Gateway its `sourceIp` from
+/// the request context; in the local server the connection's peer address.
+pub struct CallerContext(pub crate::models::user::ClientContext);
+
+impl<S: Send + Sync> FromRequestParts<S> for CallerContext {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
+        use lambda_http::RequestExt;
+        const LEFT_OUT: [header::HeaderName; 3] = [
+            header::AUTHORIZATION,
+            header::COOKIE,
+            header::HeaderName::from_static("x-user-context-data"),
+        ];
+        let ip_address = match parts.request_context_ref() {
+            Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {
+                ctx.http.source_ip.clone()
+            }
+            _ => parts
+                .extensions
+                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
+                .map(|info| info.0.ip().to_string()),
+        };
+        let text = |value: &header::HeaderValue| value.to_str().ok().map(str::to_owned);
+        Ok(Self(crate::models::user::ClientContext {
+            ip_address,
+            server_name: parts
+                .headers
+                .get(header::HOST)
+                .and_then(text)
+                .unwrap_or_default(),
+            server_path: parts.uri.path().to_owned(),
+            headers: parts
+                .headers
+                .iter()
+                .filter(|(name, _)| !LEFT_OUT.contains(name))
+                .filter_map(|(name, value)| Some((name.as_str().to_owned(), text(value)?)))
+                .take(50)
+                .collect(),
+            encoded_data: parts
+                .headers
+                .get(&USER_CONTEXT_DATA)
+                .and_then(text)
+                .filter(|d| !d.is_empty() && d.len() <= 8192),
+        }))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -175,57 +227,5 @@ mod tests {
         assert!(!ok("text/plain"));
         assert!(!ok("application/jsonp"));
         assert!(!is_json_content_type(None));
-    }
-}
-
-/// The header a client sends its Cognito advanced-security device data in (optional).
-pub static USER_CONTEXT_DATA: header::HeaderName =
-    header::HeaderName::from_static("x-user-context-data");
-
-/// The caller's [`crate::models::user::ClientContext`]: behind API Gateway its `sourceIp` from
-/// the request context; in the local server the connection's peer address.
-pub struct CallerContext(pub crate::models::user::ClientContext);
-
-impl<S: Send + Sync> FromRequestParts<S> for CallerContext {
-    type Rejection = ApiError;
-
-    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, Self::Rejection> {
-        use lambda_http::RequestExt;
-        const LEFT_OUT: [header::HeaderName; 3] = [
-            header::AUTHORIZATION,
-            header::COOKIE,
-            header::HeaderName::from_static("x-user-context-data"),
-        ];
-        let ip_address = match parts.request_context_ref() {
-            Some(lambda_http::request::RequestContext::ApiGatewayV2(ctx)) => {
-                ctx.http.source_ip.clone()
-            }
-            _ => parts
-                .extensions
-                .get::<axum::extract::ConnectInfo<std::net::SocketAddr>>()
-                .map(|info| info.0.ip().to_string()),
-        };
-        let text = |value: &header::HeaderValue| value.to_str().ok().map(str::to_owned);
-        Ok(Self(crate::models::user::ClientContext {
-            ip_address,
-            server_name: parts
-                .headers
-                .get(header::HOST)
-                .and_then(text)
-                .unwrap_or_default(),
-            server_path: parts.uri.path().to_owned(),
-            headers: parts
-                .headers
-                .iter()
-                .filter(|(name, _)| !LEFT_OUT.contains(name))
-                .filter_map(|(name, value)| Some((name.as_str().to_owned(), text(value)?)))
-                .take(50)
-                .collect(),
-            encoded_data: parts
-                .headers
-                .get(&USER_CONTEXT_DATA)
-                .and_then(text)
-                .filter(|d| !d.is_empty() && d.len() <= 8192),
-        }))
     }
 }

@@ -252,6 +252,68 @@ async fn a_worker_killed_after_reserving_but_before_answering_reserves_once() {
     .await;
 }
 
+/// The charge step's success is lost (the workflow hears a failure), so the saga compensates an
+/// authorized order; the worker dies at the armed point of the compensation and a new one takes
+/// over. The order must end `FAILED` with its authorization voided once and its stock back.
+async fn compensation_crash(
+    case: &str,
+    arm: impl FnOnce(&Row),
+    notify: impl Fn(&Row) -> Arc<tokio::sync::Notify>,
+) {
+    let row = row().await;
+    row.workflow.arm(AnswerFault::Refuse, "authorized");
+    arm(&row);
+    let order_id = place(&row.app, &row.customer).await["order_id"]
+        .as_i64()
+        .unwrap();
+    reached(&notify(&row), case).await;
+    row.app.kill_checkout_worker();
+    row.app.spawn_checkout_worker().await;
+    let done = settled(&row.app, &row.customer, order_id, 120).await;
+    assert_eq!(done["status"], "FAILED", "{case}: {done}");
+    quiet(&row.app, order_id).await;
+    assert_eq!(inventory(&row.app, row.product_id).await, (10, 0), "{case}");
+    assert_invariants(&row.app, &[(row.product_id, 10)], case).await;
+    let voids: (i64,) = sqlx::query_as(
+        "SELECT count(*) FROM payment_ledger WHERE idempotency_key = $1 AND outcome = 'succeeded'",
+    )
+    .bind(format!("order-{order_id}-void"))
+    .fetch_one(&row.app.pool)
+    .await
+    .unwrap();
+    assert_eq!(voids.0, 1, "{case}: voided once");
+}
+
+#[tokio::test]
+async fn a_worker_killed_before_the_void_is_sent_still_voids_the_failed_order() {
+    compensation_crash(
+        "void/before",
+        |r| r.payments.arm(PaymentOp::Void, CallPoint::Before),
+        |r| r.payments.reached.clone(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_after_the_provider_voided_but_before_the_commit_voids_once() {
+    compensation_crash(
+        "void/after",
+        |r| r.payments.arm(PaymentOp::Void, CallPoint::After),
+        |r| r.payments.reached.clone(),
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_worker_killed_after_compensating_but_before_answering_changes_nothing_more() {
+    compensation_crash(
+        "compensate/answer",
+        |r| r.workflow.arm(AnswerFault::Hang, "\"confirmed\":false"),
+        |r| r.workflow.reached.clone(),
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn a_failed_send_task_success_is_recovered_by_redelivery() {
     let row = row().await;
@@ -274,7 +336,6 @@ async fn a_compensation_that_finds_the_order_confirmed_resumes_the_confirmed_pat
     let order_id = place(&row.app, &row.customer).await["order_id"]
         .as_i64()
         .unwrap();
-    reached(&row.workflow.reached, "confirm refused").await;
     let events = super::orders::history_with(
         &row.app,
         &row.customer,
