@@ -159,18 +159,7 @@ async fn crash_and_recover(
     arm: impl FnOnce(&Row),
     notify: impl Fn(&Row) -> Arc<tokio::sync::Notify>,
 ) {
-    let row = row().await;
-    arm(&row);
-    let order_id = place(&row.app, &row.customer).await["order_id"]
-        .as_i64()
-        .unwrap();
-    reached(&notify(&row), case).await;
-    row.app.kill_checkout_worker();
-    row.app.spawn_checkout_worker().await;
-    let done = settled(&row.app, &row.customer, order_id, 120).await;
-    assert_eq!(done["status"], "CONFIRMED", "{case}: {done}");
-    quiet(&row.app, order_id).await;
-    assert_invariants(&row.app, &[(row.product_id, 10)], case).await;
+    let (row, order_id) = crash_and_settle(case, arm, notify, "CONFIRMED").await;
     let calls: Vec<(String,)> = sqlx::query_as(
         "SELECT operation FROM payment_ledger WHERE idempotency_key LIKE $1 ORDER BY created_at",
     )
@@ -180,6 +169,30 @@ async fn crash_and_recover(
     .unwrap();
     let calls: Vec<&str> = calls.iter().map(|(op,)| op.as_str()).collect();
     assert_eq!(calls, ["authorize", "capture"], "{case}: one call each");
+}
+
+/// Places an order with `arm`'s fault armed, kills the worker once the fault is reached, starts
+/// a new one, and waits until the order ends `expected` with nothing in flight and the
+/// invariants holding.
+async fn crash_and_settle(
+    case: &str,
+    arm: impl FnOnce(&Row),
+    notify: impl Fn(&Row) -> Arc<tokio::sync::Notify>,
+    expected: &str,
+) -> (Row, i64) {
+    let row = row().await;
+    arm(&row);
+    let order_id = place(&row.app, &row.customer).await["order_id"]
+        .as_i64()
+        .unwrap();
+    reached(&notify(&row), case).await;
+    row.app.kill_checkout_worker();
+    row.app.spawn_checkout_worker().await;
+    let done = settled(&row.app, &row.customer, order_id, 120).await;
+    assert_eq!(done["status"], expected, "{case}: {done}");
+    quiet(&row.app, order_id).await;
+    assert_invariants(&row.app, &[(row.product_id, 10)], case).await;
+    (row, order_id)
 }
 
 #[tokio::test]
@@ -260,20 +273,12 @@ async fn compensation_crash(
     arm: impl FnOnce(&Row),
     notify: impl Fn(&Row) -> Arc<tokio::sync::Notify>,
 ) {
-    let row = row().await;
-    row.workflow.arm(AnswerFault::Refuse, "authorized");
-    arm(&row);
-    let order_id = place(&row.app, &row.customer).await["order_id"]
-        .as_i64()
-        .unwrap();
-    reached(&notify(&row), case).await;
-    row.app.kill_checkout_worker();
-    row.app.spawn_checkout_worker().await;
-    let done = settled(&row.app, &row.customer, order_id, 120).await;
-    assert_eq!(done["status"], "FAILED", "{case}: {done}");
-    quiet(&row.app, order_id).await;
+    let refuse_then = |row: &Row| {
+        row.workflow.arm(AnswerFault::Refuse, "authorized");
+        arm(row);
+    };
+    let (row, order_id) = crash_and_settle(case, refuse_then, notify, "FAILED").await;
     assert_eq!(inventory(&row.app, row.product_id).await, (10, 0), "{case}");
-    assert_invariants(&row.app, &[(row.product_id, 10)], case).await;
     let voids: (i64,) = sqlx::query_as(
         "SELECT count(*) FROM payment_ledger WHERE idempotency_key = $1 AND outcome = 'succeeded'",
     )
