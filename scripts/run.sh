@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
 # Starts the local stack and the whole platform on one port (default 127.0.0.1:8080, PORT
 # overrides): every /v1 route, plus the background workers. Ctrl-C stops the server;
-# `scripts/stack.sh down` stops PostgreSQL, Redis and moto.
+# `scripts/dev/stack.sh down` stops PostgreSQL, Redis and moto.
 set -euo pipefail
 repo="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$repo"
 
 requested_port="${PORT:-8080}"
-scripts/stack.sh up
+scripts/dev/stack.sh up
 # shellcheck disable=SC1090
-source "$(scripts/stack.sh env)"
+source "$(scripts/dev/stack.sh env)"
 cargo build --quiet -p local
 export PORT="$requested_port"
 base="http://127.0.0.1:$PORT"
@@ -22,6 +22,6 @@ The platform is starting on $base  (logs: JSON lines on stdout)
 The README's walkthrough (scripts/test.sh runs it as printed; jq needed), once the server is up:
 
 TXT
-scripts/check_walkthrough.sh --print | sed "s|^B=\${B:-http://127.0.0.1:8080}|B=$base|; s/^/  /"
+scripts/check/walkthrough.sh --print | sed "s|^B=\${B:-http://127.0.0.1:8080}|B=$base|; s/^/  /"
 echo
 exec "${CARGO_TARGET_DIR:-$repo/target}/debug/local" serve

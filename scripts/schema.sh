@@ -22,7 +22,7 @@ if [[ -z "${DATABASE_URL_TO_DUMP:-}" && -n "${DATABASE_URL:-}" && "${1:-}" == "-
   url="$DATABASE_URL"
 else
   # shellcheck disable=SC1090
-  source "$("$repo/scripts/stack.sh" env)"
+  source "$("$repo/scripts/dev/stack.sh" env)"
   temp_db="schema_$$_$RANDOM"
   psql "$PG_ADMIN_URL" -qAtc "CREATE DATABASE \"$temp_db\"" >/dev/null
   url="${PG_ADMIN_URL%/*}/$temp_db"

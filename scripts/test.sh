@@ -22,11 +22,11 @@ done
 step() { printf '\n== %s\n' "$*"; }
 
 was_running=0
-if scripts/stack.sh status >/dev/null 2>&1; then was_running=1; fi
+if scripts/dev/stack.sh status >/dev/null 2>&1; then was_running=1; fi
 stop_stack() {
   if [[ $was_running -eq 0 ]]; then
     step "stopping the local stack"
-    scripts/stack.sh down || true
+    scripts/dev/stack.sh down || true
   fi
 }
 trap stop_stack EXIT
@@ -37,9 +37,9 @@ if [[ $quick -eq 0 ]]; then
 fi
 
 step "starting the local stack"
-scripts/stack.sh up
+scripts/dev/stack.sh up
 # shellcheck disable=SC1090
-source "$(scripts/stack.sh env)"
+source "$(scripts/dev/stack.sh env)"
 
 if [[ $quick -eq 0 ]]; then
   step "cargo clippy --all-targets -- -D warnings"
@@ -51,16 +51,16 @@ cargo test --workspace --quiet -- --test-threads "${TEST_THREADS:-8}" "${cargo_a
 
 if [[ $quick -eq 0 ]]; then
   step "OpenAPI 3.1 validation"
-  scripts/check_openapi.sh
+  scripts/check/openapi.sh
   step "schemathesis against the served document"
-  scripts/check_schemathesis.sh
+  scripts/check/schemathesis.sh
   step "a generated client's journey"
-  scripts/check_client.sh
+  scripts/check/client.sh
   step "interactive documentation in headless Chromium"
-  scripts/check_docs.sh
+  scripts/check/docs.sh
   step "the README's walkthrough, as printed"
-  scripts/check_walkthrough.sh
+  scripts/check/walkthrough.sh
   step "infrastructure checks"
-  scripts/check_infra.sh
+  scripts/check/infra.sh
 fi
 step "all tests passed"

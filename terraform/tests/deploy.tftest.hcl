@@ -2,7 +2,7 @@
 # the whole root module applied against mocked providers (no AWS account, no credentials).
 # It proves the module graph evaluates with each environment's values (no cycles, every
 # for_each known, every precondition and variable validation satisfied) and pins the
-# deployability fixes of issue 11. tests/infra (scripts/check_infra.sh) checks the rest offline.
+# deployability fixes of issue 11. tests/infra (scripts/check/infra.sh) checks the rest offline.
 
 # Mocked computed values are random strings by default, which the provider's own validators
 # reject (policy JSON, ARNs, URLs): these defaults give them AWS's shapes.

@@ -436,9 +436,9 @@ def test_deploy_waits_for_a_green_ci_and_shows_the_plan_before_the_protected_app
 def test_ci_runs_terraform_init_validate_and_test():
     doc = _workflow("ci.yml")
     runs = "\n".join(s.get("run", "") for _, s in _steps(doc))
-    # the rehearsal runs in scripts/check_infra.sh, with a mirror made from the lock file
-    assert "terraform providers mirror" in runs and "TF_REHEARSAL=require" in runs and "scripts/check_infra.sh" in runs
-    script = (REPO / "scripts" / "check_infra.sh").read_text()
+    # the rehearsal runs in scripts/check/infra.sh, with a mirror made from the lock file
+    assert "terraform providers mirror" in runs and "TF_REHEARSAL=require" in runs and "scripts/check/infra.sh" in runs
+    script = (REPO / "scripts" / "check" / "infra.sh").read_text()
     assert "init -backend=false" in script and " validate" in script and " test " in script and " plan " in script
     assert list((TF / "tests").glob("*.tftest.hcl")), "terraform/tests/*.tftest.hcl"
     assert "mock_provider" in "".join(p.read_text() for p in (TF / "tests").glob("*.tftest.hcl"))

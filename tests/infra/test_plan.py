@@ -1,6 +1,6 @@
-"""The dev plan of the real aws provider against moto (scripts/check_infra.sh: `terraform plan`
+"""The dev plan of the real aws provider against moto (scripts/check/infra.sh: `terraform plan`
 on a scratch copy, then `terraform show -json`; TF_PLAN_JSON names the file). Skipped without
-it: check_infra.sh runs this file only after that plan.
+it: scripts/check/infra.sh runs this file only after that plan.
 
 What the plan creates is checked against what the code needs, derived from the code
 (tests/infra/code_contract.py: the composition root's call graph per function and command).
@@ -19,7 +19,7 @@ import code_contract
 from conftest import TF, load_tf
 
 PLAN_FILE = os.environ.get("TF_PLAN_JSON")
-pytestmark = pytest.mark.skipif(not PLAN_FILE, reason="TF_PLAN_JSON unset: run scripts/check_infra.sh (the plan against moto)")
+pytestmark = pytest.mark.skipif(not PLAN_FILE, reason="TF_PLAN_JSON unset: run scripts/check/infra.sh (the plan against moto)")
 
 # Read by the code, but not to be set in AWS: local-only switches (Lambda sets AWS_REGION and
 # AWS_LAMBDA_RUNTIME_API itself; the SDK's regional endpoints are the default; the database

@@ -2,9 +2,9 @@
 
 The schema is tests/infra/aws_provider_schema.json: hashicorp/aws 5.100.0 (the version
 terraform/versions.tf pins, the one of the Terraform mirror), trimmed to the types in use, taken
-from the provider binary by scripts/tf_schema/from_provider.py (rerun
-`scripts/tf_schema/regenerate.sh --mirror` after adding a resource type). Where the mirror is
-present, scripts/check_infra.sh also runs the real `terraform validate`. For each block it checks the
+from the provider binary by scripts/gen/tf_schema/from_provider.py (rerun
+`scripts/gen/tf_schema/regenerate.sh --mirror` after adding a resource type). Where the mirror is
+present, scripts/check/infra.sh also runs the real `terraform validate`. For each block it checks the
 type exists, every argument and nested block is known (an argument written as a block or the
 other way round is an error), and every required argument and block is present. This is what
 `terraform validate` would say about names and shapes, without the provider binary.
@@ -103,7 +103,7 @@ def check_files(files: list[Path], schema: dict) -> list[str]:
             where = f"{rel}: {'' if kind == 'resource' else kind + '.'}{rtype}.{name}"
             types = schema[kind]
             if rtype not in types:
-                errors.append(f"{where}: type unknown to the trimmed schema (a typo, or rerun scripts/tf_schema/regenerate.sh)")
+                errors.append(f"{where}: type unknown to the trimmed schema (a typo, or rerun scripts/gen/tf_schema/regenerate.sh)")
                 continue
             errors += check_body(body, types[rtype], where, True)
     return errors

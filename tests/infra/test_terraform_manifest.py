@@ -1,5 +1,5 @@
 """The Terraform modules match scripts/aws_resources.json, the one source of truth of names,
-keys and wiring shared with the local stack (scripts/provision.py)."""
+keys and wiring shared with the local stack (scripts/dev/provision.py)."""
 
 from __future__ import annotations
 

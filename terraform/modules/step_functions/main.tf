@@ -1,6 +1,6 @@
 # Owns the checkout_workflow state machine, its role and its logs. The ASL
 # file belongs to the orders code and is executed unchanged by the local
-# emulator; scripts/provision.py fills the same ${placeholders}
+# emulator; scripts/dev/provision.py fills the same ${placeholders}
 # (case-insensitively), so every name it offers is offered here in lower,
 # upper and original case. The role may only hand tasks to checkout-tasks,
 # publish to order-events and append to OrderEvents.

@@ -1,0 +1,304 @@
+#!/usr/bin/env bash
+# Checkout benchmark: the checkout saga end to end (POST /v1/orders → Step Functions in moto →
+# the orders worker through the SQS task queue → CONFIRMED) on the local stack.
+#
+#   scripts/bench/checkout.sh
+#   BASE_URL=http://127.0.0.1:8080 scripts/bench/checkout.sh     # against a running server
+#
+# 1. throughput: BENCH_BASELINE checkouts one at a time (unloaded latency), then
+#    BENCH_CUSTOMERS customers each put one unit of a product with plenty of stock in their
+#    cart and check out at once, for up to BENCH_ROUNDS rounds or BENCH_DURATION
+#    seconds of rounds; checkouts/s, POST latency and 202 → CONFIRMED (orders polled every
+#    BENCH_POLL_MS) as p50/p95/p99/max, per-step timings from OrderEvents, CPU per process.
+# 2. contention: BENCH_RACERS customers race for BENCH_UNITS units of a fresh product,
+#    BENCH_CONTENTION_ROUNDS times: exactly BENCH_UNITS CONFIRMED, the rest FAILED with
+#    insufficient_stock, stock.available 0 (and Postgres' product_inventory agrees).
+# The load generator is scripts/bench/checkout.py (python3, standard library only). Prints
+# markdown tables and writes them, with the date, machine, commit and binary, between the
+# markers of BENCH_OUT (created if missing; the rest of the file is kept).
+#
+# Without BASE_URL it runs `scripts/dev/stack.sh up` (provisions the state machine; `down` at the
+# end only if the stack was not running before), then starts the `local` server on a free port
+# from BENCH_PORT: target/release/local if it exists, else target/debug/local (built with
+# `nice -n 19 cargo build -p local` when missing); BENCH_BIN overrides. The server is stopped
+# at the end. With BASE_URL nothing is started; the stack's env (admin account, DATABASE_URL)
+# is read if present.
+#
+# Exit status: 0 all good; 1 a wrong contention result; 2 throughput orders that did not
+# confirm, or a setup failure.
+#
+# Environment (defaults): BENCH_BASELINE=5 BENCH_CUSTOMERS=20 BENCH_ROUNDS=5 BENCH_DURATION=60
+# BENCH_POLL_MS=50 BENCH_RACERS=12 BENCH_UNITS=5 BENCH_CONTENTION_ROUNDS=10 BENCH_STOCK_WAIT=5
+# BENCH_ORDER_TIMEOUT=150 BENCH_MAX_SECONDS=900 (bound of the load generator)
+# BENCH_PHASES="throughput contention"
+# BENCH_PORT=18090 BENCH_RUST_LOG=warn BENCH_OUT=docs/benchmarks/checkout.md (empty: print only)
+# BENCH_KEEP_RAW=<dir> (keep the server log and the output) BENCH_SERVER_ENV= (NAME=value words
+# added to the server's environment, e.g. "DATABASE_MAX_CONNECTIONS=20").
+set -euo pipefail
+
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+cd "$REPO"
+
+BASE_URL="${BASE_URL:-}"
+BENCH_PORT="${BENCH_PORT:-18090}"
+BENCH_RUST_LOG="${BENCH_RUST_LOG:-warn}"
+BENCH_OUT="${BENCH_OUT-docs/benchmarks/checkout.md}"
+BENCH_KEEP_RAW="${BENCH_KEEP_RAW:-}"
+BENCH_MAX_SECONDS="${BENCH_MAX_SECONDS:-900}"
+BENCH_BIN="${BENCH_BIN:-}"
+BENCH_SERVER_ENV="${BENCH_SERVER_ENV:-}"
+export BENCH_MAX_SECONDS
+TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
+BEGIN_MARK='<!-- bench_checkout:begin -->'
+END_MARK='<!-- bench_checkout:end -->'
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() {
+    printf 'bench: ERROR: %s\n' "$*" >&2
+    exit 2
+}
+
+WORK="$(mktemp -d /tmp/bench_checkout.XXXXXX)"
+SERVER_PID=""
+STOP_STACK=0
+
+# shellcheck disable=SC2317 # called by the trap
+cleanup() {
+    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        log "stopping the server (pid $SERVER_PID)"
+        kill "$SERVER_PID" 2>/dev/null || true
+        for _ in $(seq 100); do
+            kill -0 "$SERVER_PID" 2>/dev/null || break
+            sleep 0.1
+        done
+        kill -9 "$SERVER_PID" 2>/dev/null || true
+    fi
+    SERVER_PID=""
+    if ((STOP_STACK)); then
+        log "stopping the local stack (this script started it)"
+        scripts/dev/stack.sh down || true
+        STOP_STACK=0
+    fi
+    if [[ -n "$BENCH_KEEP_RAW" ]]; then
+        mkdir -p "$BENCH_KEEP_RAW"
+        cp -f "$WORK"/* "$BENCH_KEEP_RAW"/ 2>/dev/null || true
+    fi
+    rm -rf "$WORK"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+port_open() {
+    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+free_port() {
+    local port="$1"
+    while port_open "$port"; do
+        port=$((port + 1))
+        ((port < 65535)) || die "no free port from $1"
+    done
+    printf '%s\n' "$port"
+}
+
+# wait_http URL PID SECONDS: until URL answers 200, or the process dies, or time runs out.
+wait_http() {
+    local url="$1" pid="$2" deadline=$((SECONDS + $3))
+    until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)" == 200 ]]; do
+        kill -0 "$pid" 2>/dev/null || return 1
+        ((SECONDS < deadline)) || return 1
+        sleep 0.2
+    done
+}
+
+load_stack_env() {
+    local file
+    file="$(scripts/dev/stack.sh env 2>/dev/null || true)"
+    if [[ -n "$file" && -f "$file" ]]; then
+        set -a
+        # shellcheck source=/dev/null
+        . "$file"
+        set +a
+        return 0
+    fi
+    return 1
+}
+
+binary_kind=""
+if [[ -z "$BASE_URL" ]]; then
+    command -v curl >/dev/null || die "curl is required"
+    if ! scripts/dev/stack.sh status >/dev/null 2>&1; then
+        STOP_STACK=1
+    fi
+    # Always `up`: it is idempotent and (re)provisions the checkout state machine. Migrations
+    # are left to the server, which applies them at start (APP_ENV=local).
+    log "scripts/dev/stack.sh up"
+    SKIP_MIGRATIONS=1 nice -n 19 scripts/dev/stack.sh up >"$WORK/stack-up.log" 2>&1 || {
+        tail -n 30 "$WORK/stack-up.log" >&2
+        die "scripts/dev/stack.sh up failed"
+    }
+    load_stack_env || die "no stack env after scripts/dev/stack.sh up"
+    [[ "${CHECKOUT_STATE_MACHINE_PROVISIONED:-}" == true ]] ||
+        die "the checkout state machine is not provisioned (CHECKOUT_STATE_MACHINE_PROVISIONED=${CHECKOUT_STATE_MACHINE_PROVISIONED:-})"
+
+    if [[ -z "$BENCH_BIN" ]]; then
+        if [[ -x "$TARGET_DIR/release/local" ]]; then
+            BENCH_BIN="$TARGET_DIR/release/local"
+        else
+            if [[ ! -x "$TARGET_DIR/debug/local" ]]; then
+                log "building the debug server (nice -n 19 cargo build -p local)"
+                nice -n 19 cargo build --quiet -p local
+            fi
+            BENCH_BIN="$TARGET_DIR/debug/local"
+        fi
+    fi
+    [[ -x "$BENCH_BIN" ]] || die "no server binary at $BENCH_BIN"
+    case "$BENCH_BIN" in
+    */release/*) binary_kind="release" ;;
+    */debug/*) binary_kind="debug" ;;
+    *) binary_kind="custom" ;;
+    esac
+    binary_kind="$binary_kind (\`${BENCH_BIN#"$REPO"/}\`, built $(date -u -r "$BENCH_BIN" +%Y-%m-%dT%H:%MZ))"
+
+    # Another server on the same stack also polls the checkout task queue and takes some of the
+    # saga's tasks: the numbers would then be those of both servers.
+    others=""
+    for pid in $(pgrep -x local 2>/dev/null || true); do
+        if tr '\0' '\n' <"/proc/$pid/environ" 2>/dev/null |
+            grep -qxF "CHECKOUT_TASK_QUEUE_URL=$CHECKOUT_TASK_QUEUE_URL"; then
+            others="$others $pid"
+        fi
+    done
+    if [[ -n "$others" ]]; then
+        log "WARNING: other servers poll the same checkout task queue (pids$others)"
+    fi
+
+    port="$(free_port "$BENCH_PORT")"
+    BASE_URL="http://127.0.0.1:$port"
+    # Processed images are served by the server itself at /images/<key> (as run.sh sets it).
+    export IMAGES_PUBLIC_BASE_URL="$BASE_URL/images"
+    log "starting $BENCH_BIN on $BASE_URL (RUST_LOG=$BENCH_RUST_LOG)"
+    # shellcheck disable=SC2086 # BENCH_SERVER_ENV is a list of NAME=value words
+    env PORT="$port" HOST=127.0.0.1 RUST_LOG="$BENCH_RUST_LOG" $BENCH_SERVER_ENV \
+        "$BENCH_BIN" serve >"$WORK/server.log" 2>&1 &
+    SERVER_PID=$!
+    if ! wait_http "$BASE_URL/v1/orders/health" "$SERVER_PID" 120; then
+        tail -n 30 "$WORK/server.log" >&2
+        die "the server did not become healthy on $BASE_URL"
+    fi
+    export BENCH_SERVER_PID="$SERVER_PID"
+else
+    load_stack_env || log "no stack env found: using LOCAL_ADMIN_EMAIL/LOCAL_ADMIN_PASSWORD as set"
+    binary_kind="server at $BASE_URL (not started by this script)"
+fi
+export BASE_URL
+# moto's pid (its CPU time) and log (one line per request) for the throughput report.
+stack_dir="${STACK_DIR:-/var/tmp/shop-stack}"
+if [[ -f "$stack_dir/moto.pid" ]]; then
+    BENCH_MOTO_PID="$(head -n 1 "$stack_dir/moto.pid")"
+    export BENCH_MOTO_PID
+fi
+if [[ -f "$stack_dir/moto.log" ]]; then
+    export BENCH_MOTO_LOG="$stack_dir/moto.log"
+fi
+
+started="$(date -u +%Y-%m-%dT%H:%M:%SZ)"
+status=0
+timeout --kill-after=10 "$((BENCH_MAX_SECONDS + 60))" python3 "$REPO/scripts/bench/checkout.py" \
+    | tee "$WORK/output.md" || status=${PIPESTATUS[0]}
+
+# What the server logged at warn and above during the run (RUST_LOG=warn: only those).
+server_notes=""
+if [[ -n "$SERVER_PID" && -s "$WORK/server.log" ]]; then
+    server_notes="$(python3 - "$WORK/server.log" <<'PY'
+import collections, json, sys
+levels, messages = collections.Counter(), collections.Counter()
+metrics = collections.defaultdict(list)  # EMF lines: latency per route, TimeToConfirm
+for line in open(sys.argv[1], errors="replace"):
+    try:
+        rec = json.loads(line)
+    except ValueError:
+        continue
+    if "_aws" in rec:
+        if "RouteClass" in rec and "Latency" in rec:
+            metrics[f"`{rec['RouteClass']}`"].append(float(rec["Latency"]))
+        if "TimeToConfirm" in rec:
+            metrics["checkout: TimeToConfirm (order placed → CONFIRMED)"].append(
+                float(rec["TimeToConfirm"]))
+        continue
+    level = str(rec.get("level", "?")).upper()
+    if level in ("WARN", "ERROR"):
+        levels[level] += 1
+        fields = rec.get("fields", {}) if isinstance(rec.get("fields"), dict) else {}
+        msg = fields.get("message") or rec.get("message") or "?"
+        err = fields.get("error") or rec.get("error") or ""
+        messages[f"{level} {msg}" + (f": {str(err)[:160]}" if err else "")] += 1
+if not levels:
+    print("Server log during the run: no WARN or ERROR line.")
+else:
+    print("Server log during the run: " + ", ".join(f"{v} {k}" for k, v in levels.items()) + ":")
+    print()
+    for msg, n in messages.most_common(12):
+        print(f"- {n} × `{msg}`")
+if metrics:
+    def pct(v, p):
+        v = sorted(v)
+        return v[max(0, -(-len(v) * p // 100) - 1)]
+    print()
+    print("Server-side latency from the server's own metrics (EMF lines, whole run):")
+    print()
+    print("| metric | n | p50 | p95 | p99 | max |")
+    print("| --- | ---: | ---: | ---: | ---: | ---: |")
+    for name, v in sorted(metrics.items(), key=lambda kv: -len(kv[1])):
+        print(f"| {name} | {len(v)} | " + " | ".join(
+            f"{x:,.0f} ms".replace(",", " ") for x in (pct(v, 50), pct(v, 95), pct(v, 99), max(v)))
+            + " |")
+PY
+)"
+    printf '\n%s\n' "$server_notes"
+fi
+
+if [[ -n "$BENCH_OUT" ]]; then
+    block="$WORK/block.md"
+    {
+        echo "$BEGIN_MARK"
+        echo
+        cpu_model="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
+        memory="$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
+        commit="$(git rev-parse --short HEAD)"
+        git diff --quiet HEAD -- crates services statemachines 2>/dev/null ||
+            commit="$commit (with uncommitted changes in crates/, services/ or statemachines/)"
+        echo "Measured $started on $(nproc) cores ($cpu_model, $memory), commit \`$commit\`,"
+        echo "server: $binary_kind, \`RUST_LOG=$BENCH_RUST_LOG${BENCH_SERVER_ENV:+ $BENCH_SERVER_ENV}\`; the load generator, the server, moto,"
+        echo "PostgreSQL and Redis share the machine. Exit status $status."
+        echo
+        cat "$WORK/output.md"
+        if [[ -n "$server_notes" ]]; then
+            echo
+            echo "$server_notes"
+        fi
+        echo
+        echo "$END_MARK"
+    } >"$block"
+    mkdir -p "$(dirname "$BENCH_OUT")"
+    if [[ -f "$BENCH_OUT" ]] && grep -qF "$BEGIN_MARK" "$BENCH_OUT" && grep -qF "$END_MARK" "$BENCH_OUT"; then
+        python3 - "$BENCH_OUT" "$block" "$BEGIN_MARK" "$END_MARK" <<'PY'
+import sys
+path, block, begin, end = sys.argv[1:]
+text = open(path).read()
+head, rest = text.split(begin, 1)
+_, tail = rest.split(end, 1)
+open(path, "w").write(head + open(block).read().rstrip("\n") + tail)
+PY
+    else
+        {
+            echo "# Checkout benchmark"
+            echo
+            echo "Raw output of \`scripts/bench/checkout.sh\` (rewritten between the markers by each run)."
+            echo
+            cat "$block"
+        } >"$BENCH_OUT"
+    fi
+    log "results written to $BENCH_OUT"
+fi
+exit "$status"
