@@ -20,6 +20,7 @@ use crate::{
         identity_cognito::CognitoIdentity,
         images_dynamo::DynamoImageMeta,
         images_pg::PgImageStore,
+        inventory_pg::PgInventory,
         order_events_dynamo::DynamoOrderEvents,
         orders_pg::PgOrderStore,
         outbox::PgOutbox,
@@ -336,6 +337,7 @@ pub async fn products(resources: &Resources) -> Result<ServiceState<Products>, B
             resources.database().await?,
             PgOutbox::new(pool.clone()),
             Arc::new(PgProductStore::new(pool)),
+            Arc::new(PgInventory),
             resources.catalog(),
             Arc::new(DynamoImageMeta::new(
                 resources.dynamodb(),
@@ -430,6 +432,7 @@ async fn order_ledger(resources: &Resources) -> Result<Arc<OrderLedger>, BoxErro
         resources.database().await?,
         PgOutbox::new(pool.clone()),
         Arc::new(PgOrderStore::new(pool)),
+        Arc::new(PgInventory),
         order_relay(resources).await?,
         resources.payments().await?,
     )))

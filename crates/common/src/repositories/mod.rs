@@ -10,6 +10,7 @@ pub mod idempotency_dynamo;
 pub mod identity_cognito;
 pub mod images_dynamo;
 pub mod images_pg;
+pub mod inventory_pg;
 pub mod objects_s3;
 pub mod order_events_dynamo;
 pub mod orders_pg;

@@ -1,7 +1,6 @@
 //! Orders in Postgres, the source of truth: the order, its frozen lines, its shipments, and
-//! the stock it holds. Every change that must happen together takes the service's
-//! [`UnitOfWork`]; stock moves are conditional updates, so stock never goes negative and a
-//! reservation is all or nothing, under any concurrency.
+//! where its stock and payment stand (the units themselves move in [`super::inventory_pg`]).
+//! Every change that must happen together takes the service's [`UnitOfWork`].
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -17,16 +16,6 @@ use crate::models::{
     },
 };
 
-/// A product as checkout prices it, read from Postgres inside the checkout's transaction.
-#[derive(Debug, Clone)]
-pub struct Sellable {
-    pub product_id: i64,
-    pub sku: String,
-    pub name: String,
-    pub price: Money,
-    pub available: i64,
-}
-
 /// A new order: its owner, address and lines (prices frozen by the caller).
 #[derive(Debug, Clone)]
 pub struct NewOrder {
@@ -41,9 +30,6 @@ pub struct NewOrder {
 
 #[async_trait]
 pub trait OrderStore: Send + Sync {
-    /// The live products among `ids`, with their price and available units now.
-    async fn sellable(&self, uow: &mut UnitOfWork, ids: &[i64])
-    -> Result<Vec<Sellable>, RepoError>;
     /// Creates the order; `None` when the customer already has an order of this checkout key.
     async fn create(
         &self,
@@ -71,22 +57,6 @@ pub trait OrderStore: Send + Sync {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<OrderSummary>, RepoError>;
-    /// Holds back every line's units, all or nothing: the ids of the lines that are short.
-    async fn reserve(
-        &self,
-        uow: &mut UnitOfWork,
-        items: &[OrderItem],
-    ) -> Result<Vec<i64>, RepoError>;
-    /// Gives reserved units back.
-    async fn release(&self, uow: &mut UnitOfWork, items: &[OrderItem]) -> Result<(), RepoError>;
-    /// Takes reserved units out of stock (confirmation).
-    async fn commit_stock(
-        &self,
-        uow: &mut UnitOfWork,
-        items: &[OrderItem],
-    ) -> Result<(), RepoError>;
-    /// Puts committed units back into stock (a confirmed order cancelled).
-    async fn restock(&self, uow: &mut UnitOfWork, items: &[OrderItem]) -> Result<(), RepoError>;
     async fn set_status(
         &self,
         uow: &mut UnitOfWork,
@@ -252,68 +222,8 @@ async fn assemble(conn: &mut PgConnection, row: OrderRow) -> Result<Order, RepoE
     })
 }
 
-/// Lines in product order, so concurrent transactions lock inventory rows in one order and
-/// never deadlock.
-fn by_product(items: &[OrderItem]) -> Vec<&OrderItem> {
-    let mut sorted: Vec<&OrderItem> = items.iter().collect();
-    sorted.sort_by_key(|i| i.product_id);
-    sorted
-}
-
-async fn stock_update(
-    conn: &mut PgConnection,
-    sql: &'static str,
-    items: &[OrderItem],
-) -> Result<(), RepoError> {
-    for item in by_product(items) {
-        let updated = sqlx::query(sql)
-            .bind(item.product_id)
-            .bind(item.quantity as i32)
-            .execute(&mut *conn)
-            .await
-            .map_err(pg)?;
-        if updated.rows_affected() != 1 {
-            return Err(RepoError::Other(
-                format!(
-                    "inventory of product {} did not match the order",
-                    item.product_id
-                )
-                .into(),
-            ));
-        }
-    }
-    Ok(())
-}
-
 #[async_trait]
 impl OrderStore for PgOrderStore {
-    #[tracing::instrument(skip_all, fields(count = ids.len()))]
-    async fn sellable(
-        &self,
-        uow: &mut UnitOfWork,
-        ids: &[i64],
-    ) -> Result<Vec<Sellable>, RepoError> {
-        let rows: Vec<(i64, String, String, Decimal, i64)> = sqlx::query_as(
-            "SELECT p.product_id, p.sku, p.name, p.price, (i.stock - i.reserved)::BIGINT \
-             FROM products p JOIN product_inventory i USING (product_id) \
-             WHERE p.product_id = ANY($1) AND p.deleted_at IS NULL",
-        )
-        .bind(ids)
-        .fetch_all(uow.conn())
-        .await
-        .map_err(pg)?;
-        Ok(rows
-            .into_iter()
-            .map(|(product_id, sku, name, price, available)| Sellable {
-                product_id,
-                sku,
-                name,
-                price: Money::from_decimal(price),
-                available,
-            })
-            .collect())
-    }
-
     #[tracing::instrument(skip_all, fields(user_id = order.user_id))]
     async fn create(
         &self,
@@ -470,66 +380,6 @@ impl OrderStore for PgOrderStore {
                 },
             )
             .collect()
-    }
-
-    #[tracing::instrument(skip_all, fields(lines = items.len()))]
-    async fn reserve(
-        &self,
-        uow: &mut UnitOfWork,
-        items: &[OrderItem],
-    ) -> Result<Vec<i64>, RepoError> {
-        let conn = uow.conn();
-        let mut short = Vec::new();
-        for item in by_product(items) {
-            // The condition and the CHECK (reserved <= stock) make over-reserving impossible;
-            // a short line is reported and the caller rolls the whole unit of work back.
-            let updated = sqlx::query(
-                "UPDATE product_inventory SET reserved = reserved + $2, updated_at = now() \
-                 WHERE product_id = $1 AND stock - reserved >= $2",
-            )
-            .bind(item.product_id)
-            .bind(item.quantity as i32)
-            .execute(&mut *conn)
-            .await
-            .map_err(pg)?;
-            if updated.rows_affected() == 0 {
-                short.push(item.product_id);
-            }
-        }
-        Ok(short)
-    }
-
-    async fn release(&self, uow: &mut UnitOfWork, items: &[OrderItem]) -> Result<(), RepoError> {
-        stock_update(
-            uow.conn(),
-            "UPDATE product_inventory SET reserved = reserved - $2, updated_at = now() \
-             WHERE product_id = $1 AND reserved >= $2",
-            items,
-        )
-        .await
-    }
-
-    async fn commit_stock(
-        &self,
-        uow: &mut UnitOfWork,
-        items: &[OrderItem],
-    ) -> Result<(), RepoError> {
-        stock_update(
-            uow.conn(),
-            "UPDATE product_inventory SET stock = stock - $2, reserved = reserved - $2, \
-             updated_at = now() WHERE product_id = $1 AND reserved >= $2 AND stock >= $2",
-            items,
-        )
-        .await
-    }
-
-    async fn restock(&self, uow: &mut UnitOfWork, items: &[OrderItem]) -> Result<(), RepoError> {
-        stock_update(
-            uow.conn(),
-            "UPDATE product_inventory SET stock = stock + $2, updated_at = now() WHERE product_id = $1",
-            items,
-        )
-        .await
     }
 
     async fn set_status(

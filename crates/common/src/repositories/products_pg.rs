@@ -9,13 +9,14 @@ use sqlx::{AssertSqlSafe, PgConnection, PgPool};
 use super::{RepoError, database::UnitOfWork, pg};
 use crate::models::{
     Money,
-    product::{Inventory, NewProduct, Product, ProductChanges, ProductFilter},
+    product::{NewProduct, Product, ProductChanges, ProductFilter},
 };
 
 /// The Postgres side of the products service.
 #[async_trait]
 pub trait ProductStore: Send + Sync {
-    async fn create(&self, uow: &mut UnitOfWork, new: &NewProduct) -> Result<Product, RepoError>;
+    /// Creates the product row (its stock row is the inventory's): its id.
+    async fn create(&self, uow: &mut UnitOfWork, new: &NewProduct) -> Result<i64, RepoError>;
     /// A product; deleted ones only when `include_deleted` (the projection relay needs them).
     async fn get(
         &self,
@@ -39,12 +40,10 @@ pub trait ProductStore: Send + Sync {
     ) -> Result<Option<Product>, RepoError>;
     /// Soft-deletes; false when there was no live product.
     async fn delete(&self, uow: &mut UnitOfWork, product_id: i64) -> Result<bool, RepoError>;
-    async fn set_stock(
-        &self,
-        uow: &mut UnitOfWork,
-        product_id: i64,
-        stock: i32,
-    ) -> Result<Option<Inventory>, RepoError>;
+    /// Counts a change that is not in the product's own row (its stock) as a new version.
+    async fn touch(&self, uow: &mut UnitOfWork, product_id: i64) -> Result<(), RepoError>;
+    /// The product as the unit of work sees it.
+    async fn get_in(&self, uow: &mut UnitOfWork, product_id: i64) -> Result<Product, RepoError>;
 }
 
 pub struct PgProductStore {
@@ -152,8 +151,7 @@ pub fn like_pattern(q: &str) -> String {
 #[async_trait]
 impl ProductStore for PgProductStore {
     #[tracing::instrument(skip_all, fields(sku = %new.sku))]
-    async fn create(&self, uow: &mut UnitOfWork, new: &NewProduct) -> Result<Product, RepoError> {
-        let tx = uow.conn();
+    async fn create(&self, uow: &mut UnitOfWork, new: &NewProduct) -> Result<i64, RepoError> {
         let (product_id,): (i64,) = sqlx::query_as(
             "INSERT INTO products (sku, name, description, price, category, tags) \
              VALUES ($1, $2, $3, $4, $5, $6) RETURNING product_id",
@@ -164,17 +162,10 @@ impl ProductStore for PgProductStore {
         .bind(new.price.amount())
         .bind(&new.category)
         .bind(&new.tags)
-        .fetch_one(&mut *tx)
+        .fetch_one(uow.conn())
         .await
         .map_err(pg)?;
-        sqlx::query("INSERT INTO product_inventory (product_id, stock) VALUES ($1, $2)")
-            .bind(product_id)
-            .bind(new.stock)
-            .execute(&mut *tx)
-            .await
-            .map_err(pg)?;
-        let product = fetch_in(tx, product_id).await?;
-        Ok(product)
+        Ok(product_id)
     }
 
     #[tracing::instrument(skip(self))]
@@ -284,40 +275,19 @@ impl ProductStore for PgProductStore {
         Ok(true)
     }
 
-    #[tracing::instrument(skip(self))]
-    async fn set_stock(
-        &self,
-        uow: &mut UnitOfWork,
-        product_id: i64,
-        stock: i32,
-    ) -> Result<Option<Inventory>, RepoError> {
-        let tx = uow.conn();
-        let row: Option<(i32, i32)> = sqlx::query_as(
-            "UPDATE product_inventory i SET stock = $2, updated_at = now() \
-             FROM products p \
-             WHERE i.product_id = $1 AND p.product_id = i.product_id AND p.deleted_at IS NULL \
-             RETURNING i.stock, i.reserved",
-        )
-        .bind(product_id)
-        .bind(stock)
-        .fetch_optional(&mut *tx)
-        .await
-        .map_err(pg)?;
-        let Some((stock, reserved)) = row else {
-            return Ok(None);
-        };
+    async fn touch(&self, uow: &mut UnitOfWork, product_id: i64) -> Result<(), RepoError> {
         sqlx::query(
             "UPDATE products SET version = version + 1, updated_at = now() WHERE product_id = $1",
         )
         .bind(product_id)
-        .execute(&mut *tx)
+        .execute(uow.conn())
         .await
         .map_err(pg)?;
-        Ok(Some(Inventory {
-            product_id,
-            stock: stock.into(),
-            reserved: reserved.into(),
-        }))
+        Ok(())
+    }
+
+    async fn get_in(&self, uow: &mut UnitOfWork, product_id: i64) -> Result<Product, RepoError> {
+        fetch_in(uow.conn(), product_id).await
     }
 }
 

@@ -230,7 +230,11 @@ impl CheckoutWorker {
             (OrderStatus::Pending, StockState::None) => {}
             _ => return Err(moved_on(&order)),
         }
-        let short = self.ledger.orders().reserve(&mut uow, &order.items).await?;
+        let short = self
+            .ledger
+            .inventory()
+            .reserve(&mut uow, &order.items)
+            .await?;
         if !short.is_empty() {
             // Dropping the unit of work rolls back the lines already reserved.
             return Err(fail(
@@ -308,7 +312,10 @@ impl CheckoutWorker {
             ));
         }
         let orders = self.ledger.orders();
-        orders.commit_stock(&mut uow, &order.items).await?;
+        self.ledger
+            .inventory()
+            .commit(&mut uow, &order.items)
+            .await?;
         self.ledger.announce_stock(&mut uow, &order.items).await?;
         orders
             .set_stock_state(&mut uow, order_id, StockState::Committed)

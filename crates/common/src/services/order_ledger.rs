@@ -25,6 +25,7 @@ use crate::{
     models::order::{Order, OrderItem, OrderStatus, PaymentOp, PaymentState, StockState},
     repositories::{
         database::{Database, UnitOfWork},
+        inventory_pg::InventoryStore,
         orders_pg::OrderStore,
         outbox::PgOutbox,
         payments::{PaymentOutcome, PaymentProvider, perform},
@@ -36,6 +37,7 @@ pub struct OrderLedger {
     db: Database,
     outbox: PgOutbox,
     orders: Arc<dyn OrderStore>,
+    inventory: Arc<dyn InventoryStore>,
     relay: Arc<OrderRelay>,
     payments: Arc<dyn PaymentProvider>,
 }
@@ -57,6 +59,7 @@ impl OrderLedger {
         db: Database,
         outbox: PgOutbox,
         orders: Arc<dyn OrderStore>,
+        inventory: Arc<dyn InventoryStore>,
         relay: Arc<OrderRelay>,
         payments: Arc<dyn PaymentProvider>,
     ) -> Self {
@@ -64,6 +67,7 @@ impl OrderLedger {
             db,
             outbox,
             orders,
+            inventory,
             relay,
             payments,
         }
@@ -71,6 +75,10 @@ impl OrderLedger {
 
     pub fn orders(&self) -> &dyn OrderStore {
         self.orders.as_ref()
+    }
+
+    pub fn inventory(&self) -> &dyn InventoryStore {
+        self.inventory.as_ref()
     }
 
     pub async fn begin(&self) -> Result<UnitOfWork, Error> {
@@ -159,8 +167,8 @@ impl OrderLedger {
     /// Gives back the stock the order holds (inside `uow`); whether it held any.
     async fn release_stock(&self, uow: &mut UnitOfWork, order: &Order) -> Result<bool, Error> {
         match order.stock_state {
-            StockState::Reserved => self.orders.release(uow, &order.items).await?,
-            StockState::Committed => self.orders.restock(uow, &order.items).await?,
+            StockState::Reserved => self.inventory.release(uow, &order.items).await?,
+            StockState::Committed => self.inventory.restock(uow, &order.items).await?,
             StockState::None | StockState::Released => return Ok(false),
         }
         self.orders

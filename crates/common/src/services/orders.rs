@@ -99,7 +99,7 @@ impl OrderService {
         }
         let mut uow = self.ledger.begin().await?;
         let ids: Vec<i64> = cart.lines.iter().map(|l| l.product_id).collect();
-        let sellable = self.orders.sellable(&mut uow, &ids).await?;
+        let sellable = self.ledger.inventory().sellable(&mut uow, &ids).await?;
         let mut short = Vec::new();
         let mut items = Vec::with_capacity(cart.lines.len());
         for line in &cart.lines {

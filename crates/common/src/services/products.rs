@@ -15,7 +15,8 @@ use crate::{
     models::product::{Inventory, NewProduct, Product, ProductChanges, ProductFilter},
     repositories::{
         cache::Cache, cache::Rendering, catalog_dynamo::CatalogProjection, database::Database,
-        images_dynamo::ImageMetaReader, on_constraint, outbox::PgOutbox, products_pg::ProductStore,
+        images_dynamo::ImageMetaReader, inventory_pg::InventoryStore, on_constraint,
+        outbox::PgOutbox, products_pg::ProductStore,
     },
     services::{catalog::CatalogReader, projection::ProductProjector},
 };
@@ -52,6 +53,7 @@ pub struct ProductService {
     db: Database,
     outbox: PgOutbox,
     store: Arc<dyn ProductStore>,
+    inventory: Arc<dyn InventoryStore>,
     catalog: Arc<dyn CatalogProjection>,
     images: Arc<dyn ImageMetaReader>,
     cache: Cache,
@@ -66,6 +68,7 @@ impl ProductService {
         db: Database,
         outbox: PgOutbox,
         store: Arc<dyn ProductStore>,
+        inventory: Arc<dyn InventoryStore>,
         catalog: Arc<dyn CatalogProjection>,
         images: Arc<dyn ImageMetaReader>,
         cache: Cache,
@@ -77,6 +80,7 @@ impl ProductService {
             db,
             outbox,
             store,
+            inventory,
             catalog,
             images,
             cache,
@@ -206,11 +210,13 @@ impl ProductService {
     pub async fn create(&self, new: NewProduct) -> Result<Product, Error> {
         let sku = new.sku.clone();
         let mut uow = self.db.begin().await?;
-        let product = self.store.create(&mut uow, &new).await.map_err(|err| {
+        let product_id = self.store.create(&mut uow, &new).await.map_err(|err| {
             on_constraint(err, "products_sku_key", || {
                 Error::Conflict(format!("a product with SKU {sku} already exists"))
             })
         })?;
+        self.inventory.open(&mut uow, product_id, new.stock).await?;
+        let product = self.store.get_in(&mut uow, product_id).await?;
         self.commit_change(uow, product.product_id, "product.created")
             .await?;
         Ok(product)
@@ -250,8 +256,8 @@ impl ProductService {
     pub async fn set_stock(&self, product_id: i64, stock: i32) -> Result<Inventory, Error> {
         let mut uow = self.db.begin().await?;
         let inventory = self
-            .store
-            .set_stock(&mut uow, product_id, stock)
+            .inventory
+            .set(&mut uow, product_id, stock)
             .await
             .map_err(|err| {
                 on_constraint(err, "product_inventory_reserved_le_stock", || {
@@ -261,6 +267,7 @@ impl ProductService {
                 })
             })?
             .ok_or_else(|| Self::not_found(product_id))?;
+        self.store.touch(&mut uow, product_id).await?;
         self.commit_change(uow, product_id, "product.stock_changed")
             .await?;
         Ok(inventory)
