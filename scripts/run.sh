@@ -3,13 +3,14 @@
 # overrides): every /v1 route, plus the background workers. Ctrl-C stops the server;
 # `scripts/dev/stack.sh down` stops PostgreSQL, Redis and moto.
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/.." && pwd)"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+repo="$REPO"
 cd "$repo"
 
 requested_port="${PORT:-8080}"
-scripts/dev/stack.sh up
-# shellcheck disable=SC1090
-source "$(scripts/dev/stack.sh env)"
+"$STACK_SH" up
+load_stack_env
 cargo build --quiet -p local
 export PORT="$requested_port"
 base="http://127.0.0.1:$PORT"
@@ -24,4 +25,4 @@ The README's walkthrough (scripts/test.sh runs it as printed; jq needed), once t
 TXT
 scripts/check/walkthrough.sh --print | sed "s|^B=\${B:-http://127.0.0.1:8080}|B=$base|; s/^/  /"
 echo
-exec "${CARGO_TARGET_DIR:-$repo/target}/debug/local" serve
+exec "$TARGET_DIR/debug/local" serve

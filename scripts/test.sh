@@ -5,8 +5,9 @@
 # Installs what is missing, starts the stack if it is not running, and stops it again at the
 # end if it started it. Extra arguments after `--` go to `cargo test`.
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/.." && pwd)"
-cd "$repo"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/common.sh"
+cd "$REPO"
 
 quick=0
 cargo_args=()
@@ -21,25 +22,13 @@ done
 
 step() { printf '\n== %s\n' "$*"; }
 
-was_running=0
-if scripts/dev/stack.sh status >/dev/null 2>&1; then was_running=1; fi
-stop_stack() {
-  if [[ $was_running -eq 0 ]]; then
-    step "stopping the local stack"
-    scripts/dev/stack.sh down || true
-  fi
-}
-trap stop_stack EXIT
-
 if [[ $quick -eq 0 ]]; then
   step "cargo fmt --check"
   cargo fmt --all -- --check
 fi
 
 step "starting the local stack"
-scripts/dev/stack.sh up
-# shellcheck disable=SC1090
-source "$(scripts/dev/stack.sh env)"
+stack_up
 
 if [[ $quick -eq 0 ]]; then
   step "cargo clippy --all-targets -- -D warnings"

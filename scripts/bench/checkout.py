@@ -33,33 +33,20 @@ Exit status: 0 all good; 1 a wrong contention result; 2 throughput orders that d
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import subprocess
 import sys
 import threading
 import time
-import urllib.error
-import urllib.request
 import uuid
 from collections import Counter, defaultdict
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from shop_http import ADMIN_EMAIL, ADMIN_PASSWORD, BASE_URL, env_float, env_int, request  # noqa: E402
 
-def env_int(name: str, default: int) -> int:
-    value = os.environ.get(name, "")
-    return int(value) if value.strip() else default
-
-
-def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name, "")
-    return float(value) if value.strip() else default
-
-
-BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8080").rstrip("/")
-ADMIN_EMAIL = os.environ.get("LOCAL_ADMIN_EMAIL", "admin@example.com")
-ADMIN_PASSWORD = os.environ.get("LOCAL_ADMIN_PASSWORD", "Admin-Passw0rd!")
 CUSTOMERS = env_int("BENCH_CUSTOMERS", 20)
 ROUNDS = env_int("BENCH_ROUNDS", 5)
 DURATION = env_float("BENCH_DURATION", 60)
@@ -120,35 +107,16 @@ def call(method: str, path: str, body=None, token: str | None = None, headers=No
          expect=(200,), timeout: float = 30):
     """One request; returns (status, parsed JSON or None, seconds). Raises HttpError when the
     status is not in `expect` (and counts it in ERRORS)."""
-    data = None if body is None else json.dumps(body).encode()
-    req = urllib.request.Request(BASE_URL + path, data=data, method=method)
-    if data is not None:
-        req.add_header("content-type", "application/json")
-    if token:
-        req.add_header("authorization", f"Bearer {token}")
-    for k, v in (headers or {}).items():
-        req.add_header(k, v)
-    t0 = time.monotonic()
-    try:
-        with urllib.request.urlopen(req, timeout=timeout) as resp:
-            status, raw = resp.status, resp.read()
-    except urllib.error.HTTPError as err:
-        status, raw = err.code, err.read()
-    except (urllib.error.URLError, OSError) as err:  # connection refused/reset, timeout
-        status, raw = 0, str(err).encode()
-    elapsed = time.monotonic() - t0
-    text = raw.decode("utf-8", "replace")
+    answer = request(method, BASE_URL + path, body=body, token=token, headers=headers,
+                     timeout=timeout)
+    status, text, elapsed = answer.status, answer.text, answer.seconds
     with ERRORS_LOCK:
         CALLS[f"{method} {route_of(path)}"] += 1
     if status not in expect:
         with ERRORS_LOCK:
             ERRORS[f"{method} {route_of(path)} {status or 'no answer'}"] += 1
         raise HttpError(method, path, status, text)
-    try:
-        parsed = json.loads(text) if text else None
-    except json.JSONDecodeError:
-        parsed = None
-    return status, parsed, elapsed
+    return status, answer.json(), elapsed
 
 
 def retry(fn, attempts: int = 5, delay: float = 0.5, retry_on=(0, 404, 429, 500, 502, 503)):

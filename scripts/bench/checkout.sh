@@ -36,7 +36,9 @@
 # added to the server's environment, e.g. "DATABASE_MAX_CONNECTIONS=20").
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LOG_NAME=bench DIE_STATUS=2
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 cd "$REPO"
 
 BASE_URL="${BASE_URL:-}"
@@ -48,96 +50,28 @@ BENCH_MAX_SECONDS="${BENCH_MAX_SECONDS:-900}"
 BENCH_BIN="${BENCH_BIN:-}"
 BENCH_SERVER_ENV="${BENCH_SERVER_ENV:-}"
 export BENCH_MAX_SECONDS
-TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 BEGIN_MARK='<!-- bench_checkout:begin -->'
 END_MARK='<!-- bench_checkout:end -->'
 
-log() { printf 'bench: %s\n' "$*" >&2; }
-die() {
-    printf 'bench: ERROR: %s\n' "$*" >&2
-    exit 2
-}
-
 WORK="$(mktemp -d /tmp/bench_checkout.XXXXXX)"
-SERVER_PID=""
-STOP_STACK=0
-
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
-    if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
-        log "stopping the server (pid $SERVER_PID)"
-        kill "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 100); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$SERVER_PID" 2>/dev/null || true
-    fi
-    SERVER_PID=""
-    if ((STOP_STACK)); then
-        log "stopping the local stack (this script started it)"
-        scripts/dev/stack.sh down || true
-        STOP_STACK=0
-    fi
+# shellcheck disable=SC2317 # called at exit
+keep_raw() {
     if [[ -n "$BENCH_KEEP_RAW" ]]; then
         mkdir -p "$BENCH_KEEP_RAW"
         cp -f "$WORK"/* "$BENCH_KEEP_RAW"/ 2>/dev/null || true
     fi
     rm -rf "$WORK"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_open() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-free_port() {
-    local port="$1"
-    while port_open "$port"; do
-        port=$((port + 1))
-        ((port < 65535)) || die "no free port from $1"
-    done
-    printf '%s\n' "$port"
-}
-
-# wait_http URL PID SECONDS: until URL answers 200, or the process dies, or time runs out.
-wait_http() {
-    local url="$1" pid="$2" deadline=$((SECONDS + $3))
-    until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)" == 200 ]]; do
-        kill -0 "$pid" 2>/dev/null || return 1
-        ((SECONDS < deadline)) || return 1
-        sleep 0.2
-    done
-}
-
-load_stack_env() {
-    local file
-    file="$(scripts/dev/stack.sh env 2>/dev/null || true)"
-    if [[ -n "$file" && -f "$file" ]]; then
-        set -a
-        # shellcheck source=/dev/null
-        . "$file"
-        set +a
-        return 0
-    fi
-    return 1
-}
+on_exit keep_raw
+SERVER_PID=""
 
 binary_kind=""
 if [[ -z "$BASE_URL" ]]; then
     command -v curl >/dev/null || die "curl is required"
-    if ! scripts/dev/stack.sh status >/dev/null 2>&1; then
-        STOP_STACK=1
-    fi
     # Always `up`: it is idempotent and (re)provisions the checkout state machine. Migrations
     # are left to the server, which applies them at start (APP_ENV=local).
     log "scripts/dev/stack.sh up"
-    SKIP_MIGRATIONS=1 nice -n 19 scripts/dev/stack.sh up >"$WORK/stack-up.log" 2>&1 || {
-        tail -n 30 "$WORK/stack-up.log" >&2
-        die "scripts/dev/stack.sh up failed"
-    }
-    load_stack_env || die "no stack env after scripts/dev/stack.sh up"
+    SKIP_MIGRATIONS=1 STACK_NICE=19 stack_up "$WORK/stack-up.log"
     [[ "${CHECKOUT_STATE_MACHINE_PROVISIONED:-}" == true ]] ||
         die "the checkout state machine is not provisioned (CHECKOUT_STATE_MACHINE_PROVISIONED=${CHECKOUT_STATE_MACHINE_PROVISIONED:-})"
 
@@ -182,6 +116,7 @@ if [[ -z "$BASE_URL" ]]; then
     env PORT="$port" HOST=127.0.0.1 RUST_LOG="$BENCH_RUST_LOG" $BENCH_SERVER_ENV \
         "$BENCH_BIN" serve >"$WORK/server.log" 2>&1 &
     SERVER_PID=$!
+    on_exit 'log "stopping the server (pid $SERVER_PID)"; stop_pid "$SERVER_PID" 100'
     if ! wait_http "$BASE_URL/v1/orders/health" "$SERVER_PID" 120; then
         tail -n 30 "$WORK/server.log" >&2
         die "the server did not become healthy on $BASE_URL"
@@ -261,8 +196,6 @@ fi
 if [[ -n "$BENCH_OUT" ]]; then
     block="$WORK/block.md"
     {
-        echo "$BEGIN_MARK"
-        echo
         cpu_model="$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')"
         memory="$(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo)"
         commit="$(git rev-parse --short HEAD)"
@@ -277,28 +210,8 @@ if [[ -n "$BENCH_OUT" ]]; then
             echo
             echo "$server_notes"
         fi
-        echo
-        echo "$END_MARK"
     } >"$block"
-    mkdir -p "$(dirname "$BENCH_OUT")"
-    if [[ -f "$BENCH_OUT" ]] && grep -qF "$BEGIN_MARK" "$BENCH_OUT" && grep -qF "$END_MARK" "$BENCH_OUT"; then
-        python3 - "$BENCH_OUT" "$block" "$BEGIN_MARK" "$END_MARK" <<'PY'
-import sys
-path, block, begin, end = sys.argv[1:]
-text = open(path).read()
-head, rest = text.split(begin, 1)
-_, tail = rest.split(end, 1)
-open(path, "w").write(head + open(block).read().rstrip("\n") + tail)
-PY
-    else
-        {
-            echo "# Checkout benchmark"
-            echo
-            echo "Raw output of \`scripts/bench/checkout.sh\` (rewritten between the markers by each run)."
-            echo
-            cat "$block"
-        } >"$BENCH_OUT"
-    fi
+    write_between_markers "$BENCH_OUT" "$block" "$BEGIN_MARK" "$END_MARK" "Checkout benchmark"
     log "results written to $BENCH_OUT"
 fi
 exit "$status"

@@ -24,22 +24,16 @@
 # /tmp/heap_profile.<binary>.XXXXXX). Installs heaptrack and wrk (apt) if missing.
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 cd "$REPO"
 
 BINARY="${1:-local}"
 HEAP_CONNECTIONS="${HEAP_CONNECTIONS:-64}"
 HEAP_SECONDS="${HEAP_SECONDS:-10}"
-TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 BIN_DIR="$TARGET_DIR/profiling"
 OUT="${HEAP_OUT:-$(mktemp -d "/tmp/heap_profile.$BINARY.XXXXXX")}"
 mkdir -p "$OUT"
-
-log() { printf 'heap_profile: %s\n' "$*" >&2; }
-die() {
-    printf 'heap_profile: ERROR: %s\n' "$*" >&2
-    exit 1
-}
 
 case "$BINARY" in
     local | products) HEALTH=/v1/products/health ;;
@@ -47,58 +41,18 @@ case "$BINARY" in
     *) die "unknown binary $BINARY (local, users, products, cart or orders)" ;;
 esac
 
-PIDS=()
-STOP_STACK=0
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        kill "$pid" 2>/dev/null || true
-        wait "$pid" 2>/dev/null || true
-    done
-    if ((STOP_STACK)); then scripts/dev/stack.sh down >/dev/null || true; fi
-}
-trap cleanup EXIT
-
-missing=()
-command -v heaptrack >/dev/null || missing+=(heaptrack)
-command -v wrk >/dev/null || missing+=(wrk)
-for tool in curl jq python3; do command -v "$tool" >/dev/null || missing+=("$tool"); done
-if ((${#missing[@]})); then
-    log "installing ${missing[*]}"
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
-
-scripts/dev/stack.sh status >/dev/null 2>&1 || STOP_STACK=1
-scripts/dev/stack.sh up >&2
-# shellcheck disable=SC1090
-source "$(scripts/dev/stack.sh env)"
+apt_install heaptrack wrk curl jq python3
+stack_up
 
 log "building $BINARY and local (profiling, system allocator)"
 nice -n 19 cargo build --profile profiling -p local -p "$BINARY" --features common/system-allocator >&2
-
-free_port() {
-    local port="$1"
-    while (echo >"/dev/tcp/127.0.0.1/$port") 2>/dev/null; do port=$((port + 1)); done
-    printf '%s\n' "$port"
-}
-
-# wait_http URL PID: until URL answers 200 (60 s at most, or until PID dies).
-wait_http() {
-    local url="$1" pid="$2" deadline=$((SECONDS + 60))
-    until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)" == 200 ]]; do
-        kill -0 "$pid" 2>/dev/null || return 1
-        ((SECONDS < deadline)) || return 1
-        sleep 0.2
-    done
-}
 
 port="$(free_port 19280)"
 BASE="http://127.0.0.1:$port"
 PORT="$port" RUST_LOG=warn "$BIN_DIR/local" serve >"$OUT/fixtures.log" 2>&1 &
 FIXTURES=$!
-PIDS+=("$FIXTURES")
-wait_http "$BASE/v1/products/health" "$FIXTURES" || die "local serve did not start (see $OUT/fixtures.log)"
+on_exit "stop_pid $FIXTURES"
+wait_http "$BASE/v1/products/health" "$FIXTURES" 60 || die "local serve did not start (see $OUT/fixtures.log)"
 login() {
     curl -fsS -X POST "$BASE/v1/users/login" -H 'content-type: application/json' \
         -d "$(jq -nc --arg e "$1" --arg p "$2" '{email: $e, password: $p}')" | jq -r .access_token
@@ -131,8 +85,8 @@ port="$(free_port "$((port + 1))")"
 BASE="http://127.0.0.1:$port"
 PORT="$port" RUST_LOG=warn heaptrack -o "$OUT/heap" "$BIN_DIR/$BINARY" serve >"$OUT/serve.log" 2>&1 &
 PROFILED=$!
-PIDS+=("$PROFILED")
-wait_http "$BASE$HEALTH" "$PROFILED" || die "$BINARY did not start under heaptrack (see $OUT/serve.log)"
+on_exit "stop_pid $PROFILED"
+wait_http "$BASE$HEALTH" "$PROFILED" 60 || die "$BINARY did not start under heaptrack (see $OUT/serve.log)"
 curl -fsS -o /dev/null -H "authorization: Bearer $TOKEN" "$BASE$ROUTE" || die "GET $ROUTE failed"
 log "wrk -t1 -c$HEAP_CONNECTIONS -d${HEAP_SECONDS}s GET $ROUTE under heaptrack"
 wrk -t1 -c"$HEAP_CONNECTIONS" -d"${HEAP_SECONDS}s" -H "Authorization: Bearer $TOKEN" "$BASE$ROUTE" >"$OUT/wrk.txt"

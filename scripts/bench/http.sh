@@ -39,7 +39,9 @@
 # after the build so that another release build cannot replace them; implies BENCH_SKIP_BUILD=1).
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LOG_NAME=bench
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 cd "$REPO"
 
 BENCH_PORT="${BENCH_PORT:-18080}"
@@ -53,7 +55,6 @@ BENCH_LOG_LEVELS="${BENCH_LOG_LEVELS:-warn info}"
 BENCH_OUT="${BENCH_OUT-docs/benchmarks/http.md}"
 BENCH_SKIP_BUILD="${BENCH_SKIP_BUILD:-0}"
 BENCH_KEEP_RAW="${BENCH_KEEP_RAW:-}"
-TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 BENCH_BIN_DIR="${BENCH_BIN_DIR:-}"
 LOCAL_BIN="${BENCH_BIN_DIR:-$TARGET_DIR/release}/local"
 BARE_BIN="${BENCH_BIN_DIR:-$TARGET_DIR/release}/examples/bare_axum"
@@ -63,73 +64,22 @@ TARGET_RATIO=0.80
 TARGET_LIST_RATIO=0.50
 TARGET_P99_MS=5
 
-log() { printf 'bench: %s\n' "$*" >&2; }
-
 # target_verdict RATIO P99 TARGET: "meets throughput (…), MISSES p99 (…)".
 target_verdict() {
     awk -v r="$1" -v p="$2" -v tr="$3" -v tp="$TARGET_P99_MS" 'BEGIN {
         printf "%s throughput (%.0f %% of bare, target >= %.0f %%), %s p99 (%s ms, target < %s ms)",
             (r >= tr ? "meets" : "MISSES"), r * 100, tr * 100, (p < tp ? "meets" : "MISSES"), p, tp }'
 }
-die() {
-    printf 'bench: ERROR: %s\n' "$*" >&2
-    exit 1
-}
-
 WORK="$(mktemp -d /tmp/bench_http.XXXXXX)"
-PIDS=()
-STOP_STACK=0
-
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        if kill -0 "$pid" 2>/dev/null; then
-            kill "$pid" 2>/dev/null || true
-            for _ in $(seq 50); do
-                kill -0 "$pid" 2>/dev/null || break
-                sleep 0.1
-            done
-            kill -9 "$pid" 2>/dev/null || true
-        fi
-    done
-    PIDS=()
-    if ((STOP_STACK)); then
-        log "stopping the local stack (this script started it)"
-        scripts/dev/stack.sh down || true
-        STOP_STACK=0
-    fi
+# shellcheck disable=SC2317 # called at exit
+keep_raw() {
     if [[ -n "$BENCH_KEEP_RAW" ]]; then
         mkdir -p "$BENCH_KEEP_RAW"
         cp -f "$WORK"/*.txt "$WORK"/*.log "$BENCH_KEEP_RAW"/ 2>/dev/null || true
     fi
     rm -rf "$WORK"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_open() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# free_port START [EXCEPT]: the first port >= START nothing listens on (and not EXCEPT).
-free_port() {
-    local port="$1"
-    while port_open "$port" || [[ "$port" == "${2:-}" ]]; do
-        port=$((port + 1))
-        ((port < 65535)) || die "no free port from $1"
-    done
-    printf '%s\n' "$port"
-}
-
-# wait_http URL PID SECONDS: until URL answers 200, or the process dies, or time runs out.
-wait_http() {
-    local url="$1" pid="$2" deadline=$((SECONDS + $3))
-    until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)" == 200 ]]; do
-        kill -0 "$pid" 2>/dev/null || return 1
-        ((SECONDS < deadline)) || return 1
-        sleep 0.2
-    done
-}
+on_exit keep_raw
 
 # to_ms VALUE: a wrk duration (850.00us, 1.23ms, 1.02s, 1.5m) in milliseconds.
 to_ms() {
@@ -148,26 +98,11 @@ redis_stat() {
 
 # --------------------------------------------------------------------------- prerequisites
 
-if ! command -v wrk >/dev/null; then
-    log "installing wrk"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends wrk >/dev/null
-fi
-
+apt_install wrk
 # The stack: start what is missing; stop it at the end only if nothing of it was running.
-stack_before="$(scripts/dev/stack.sh status 2>/dev/null || true)"
-stack_up_count="$(grep -c '^[a-z]* *up ' <<<"$stack_before" || true)"
-if ((stack_up_count == 0)); then
-    STOP_STACK=1
-elif ((stack_up_count < 3)); then
-    log "the stack was partly running: it will be left running afterwards"
-fi
 # Migrations are applied below by the release binary (`local migrate`), so `stack.sh up` does
 # not need a debug build for them.
-SKIP_MIGRATIONS=1 scripts/dev/stack.sh up >&2
-# shellcheck source=/dev/null
-source "$(scripts/dev/stack.sh env)"
+SKIP_MIGRATIONS=1 stack_up
 
 if [[ "$BENCH_SKIP_BUILD" != 1 && -z "$BENCH_BIN_DIR" ]]; then
     log "building the release binaries (cargo build --release -p local --bin local --example bare_axum)"
@@ -185,26 +120,14 @@ APP_ENV=local RUST_LOG=warn "$LOCAL_BIN" migrate >"$WORK/migrate.log" 2>&1 ||
         die "migrations failed"
     }
 
-# How busy the machine is without us (other builds or tests skew every number): % over 2 s.
-cpu_busy() {
-    local a b
-    a="$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)"
-    sleep 2
-    b="$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)"
-    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ")
-        busy = y[1] - x[1]; idle = y[2] - x[2]; printf "%.0f", 100 * busy / (busy + idle + 1e-9) }'
-}
-BUSY_BEFORE="$(cpu_busy)"
-if ((BUSY_BEFORE > 10)); then
-    log "WARNING: the machine is ${BUSY_BEFORE} % busy before the benchmark; the numbers will be low and noisy"
-fi
+busy_before low
 
 # --------------------------------------------------------------------------- servers
 
 BARE_PORT="$(free_port "$BARE_PORT")"
 "$BARE_BIN" "$BARE_PORT" >"$WORK/bare.log" 2>&1 &
 BARE_PID=$!
-PIDS+=("$BARE_PID")
+on_exit "stop_pid $BARE_PID"
 wait_http "http://127.0.0.1:$BARE_PORT/" "$BARE_PID" 30 || die "bare_axum did not start (see $WORK/bare.log)"
 log "bare_axum on 127.0.0.1:$BARE_PORT (pid $BARE_PID)"
 
@@ -221,7 +144,7 @@ start_local() {
     env APP_ENV=local RUST_LOG="$level" HOST=127.0.0.1 PORT="$port" \
         "$LOCAL_BIN" serve >"$out" 2>"$WORK/local-$level.stderr.log" &
     LOCAL_PID=$!
-    PIDS+=("$LOCAL_PID")
+    on_exit "stop_pid $LOCAL_PID 100"
     BASE="http://127.0.0.1:$port"
     wait_http "$BASE/v1/products/health" "$LOCAL_PID" 60 ||
         {
@@ -232,14 +155,7 @@ start_local() {
 }
 
 stop_local() {
-    [[ -n "$LOCAL_PID" ]] || return 0
-    kill "$LOCAL_PID" 2>/dev/null || true
-    for _ in $(seq 100); do
-        kill -0 "$LOCAL_PID" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$LOCAL_PID" 2>/dev/null || true
-    wait "$LOCAL_PID" 2>/dev/null || true
+    stop_pid "$LOCAL_PID" 100
     LOCAL_PID=""
 }
 
@@ -524,10 +440,7 @@ done
 
 # --------------------------------------------------------------------------- report
 
-commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
-    commit="$commit (with uncommitted changes)"
-fi
+commit="$(git_commit)"
 cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)"
 RESULT="$WORK/result.md"
 {
@@ -553,26 +466,6 @@ RESULT="$WORK/result.md"
 cat "$RESULT"
 
 if [[ -n "$BENCH_OUT" ]]; then
-    mkdir -p "$(dirname "$BENCH_OUT")"
-    begin='<!-- bench_http:begin (written by scripts/bench/http.sh) -->'
-    end='<!-- bench_http:end -->'
-    if [[ -f "$BENCH_OUT" ]] && grep -qF "$begin" "$BENCH_OUT" && grep -qF "$end" "$BENCH_OUT"; then
-        # Replace what is between the markers, keep the rest of the document.
-        awk -v b="$begin" -v e="$end" -v f="$RESULT" '
-            $0 == b { print; while ((getline line < f) > 0) print line; skip = 1; next }
-            $0 == e { skip = 0 }
-            !skip { print }' "$BENCH_OUT" >"$WORK/doc.md"
-        cat "$WORK/doc.md" >"$BENCH_OUT"
-    else
-        {
-            echo "# HTTP benchmark"
-            echo
-            echo "Command: \`scripts/bench/http.sh\` (see its header for the knobs)."
-            echo
-            echo "$begin"
-            cat "$RESULT"
-            echo "$end"
-        } >"$BENCH_OUT"
-    fi
+    write_between_markers "$BENCH_OUT" "$RESULT" '<!-- bench_http:begin (written by scripts/bench/http.sh) -->' '<!-- bench_http:end -->' "HTTP benchmark"
     log "wrote $BENCH_OUT"
 fi

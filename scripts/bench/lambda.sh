@@ -33,7 +33,9 @@
 # BENCH_OUT=docs/benchmarks/lambda.md BENCH_SKIP_BUILD=0 (1: use the binaries already built)
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LOG_NAME=bench_lambda
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 cd "$REPO"
 
 BENCH_COLD="${BENCH_COLD:-5}"
@@ -43,28 +45,11 @@ BENCH_FUNCTIONS="${BENCH_FUNCTIONS:-users products cart orders worker}"
 BENCH_TIMEOUT="${BENCH_TIMEOUT:-30}"
 BENCH_OUT="${BENCH_OUT-docs/benchmarks/lambda.md}"
 BENCH_SKIP_BUILD="${BENCH_SKIP_BUILD:-0}"
-TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 RELEASE="$TARGET_DIR/release"
 HELLO_MANIFEST="$REPO/scripts/bench/hello_lambda/Cargo.toml"
 
-log() { printf 'bench_lambda: %s\n' "$*" >&2; }
-die() {
-    printf 'bench_lambda: ERROR: %s\n' "$*" >&2
-    exit 1
-}
-
 WORK="$(mktemp -d /tmp/bench_lambda.XXXXXX)"
-STOP_STACK=0
-cleanup() {
-    if ((STOP_STACK)); then
-        log "stopping the local stack (this script started it)"
-        scripts/dev/stack.sh down || true
-        STOP_STACK=0
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+on_exit 'rm -rf "$WORK"'
 
 command -v python3 >/dev/null || die "python3 is required"
 
@@ -80,17 +65,8 @@ for bin in users products cart orders hello_lambda; do
     [[ -x "$RELEASE/$bin" ]] || die "missing $RELEASE/$bin (build it, or unset BENCH_SKIP_BUILD)"
 done
 
-stack_before="$(scripts/dev/stack.sh status 2>/dev/null || true)"
-stack_up_count="$(grep -c '^[a-z]* *up ' <<<"$stack_before" || true)"
-if ((stack_up_count == 0)); then
-    STOP_STACK=1
-elif ((stack_up_count < 3)); then
-    log "the stack was partly running: it will be left running afterwards"
-fi
-scripts/dev/stack.sh up >&2
-STACK_ENV="$(scripts/dev/stack.sh env)"
-# shellcheck source=/dev/null
-source "$STACK_ENV"
+stack_up
+STACK_ENV="$("$STACK_SH" env)"
 
 command_line="scripts/bench/lambda.sh"
 for var in BENCH_COLD BENCH_EVENTS BENCH_WORKER_EVENTS BENCH_FUNCTIONS; do

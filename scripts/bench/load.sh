@@ -34,7 +34,9 @@
 # start) LOAD_KEEP_RAW=<dir> (keep Locust's CSVs and logs, and the server's log).
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LOG_NAME=load DIE_STATUS=2
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 cd "$REPO"
 
 case "${1:-}" in
@@ -65,7 +67,6 @@ export LOAD_WAIT_MIN="${LOAD_WAIT_MIN:-0.5}" LOAD_WAIT_MAX="${LOAD_WAIT_MAX:-2.0
 export LOAD_PRODUCTS="${LOAD_PRODUCTS:-12}" LOAD_STOCK="${LOAD_STOCK:-1000000}"
 export LOAD_POLL_MS="${LOAD_POLL_MS:-100}" LOAD_CONFIRM_TIMEOUT="${LOAD_CONFIRM_TIMEOUT:-60}"
 REQUIREMENTS="$REPO/scripts/bench/requirements-locust.txt"
-TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 
 for n in LOAD_USERS LOAD_SPAWN_RATE LOAD_DURATION LOAD_STOP_TIMEOUT LOAD_SERVER_WAIT; do
     [[ "${!n}" =~ ^[0-9]+$ && "${!n}" -gt 0 ]] || {
@@ -74,18 +75,22 @@ for n in LOAD_USERS LOAD_SPAWN_RATE LOAD_DURATION LOAD_STOP_TIMEOUT LOAD_SERVER_
     }
 done
 
-log() { printf 'load: %s\n' "$*" >&2; }
-die() {
-    printf 'load: ERROR: %s\n' "$*" >&2
-    exit 2
-}
-
 WORK="$(mktemp -d /tmp/load.XXXXXX)"
 SERVER_PID=""
-STOP_STACK=0
 
-# shellcheck disable=SC2317 # called by the trap
-cleanup() {
+# shellcheck disable=SC2317 # called at exit
+keep_raw() {
+    if [[ -n "$LOAD_KEEP_RAW" ]]; then
+        mkdir -p "$LOAD_KEEP_RAW"
+        cp -f "$WORK"/* "$LOAD_KEEP_RAW"/ 2>/dev/null || true
+        log "raw files kept in $LOAD_KEEP_RAW"
+    fi
+    rm -rf "$WORK"
+}
+on_exit keep_raw
+
+# shellcheck disable=SC2317 # called at exit
+stop_server() {
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
         log "stopping the server this script started (pid $SERVER_PID)"
         if [[ "$(cat "/proc/$SERVER_PID/comm" 2>/dev/null)" == local ]]; then
@@ -95,81 +100,23 @@ cleanup() {
             # stack.sh, cargo) is ours alone.
             kill -TERM -- "-$SERVER_PID" 2>/dev/null || true
         fi
-        for _ in $(seq 100); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -KILL "$SERVER_PID" 2>/dev/null || true
+        stop_pid "$SERVER_PID" 100
     fi
     SERVER_PID=""
-    if ((STOP_STACK)); then
-        log "stopping the local stack (this script started it)"
-        scripts/dev/stack.sh down >&2 || true
-        STOP_STACK=0
-    fi
-    if [[ -n "$LOAD_KEEP_RAW" ]]; then
-        mkdir -p "$LOAD_KEEP_RAW"
-        cp -f "$WORK"/* "$LOAD_KEEP_RAW"/ 2>/dev/null || true
-        log "raw files kept in $LOAD_KEEP_RAW"
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-# --------------------------------------------------------------------------- Locust's venv
-
-install_venv() {
-    local want have=""
-    want="$(sha256sum "$REQUIREMENTS" | cut -d' ' -f1)"
-    [[ -f "$LOAD_VENV/.requirements.sha256" ]] && have="$(cat "$LOAD_VENV/.requirements.sha256")"
-    if [[ "$want" == "$have" && -x "$LOAD_VENV/bin/locust" ]]; then
-        return 0
-    fi
-    log "creating the Locust venv at $LOAD_VENV"
-    rm -rf "$LOAD_VENV"
-    python3 -m venv "$LOAD_VENV" || die "python3 -m venv failed (apt-get install python3-venv?)"
-    "$LOAD_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS" ||
-        die "installing $REQUIREMENTS failed"
-    printf '%s\n' "$want" >"$LOAD_VENV/.requirements.sha256"
 }
 
 # --------------------------------------------------------------------------- the server
 
-# The HTTP status of GET URL, 000 when nothing answers.
-http_status() {
-    curl -s -o /dev/null -w '%{http_code}' --max-time 3 "$1" || true
-}
-
-# wait_http URL PID SECONDS: until URL answers 200, or the process dies, or time runs out.
-wait_http() {
-    local url="$1" pid="$2" deadline=$((SECONDS + $3))
-    until [[ "$(http_status "$url")" == 200 ]]; do
-        kill -0 "$pid" 2>/dev/null || return 1
-        ((SECONDS < deadline)) || return 1
-        sleep 0.5
-    done
-}
-
-load_stack_env() {
-    local file
-    file="$(scripts/dev/stack.sh env 2>/dev/null || true)"
-    [[ -n "$file" && -f "$file" ]] || return 1
-    set -a
-    # shellcheck source=/dev/null
-    . "$file"
-    set +a
-}
-
 command -v curl >/dev/null || die "curl is required"
-install_venv
+ensure_venv "$LOAD_VENV" "$REQUIREMENTS" locust
 
 server=""
 if [[ "$(http_status "$BASE_URL/v1/products/health")" == 000 ]]; then
     [[ "$BASE_URL" =~ ^http://(127\.0\.0\.1|localhost):([0-9]+)$ ]] ||
         die "nothing answers at $BASE_URL (the script starts a server only on loopback)"
     port="${BASH_REMATCH[2]}"
-    scripts/dev/stack.sh status >/dev/null 2>&1 || STOP_STACK=1
+    stack_down_at_exit
+    on_exit stop_server
     if [[ -z "$LOAD_SERVER_BIN" ]]; then
         # run.sh builds with a plain `cargo build`: build first, niced, so that it finds the
         # binary up to date.
@@ -184,7 +131,7 @@ if [[ "$(http_status "$BASE_URL/v1/products/health")" == 000 ]]; then
         [[ -x "$LOAD_SERVER_BIN" ]] || die "LOAD_SERVER_BIN=$LOAD_SERVER_BIN is not executable"
         bin="$(cd "$(dirname "$LOAD_SERVER_BIN")" && pwd)/$(basename "$LOAD_SERVER_BIN")"
         log "scripts/dev/stack.sh up"
-        scripts/dev/stack.sh up >"$WORK/stack-up.log" 2>&1 || {
+        "$STACK_SH" up >"$WORK/stack-up.log" 2>&1 || {
             tail -n 30 "$WORK/stack-up.log" >&2
             die "scripts/dev/stack.sh up failed"
         }
@@ -197,7 +144,7 @@ if [[ "$(http_status "$BASE_URL/v1/products/health")" == 000 ]]; then
         SERVER_PID=$!
         server="\`${bin#"$REPO"/} serve\` started by this script"
     fi
-    if ! wait_http "$BASE_URL/v1/orders/health" "$SERVER_PID" "$LOAD_SERVER_WAIT"; then
+    if ! wait_http "$BASE_URL/v1/orders/health" "$SERVER_PID" "$LOAD_SERVER_WAIT" 0.5; then
         tail -n 30 "$WORK/server.log" >&2
         die "the server did not become healthy on $BASE_URL"
     fi
@@ -248,14 +195,12 @@ import json, os
 tick = os.sysconf("SC_CLK_TCK")
 stack = os.environ["LOAD_STACK_DIR"]
 
-
 def first_line(path):
     try:
         with open(path) as f:
             return f.readline().strip()
     except OSError:
         return ""
-
 
 roles = {os.environ["LOAD_SERVER_PID"]: "server",
          first_line(f"{stack}/pg/postmaster.pid"): "PostgreSQL",
@@ -348,10 +293,8 @@ steps = [r for r in rows if r["Name"] != "Aggregated"]
 # One window for every row: Locust's per-row rate starts at each row's first request.
 window = int(total["Request Count"]) / float(total["Requests/s"]) if float(total["Requests/s"]) else 0
 
-
 def ms(value: str) -> str:
     return "–" if value in ("", "N/A") else f"{float(value):,.0f} ms"
-
 
 def row(r: dict, label: str) -> str:
     count, failed = int(r["Request Count"]), int(r["Failure Count"])
@@ -359,7 +302,6 @@ def row(r: dict, label: str) -> str:
     fail = f"**{failed}**" if failed else "0"
     return (f"| {label} | {count:,} | {fail} | {rps:.2f} | {ms(r['50%'])} | {ms(r['95%'])} | "
             f"{ms(r['99%'])} |")
-
 
 out = [
     f"Locust, {env['LOAD_USERS']} users (spawned {env['LOAD_SPAWN_RATE']}/s, each signing up "

@@ -47,30 +47,22 @@ request again).
 from __future__ import annotations
 
 import bisect
-import http.client
 import json
 import os
 import random
-import socket
-import struct
 import subprocess
 import sys
 import threading
 import time
 import urllib.parse
 import uuid
-import zlib
 from collections import Counter, defaultdict
+from pathlib import Path
 
 
-def env_float(name: str, default: float) -> float:
-    value = os.environ.get(name, "").strip()
-    return float(value) if value else default
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from shop_http import ADMIN_EMAIL, ADMIN_PASSWORD, BASE_URL, env_float, png, request  # noqa: E402
 
-
-BASE_URL = os.environ.get("BASE_URL", "http://127.0.0.1:8080").rstrip("/")
-ADMIN_EMAIL = os.environ.get("LOCAL_ADMIN_EMAIL", "admin@example.com")
-ADMIN_PASSWORD = os.environ.get("LOCAL_ADMIN_PASSWORD", "Admin-Passw0rd!")
 TIMEOUT = env_float("SOAK_TIMEOUT", 5)
 BASELINE = env_float("SOAK_BASELINE", 10)
 OUTAGE = env_float("SOAK_OUTAGE", 15)
@@ -186,39 +178,12 @@ def call(kind: str, method: str, url: str, body=None, token: str | None = None,
     request_id = RECORDS.next_id()
     if raw is None:
         hdrs["x-request-id"] = request_id
-    if token:
-        hdrs["authorization"] = f"Bearer {token}"
-    data = raw
-    if body is not None:
-        data = json.dumps(body).encode()
-        hdrs["content-type"] = "application/json"
     started = now()
     wall = time.time()
-    status, code, parsed, text = 0, "", None, ""
-    conn = http.client.HTTPConnection(parts.hostname, parts.port or 80, timeout=timeout)
-    try:
-        conn.request(method, path, body=data, headers=hdrs)
-        resp = conn.getresponse()
-        payload = resp.read()
-        status = resp.status
-        text = payload[:300].decode("utf-8", "replace")
-        try:
-            parsed = json.loads(payload) if payload else None
-        except ValueError:
-            parsed = None
-        if status >= 400:
-            err = parsed.get("error") if isinstance(parsed, dict) else None
-            code = (err or {}).get("code", "") if isinstance(err, dict) else ""
-    except (TimeoutError, socket.timeout):
-        code = "timeout"
-    except ConnectionRefusedError:
-        code = "refused"
-    except (ConnectionResetError, http.client.RemoteDisconnected, BrokenPipeError):
-        code = "reset"
-    except OSError as e:
-        code = f"oserror:{e.__class__.__name__}"
-    finally:
-        conn.close()
+    answer = request(method, url, body=body, data=raw, token=token, headers=hdrs,
+                     timeout=timeout, redirects=0)
+    status, parsed, text = answer.status, answer.json(), answer.body[:300].decode("utf-8", "replace")
+    code = answer.code if status else answer.error
     ended = now()
     rec = {
         "kind": kind, "method": method, "path": parts.path if raw is not None else path,
@@ -273,22 +238,7 @@ class State:
 STATE = State()
 
 
-def png_bytes(width: int = 48, height: int = 32) -> bytes:
-    rows = b"".join(
-        b"\x00" + bytes(v for x in range(width) for v in (x * 5 % 256, y * 7 % 256, (x + y) % 256))
-        for y in range(height)
-    )
-
-    def chunk(tag: bytes, data: bytes) -> bytes:
-        return (struct.pack(">I", len(data)) + tag + data
-                + struct.pack(">I", zlib.crc32(tag + data) & 0xFFFFFFFF))
-
-    return (b"\x89PNG\r\n\x1a\n"
-            + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-            + chunk(b"IDAT", zlib.compress(rows)) + chunk(b"IEND", b""))
-
-
-PNG = png_bytes()
+PNG = png()
 
 
 # --------------------------------------------------------------------------- setup

@@ -56,7 +56,9 @@
 #                                  resume-all
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LOG_NAME=soak DIE_STATUS=2
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 export STACK_DIR="${STACK_DIR:-/var/tmp/shop-soak}"
 export PG_PORT="${PG_PORT:-56432}"
 export REDIS_PORT="${REDIS_PORT:-57379}"
@@ -64,12 +66,6 @@ export MOTO_PORT="${MOTO_PORT:-56000}"
 MOTO_VENV="${MOTO_VENV:-$REPO/.venv-moto}"
 WAIT_SECONDS="${WAIT_SECONDS:-30}"
 PG_DIR="$STACK_DIR/pg"
-
-log() { printf 'soak: %s\n' "$*" >&2; }
-die() {
-    printf 'soak: ERROR: %s\n' "$*" >&2
-    exit 2
-}
 
 # Never touch the shared stack.
 if [[ "$(readlink -m "$STACK_DIR")" == /var/tmp/shop-stack ]] || [[ "$PG_PORT" == 55432 ]] ||
@@ -270,12 +266,7 @@ cleanup() {
     bash "$REPO/scripts/bench/soak.sh" fault resume-all 2>/dev/null || true
     if [[ -n "$SERVER_PID" ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
         log "stopping the server (pid $SERVER_PID)"
-        kill "$SERVER_PID" 2>/dev/null || true
-        for _ in $(seq 100); do
-            kill -0 "$SERVER_PID" 2>/dev/null || break
-            sleep 0.1
-        done
-        kill -9 "$SERVER_PID" 2>/dev/null || true
+        stop_pid "$SERVER_PID" 100
     fi
     SERVER_PID=""
     if ((!KEEP_STACK)); then
@@ -285,10 +276,7 @@ cleanup() {
     [[ -z "$RUN_DIR" ]] || rm -f "$RUN_DIR/local"
     [[ -z "$RUN_DIR" ]] || log "raw records in $RUN_DIR"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+on_exit cleanup
 
 # --------------------------------------------------------------------------- stack + server
 
@@ -388,8 +376,6 @@ if [[ -n "$SOAK_OUT" ]]; then
         server="server \`${SOAK_BIN#"$REPO"/}\` built $built from the working tree at \`$commit\`$dirty (as the soak started)"
     fi
     {
-        echo "$begin_mark"
-        echo
         echo "Run $started on $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ *//')),"
         echo "$server,"
         echo "\`RUST_LOG=$RUST_LOG\`, \`AWS_TIMEOUT_MS=$AWS_TIMEOUT_MS\`, \`REQUEST_TIMEOUT_MS=$REQUEST_TIMEOUT_MS\`,"
@@ -400,28 +386,8 @@ if [[ -n "$SOAK_OUT" ]]; then
         cat "$RUN_DIR/report.md"
         echo
         echo "$notes"
-        echo
-        echo "$end_mark"
     } >"$block"
-    mkdir -p "$(dirname "$SOAK_OUT")"
-    if [[ -f "$SOAK_OUT" ]] && grep -qF "$begin_mark" "$SOAK_OUT" && grep -qF "$end_mark" "$SOAK_OUT"; then
-        python3 - "$SOAK_OUT" "$block" "$begin_mark" "$end_mark" <<'PY'
-import sys
-path, block, begin, end = sys.argv[1:]
-text = open(path).read()
-head, rest = text.split(begin, 1)
-_, tail = rest.split(end, 1)
-open(path, "w").write(head + open(block).read().rstrip("\n") + tail)
-PY
-    else
-        {
-            echo "# Fault-injection soak"
-            echo
-            echo "Written by \`scripts/bench/soak.sh\` (between the markers)."
-            echo
-            cat "$block"
-        } >>"$SOAK_OUT"
-    fi
+    write_between_markers "$SOAK_OUT" "$block" "$begin_mark" "$end_mark" "Fault-injection soak"
     log "report written to $SOAK_OUT"
 fi
 printf '\n%s\n' "$notes"

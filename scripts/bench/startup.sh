@@ -39,7 +39,9 @@
 # so that another release build cannot replace them during the run; implies BENCH_SKIP_BUILD=1).
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LOG_NAME=bench_startup
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 cd "$REPO"
 
 STARTUP_BINARIES="${STARTUP_BINARIES:-users products cart orders local}"
@@ -51,70 +53,10 @@ STARTUP_LOAD_SECONDS="${STARTUP_LOAD_SECONDS:-300}"
 BENCH_PORT="${BENCH_PORT:-19080}"
 BENCH_OUT="${BENCH_OUT-docs/benchmarks/startup.md}"
 BENCH_SKIP_BUILD="${BENCH_SKIP_BUILD:-0}"
-TARGET_DIR="${CARGO_TARGET_DIR:-$REPO/target}"
 RELEASE="${BENCH_BIN_DIR:-$TARGET_DIR/release}"
 
-log() { printf 'bench_startup: %s\n' "$*" >&2; }
-die() {
-    printf 'bench_startup: ERROR: %s\n' "$*" >&2
-    exit 1
-}
-
 WORK="$(mktemp -d /tmp/bench_startup.XXXXXX)"
-PIDS=()
-STOP_STACK=0
-
-stop_pid() {
-    local pid="$1"
-    kill -0 "$pid" 2>/dev/null || return 0
-    kill "$pid" 2>/dev/null || true
-    for _ in $(seq 50); do
-        kill -0 "$pid" 2>/dev/null || break
-        sleep 0.1
-    done
-    kill -9 "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-}
-
-cleanup() {
-    local pid
-    for pid in "${PIDS[@]}"; do
-        stop_pid "$pid"
-    done
-    PIDS=()
-    if ((STOP_STACK)); then
-        log "stopping the local stack (this script started it)"
-        scripts/dev/stack.sh down || true
-        STOP_STACK=0
-    fi
-    rm -rf "$WORK"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-
-port_open() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
-}
-
-# free_port START: the first port >= START nothing listens on.
-free_port() {
-    local port="$1"
-    while port_open "$port"; do
-        port=$((port + 1))
-        ((port < 65535)) || die "no free port from $1"
-    done
-    printf '%s\n' "$port"
-}
-
-# wait_http URL PID SECONDS: until URL answers 200, or the process dies, or time runs out.
-wait_http() {
-    local url="$1" pid="$2" deadline=$((SECONDS + $3))
-    until [[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$url" || true)" == 200 ]]; do
-        kill -0 "$pid" 2>/dev/null || return 1
-        ((SECONDS < deadline)) || return 1
-        sleep 0.1
-    done
-}
+on_exit 'rm -rf "$WORK"'
 
 # health_path BINARY
 health_path() {
@@ -136,24 +78,9 @@ mib() { awk -v k="$1" 'BEGIN { printf "%.1f", k / 1024 }'; }
 for tool in curl jq python3; do
     command -v "$tool" >/dev/null || die "$tool is required"
 done
-if ! command -v wrk >/dev/null; then
-    log "installing wrk"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq
-    apt-get install -y -qq --no-install-recommends wrk >/dev/null
-fi
-
-stack_before="$(scripts/dev/stack.sh status 2>/dev/null || true)"
-stack_up_count="$(grep -c '^[a-z]* *up ' <<<"$stack_before" || true)"
-if ((stack_up_count == 0)); then
-    STOP_STACK=1
-elif ((stack_up_count < 3)); then
-    log "the stack was partly running: it will be left running afterwards"
-fi
+apt_install wrk
 # Migrations are applied below by the release binary (`local migrate`).
-SKIP_MIGRATIONS=1 scripts/dev/stack.sh up >&2
-# shellcheck source=/dev/null
-source "$(scripts/dev/stack.sh env)"
+SKIP_MIGRATIONS=1 stack_up
 
 if [[ "$BENCH_SKIP_BUILD" != 1 && -z "${BENCH_BIN_DIR:-}" ]]; then
     log "building the release binaries (nice -n 19 cargo build --release -p users -p products -p cart -p orders -p local --bins)"
@@ -182,8 +109,8 @@ port="$(free_port "$BENCH_PORT")"
 BASE="http://127.0.0.1:$port"
 PORT="$port" "$RELEASE/local" serve >"$WORK/fixtures.log" 2>&1 &
 FIXTURE_PID=$!
-PIDS+=("$FIXTURE_PID")
-wait_http "$BASE/v1/products/health" "$FIXTURE_PID" "$STARTUP_TIMEOUT" ||
+on_exit "stop_pid $FIXTURE_PID"
+wait_http "$BASE/v1/products/health" "$FIXTURE_PID" "$STARTUP_TIMEOUT" 0.1 ||
     {
         tail -n 20 "$WORK/fixtures.log" >&2
         die "local serve did not become healthy on $BASE"
@@ -227,19 +154,7 @@ read_route() {
 
 # --------------------------------------------------------------------------- startup
 
-# How busy the machine is without us (other builds or tests skew every number): % over 2 s.
-cpu_busy() {
-    local a b
-    a="$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)"
-    sleep 2
-    b="$(awk '/^cpu / { print $2 + $3 + $4 + $7 + $8, $5 + $6 }' /proc/stat)"
-    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ")
-        busy = y[1] - x[1]; idle = y[2] - x[2]; printf "%.0f", 100 * busy / (busy + idle + 1e-9) }'
-}
-BUSY_BEFORE="$(cpu_busy)"
-if ((BUSY_BEFORE > 10)); then
-    log "WARNING: the machine is ${BUSY_BEFORE} % busy before the benchmark; the numbers will be high and noisy"
-fi
+busy_before high
 
 # startup.py BINARY HEALTH_PATH RUNS TIMEOUT OUT: exec -> first 200, RUNS times, one time in ms per
 # line in OUT. Exit 1 if a run gets no 200 within TIMEOUT seconds or the process exits.
@@ -380,8 +295,8 @@ for bin in $STARTUP_BINARIES; do
     url="http://127.0.0.1:$port"
     PORT="$port" "$RELEASE/$bin" serve >"$WORK/load-$bin.log" 2>&1 &
     pid=$!
-    PIDS+=("$pid")
-    if ! wait_http "$url$path" "$pid" "$STARTUP_TIMEOUT"; then
+    on_exit "stop_pid $pid"
+    if ! wait_http "$url$path" "$pid" "$STARTUP_TIMEOUT" 0.1; then
         tail -n 20 "$WORK/load-$bin.log" >&2
         FAILED+=("$bin (load run: no 200)")
         MEM_ROWS+=("| \`$bin\` | **never answered 200** | | | | | | |")
@@ -425,10 +340,7 @@ done
 
 # --------------------------------------------------------------------------- report
 
-commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [[ -n "$(git status --porcelain --untracked-files=no 2>/dev/null)" ]]; then
-    commit="$commit (with uncommitted changes)"
-fi
+commit="$(git_commit)"
 cpu="$(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo 2>/dev/null || true)"
 RESULT="$WORK/result.md"
 {
@@ -469,27 +381,7 @@ RESULT="$WORK/result.md"
 cat "$RESULT"
 
 if [[ -n "$BENCH_OUT" ]]; then
-    mkdir -p "$(dirname "$BENCH_OUT")"
-    begin='<!-- bench_startup:begin (written by scripts/bench/startup.sh) -->'
-    end='<!-- bench_startup:end -->'
-    if [[ -f "$BENCH_OUT" ]] && grep -qF "$begin" "$BENCH_OUT" && grep -qF "$end" "$BENCH_OUT"; then
-        # Replace what is between the markers, keep the rest of the document.
-        awk -v b="$begin" -v e="$end" -v f="$RESULT" '
-            $0 == b { print; while ((getline line < f) > 0) print line; skip = 1; next }
-            $0 == e { skip = 0 }
-            !skip { print }' "$BENCH_OUT" >"$WORK/doc.md"
-        cat "$WORK/doc.md" >"$BENCH_OUT"
-    else
-        {
-            echo "# Startup and memory benchmark"
-            echo
-            echo "Command: \`scripts/bench/startup.sh\` (see its header for the knobs)."
-            echo
-            echo "$begin"
-            cat "$RESULT"
-            echo "$end"
-        } >"$BENCH_OUT"
-    fi
+    write_between_markers "$BENCH_OUT" "$RESULT" '<!-- bench_startup:begin (written by scripts/bench/startup.sh) -->' '<!-- bench_startup:end -->' "Startup and memory benchmark"
     log "wrote $BENCH_OUT"
 fi
 

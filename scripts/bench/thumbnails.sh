@@ -12,20 +12,14 @@
 set -euo pipefail
 
 RUNS="${1:-20}"
-ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$ROOT/target}"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+ROOT="$REPO"
+export CARGO_TARGET_DIR="$TARGET_DIR"
 DIR="${BENCH_DIR:-/tmp/imaging-bench}"
 JOBS="${BUILD_JOBS:-2}"
 
-need=()
-command -v vipsthumbnail >/dev/null || need+=(libvips-tools)
-command -v hyperfine >/dev/null || need+=(hyperfine)
-[ -x /usr/bin/time ] || need+=(time)
-if [ "${#need[@]}" -gt 0 ]; then
-    echo "installing: ${need[*]}" >&2
-    apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${need[@]}" >/dev/null
-fi
+apt_install vipsthumbnail:libvips-tools hyperfine /usr/bin/time:time
 
 echo "building release example (imaging/thumbnail, -j $JOBS)..." >&2
 (cd "$ROOT" && cargo build -p imaging --release --example thumbnail -j "$JOBS" >&2)

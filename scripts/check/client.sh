@@ -7,16 +7,16 @@
 # stack's env (scripts/test.sh sources it); the client is generated under target/, never into
 # the repository; the server's log is target/check_client.log.
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/../.." && pwd)"
-cd "$repo"
 # shellcheck source=scripts/lib/common.sh
-source scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+repo="$REPO"
+cd "$repo"
 started=$SECONDS
 
 venv="$repo/.venv-client"
 ensure_venv "$venv" "$repo/scripts/check/requirements-client.txt" openapi-python-client
 
-target="${CARGO_TARGET_DIR:-$repo/target}"
+target="$TARGET_DIR"
 work="$target/client"
 rm -rf "$work"
 mkdir -p "$work"

@@ -3,19 +3,17 @@
 
 sign in as the dev admin → create a product (with an Idempotency-Key; the retry is replayed) →
 list products → read it back → ask for an image upload → PUT the bytes to the presigned URL
-(S3 itself, outside the API: plain urllib) → poll the product's images until the pipeline has
+(S3 itself, outside the API: scripts/lib/shop_http.py) → poll the product's images until the pipeline has
 processed it → read the product again and fetch its thumbnail anonymously.
 
 Usage: python client_journey.py BASE_URL   (admin credentials: LOCAL_ADMIN_EMAIL/PASSWORD)
 """
 
 import os
-import struct
 import sys
 import time
-import urllib.request
 import uuid
-import zlib
+from pathlib import Path
 
 from serverless_shop_api_client import AuthenticatedClient, Client
 from serverless_shop_api_client.api.products import (
@@ -38,6 +36,9 @@ from serverless_shop_api_client.models import (
     UploadView,
 )
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from shop_http import png, request  # noqa: E402
+
 
 def step(text):
     print(f"client_journey: {text}", flush=True)
@@ -50,26 +51,6 @@ def expect(response, status, model):
     )
     assert isinstance(response.parsed, model), f"expected {model.__name__}, got {response.parsed!r}"
     return response.parsed
-
-
-def png(width, height):
-    """A small, valid PNG (an RGB gradient), made here so the journey needs no file."""
-    rows = b"".join(
-        b"\x00" + b"".join(bytes((x * 255 // width, y * 255 // height, 128)) for x in range(width))
-        for y in range(height)
-    )
-
-    def chunk(kind, data):
-        body = kind + data
-        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
-
-    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(rows))
-        + chunk(b"IEND", b"")
-    )
 
 
 def main(base):
@@ -176,9 +157,8 @@ def main(base):
     assert upload.method == "PUT" and upload.url.startswith("http"), upload
     headers = dict(upload.headers.additional_properties)
     assert headers.get("content-type") == "image/png", headers
-    request = urllib.request.Request(upload.url, data=image, method="PUT", headers=headers)
-    with urllib.request.urlopen(request, timeout=30) as put:
-        assert put.status in (200, 204), put.status
+    put = request("PUT", upload.url, data=image, headers=headers)
+    assert put.status in (200, 204), (put.status, put.text)
     step(f"uploaded a {len(image)}-byte PNG as image {upload.image_id}")
 
     deadline = time.monotonic() + 60
@@ -200,9 +180,9 @@ def main(base):
         time.sleep(0.5)
         shown = expect(get_product.sync_detailed(product_id, client=public), 200, ProductView)
     assert shown.thumbnail_url == mine[0].thumbnail_url, (shown.thumbnail_url, mine[0])
-    with urllib.request.urlopen(shown.thumbnail_url, timeout=30) as thumb:
-        data = thumb.read()
-        assert thumb.status == 200 and data[:3] == b"\xff\xd8\xff", data[:16]
+    thumb = request("GET", shown.thumbnail_url)
+    data = thumb.body
+    assert thumb.status == 200 and data[:3] == b"\xff\xd8\xff", (thumb.status, data[:16])
     step(f"the product shows the thumbnail, fetched anonymously ({len(data)} bytes of JPEG)")
     print("client_journey: passed")
 

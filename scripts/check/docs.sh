@@ -11,24 +11,18 @@
 # Both are installed when missing (as root), Node.js and npm from apt too if there is no node;
 # a re-run installs nothing. The server's log is target/check_docs.log.
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/../.." && pwd)"
-cd "$repo"
 # shellcheck source=scripts/lib/common.sh
-source scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+repo="$REPO"
+cd "$repo"
 
 # playwright-core 1.61 is the last release that supports Node.js 18 (Debian 12's nodejs).
 PLAYWRIGHT_CORE_VERSION=1.61.1
 playwright_dir="$repo/.node-playwright"
 started=$SECONDS
 
-apt_install() {
-    [[ $EUID -eq 0 ]] || { echo "check_docs: $* missing; run as root or install it" >&2; exit 1; }
-    echo "check_docs: installing $*" >&2
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null ||
-        { apt-get update -qq >/dev/null && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null; }
-}
 [[ -x /usr/bin/chromium ]] || apt_install chromium
-command -v node >/dev/null && command -v npm >/dev/null || apt_install nodejs npm
+apt_install node:nodejs npm
 installed="$(node -p "require('$playwright_dir/node_modules/playwright-core/package.json').version" 2>/dev/null || true)"
 if [[ "$installed" != "$PLAYWRIGHT_CORE_VERSION" ]]; then
     echo "check_docs: installing playwright-core $PLAYWRIGHT_CORE_VERSION (npm)" >&2

@@ -32,11 +32,10 @@
 # non-zero if any failed.
 set -uo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LOG_NAME=check_infra
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 cd "$REPO"
-
-log() { printf 'check_infra: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 PYTHON="${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}"
 CHECKOV_VENV="$REPO/.venv-checkov"
@@ -49,30 +48,11 @@ command -v dot >/dev/null || apt_missing+=(graphviz)
 [[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ]] || apt_missing+=(fonts-dejavu-core)
 command -v psql >/dev/null || apt_missing+=(postgresql-client)
 "$PYTHON" -c 'import ensurepip, venv' 2>/dev/null || apt_missing+=(python3-venv)
-if [[ ${#apt_missing[@]} -gt 0 ]]; then
-    [[ $EUID -eq 0 ]] || die "missing ${apt_missing[*]}; run as root or install them"
-    log "installing ${apt_missing[*]}"
-    export DEBIAN_FRONTEND=noninteractive
-    apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${apt_missing[@]}" >/dev/null ||
-        die "apt-get install ${apt_missing[*]} failed"
-fi
+apt_packages "${apt_missing[@]}"
 command -v terraform >/dev/null || die "terraform is not on PATH (install Terraform >= 1.6)"
 
-ensure_venv() { # ensure_venv DIR REQUIREMENTS_FILE
-    local dir="$1" req="$2" stamp want
-    stamp="$dir/.requirements.sha256"
-    want="$(sha256sum "$req" | cut -d' ' -f1)"
-    if [[ -x "$dir/bin/python" && -f "$stamp" && "$(cat "$stamp")" == "$want" ]]; then
-        return 0
-    fi
-    log "creating $(basename "$dir") from ${req#"$REPO"/}"
-    rm -rf "$dir"
-    "$PYTHON" -m venv "$dir" &&
-        "$dir/bin/pip" install -q --disable-pip-version-check -r "$req" &&
-        printf '%s\n' "$want" >"$stamp" || die "could not build $dir"
-}
-ensure_venv "$CHECKOV_VENV" "$REPO/tests/infra/requirements-checkov.txt"
-ensure_venv "$INFRA_VENV" "$REPO/tests/infra/requirements.txt"
+ensure_venv "$CHECKOV_VENV" "$REPO/tests/infra/requirements-checkov.txt" python
+ensure_venv "$INFRA_VENV" "$REPO/tests/infra/requirements.txt" python
 
 # ------------------------------------------------------------------------- checks
 
@@ -112,7 +92,7 @@ cleanup() {
     [[ -n "$PRIVATE_MOTO_PID" ]] && kill "$PRIVATE_MOTO_PID" 2>/dev/null
     rm -rf "$TF_WORK"
 }
-trap cleanup EXIT
+on_exit cleanup
 PLAN_IMAGE_TAG=0123456789abcdef0123456789abcdef01234567 # any 40-hex commit SHA
 
 # A scratch copy of terraform/ (and the ASL it reads) with nothing of the checkout's

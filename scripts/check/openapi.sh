@@ -3,13 +3,13 @@
 # against the OpenAPI 3.1 specification with openapi-spec-validator (pinned, in its own venv
 # .venv-openapi, created on first use). Run by scripts/test.sh.
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+repo="$REPO"
 cd "$repo"
 venv="$repo/.venv-openapi"
-# shellcheck source=scripts/lib/common.sh
-source scripts/lib/common.sh
 ensure_venv "$venv" "$repo/scripts/check/requirements-openapi.txt" openapi-spec-validator
-out="${CARGO_TARGET_DIR:-$repo/target}/openapi.json"
+out="$TARGET_DIR/openapi.json"
 cargo run --quiet -p local -- openapi >"$out"
 "$venv/bin/openapi-spec-validator" "$out"
 printf 'openapi: %s operations, valid OpenAPI %s\n' \

@@ -12,10 +12,10 @@
 # (and may delete or re-price products it created); nothing depends on a clean database, so
 # runs repeat.
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/../.." && pwd)"
-cd "$repo"
 # shellcheck source=scripts/lib/common.sh
-source scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+repo="$REPO"
+cd "$repo"
 started=$SECONDS
 
 venv="$repo/.venv-schemathesis"
@@ -24,7 +24,7 @@ ensure_venv "$venv" "$repo/scripts/check/requirements-schemathesis.txt" schemath
 start_local_server check_schemathesis 18090
 token="$(admin_token "$SERVER_BASE")"
 
-target="${CARGO_TARGET_DIR:-$repo/target}"
+target="$TARGET_DIR"
 report_dir="$target/schemathesis"
 rm -rf "$report_dir"
 mkdir -p "$report_dir"

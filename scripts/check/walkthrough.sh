@@ -18,16 +18,16 @@
 #                                              target/check_walkthrough.log)
 #   scripts/check/walkthrough.sh --print      prints the walkthrough (scripts/run.sh shows it)
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/../.." && pwd)"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+repo="$REPO"
 cd "$repo"
 print_only=0
 if [[ "${1:-}" == --print ]]; then print_only=1; shift; fi
 readme="$(realpath "${1:-README.md}")"
-# shellcheck source=scripts/lib/common.sh
-source scripts/lib/common.sh
 
 work="$(mktemp -d)"
-cleanup() { stop_local_server; rm -rf "$work"; }
+on_exit 'rm -rf "$work"'
 python3 - "$readme" >"$work/walkthrough.sh" <<'PY'
 import re, sys
 text = open(sys.argv[1], encoding="utf-8").read()
@@ -38,7 +38,6 @@ print(m.group(1))
 PY
 if [[ $print_only -eq 1 ]]; then
     cat "$work/walkthrough.sh"
-    rm -rf "$work"
     exit 0
 fi
 command -v jq >/dev/null || { echo "check_walkthrough: jq is missing (apt-get install jq)" >&2; exit 1; }
@@ -49,7 +48,6 @@ base64 -d >"$work/run/photo.jpg" <<'JPEG'
 JPEG
 
 start_local_server check_walkthrough 18093
-trap cleanup EXIT
 echo "check_walkthrough: running the walkthrough of ${readme#"$repo"/} ($(wc -l <"$work/walkthrough.sh") lines) against $SERVER_BASE"
 # shellcheck disable=SC2016
 watcher='curl() {

@@ -23,12 +23,14 @@ import json
 import os
 import re
 import sys
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 import boto3
 from botocore.exceptions import ClientError
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "lib"))
+from shop_http import request  # noqa: E402
 
 REPO = Path(__file__).resolve().parents[2]
 ACCOUNT_ID = "123456789012"
@@ -474,8 +476,10 @@ def verify_cognito(pool_id: str, client_id: str, jwks_url: str) -> dict[str, Any
     except (ClientError, KeyError) as err:
         warn(f"USER_PASSWORD_AUTH login of {ADMIN_EMAIL} failed: {err}")
     try:
-        with urllib.request.urlopen(jwks_url, timeout=10) as resp:
-            keys = json.load(resp).get("keys", [])
+        answer = request("GET", jwks_url, timeout=10)
+        if answer.status != 200:
+            raise OSError(f"HTTP {answer.status or answer.error}")
+        keys = (answer.json() or {}).get("keys", [])
         result["jwks_ok"] = bool(keys)
         if not keys:
             warn(f"JWKS at {jwks_url} has no keys")

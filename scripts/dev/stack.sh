@@ -14,7 +14,9 @@
 # WAIT_SECONDS=30 (bound of every wait). Runs as root (apt-get, runuser); no systemd needed.
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+LOG_NAME=stack
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 STACK_DIR="${STACK_DIR:-/var/tmp/shop-stack}"
 PG_PORT="${PG_PORT:-55432}"
 REDIS_PORT="${REDIS_PORT:-56379}"
@@ -42,12 +44,6 @@ STACK_ENV="$STACK_DIR/stack.env"
 REQUIREMENTS="$REPO/scripts/dev/requirements-moto.txt"
 MOTO_URL="http://127.0.0.1:$MOTO_PORT"
 
-log() { printf 'stack: %s\n' "$*" >&2; }
-die() {
-    printf 'stack: ERROR: %s\n' "$*" >&2
-    exit 1
-}
-
 # Print the tail of a log file (on a failed start).
 show_log() {
     if [[ -f "$1" ]]; then
@@ -55,11 +51,6 @@ show_log() {
         tail -n 30 "$1" >&2 || true
         printf -- '---\n' >&2
     fi
-}
-
-# True when something accepts TCP connections on 127.0.0.1:$1.
-port_open() {
-    (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
 }
 
 # True when the pid in file $1 is a live process whose command line contains $2.
@@ -105,10 +96,6 @@ pg_bindir() {
     printf '%s\n' "$best"
 }
 
-requirements_hash() {
-    sha256sum "$REQUIREMENTS" | cut -d ' ' -f 1
-}
-
 install_packages() {
     local missing=()
     pg_bindir >/dev/null || missing+=(postgresql)
@@ -136,19 +123,7 @@ install_packages() {
 }
 
 install_venv() {
-    local want have=""
-    want="$(requirements_hash)"
-    if [[ -f "$MOTO_VENV/.requirements.sha256" ]]; then
-        have="$(cat "$MOTO_VENV/.requirements.sha256")"
-    fi
-    if [[ "$want" == "$have" && -x "$MOTO_VENV/bin/moto_server" && -x "$MOTO_VENV/bin/python" ]]; then
-        return 0
-    fi
-    log "creating the moto venv at $MOTO_VENV"
-    rm -rf "$MOTO_VENV"
-    python3 -m venv "$MOTO_VENV"
-    "$MOTO_VENV/bin/python" -m pip install --quiet --disable-pip-version-check -r "$REQUIREMENTS"
-    printf '%s\n' "$want" >"$MOTO_VENV/.requirements.sha256"
+    ensure_venv "$MOTO_VENV" "$REQUIREMENTS" moto_server
 }
 
 cmd_install() {

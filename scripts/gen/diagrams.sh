@@ -20,13 +20,11 @@
 # same Graphviz version => same bytes.
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
 STACK_DIR="${STACK_DIR:-/var/tmp/shop-stack}"
 REQUIRE_SCHEMA="${REQUIRE_SCHEMA:-0}"
 export PGCONNECT_TIMEOUT="${PGCONNECT_TIMEOUT:-3}"
-
-log() { printf 'diagrams: %s\n' "$*" >&2; }
-die() { log "error: $*"; exit 1; }
 
 check=0
 case "${1:-}" in
@@ -50,7 +48,7 @@ cleanup() {
     fi
     rm -rf "$work"
 }
-trap cleanup EXIT
+on_exit cleanup
 
 render() { # render DOT_FILE PNG_FILE
     dot -Tpng "$1" -o "$2"
