@@ -1,7 +1,7 @@
 # Owns the HTTP API in front of the four HTTP functions: one Lambda proxy
 # integration (payload 2.0) per service, the Cognito JWT authorizer on
 # `ANY /v1/{service}` and `ANY /v1/{service}/{proxy+}`, the public routes of
-# API.md without it (the API's own description, /v1/openapi.json and
+# docs/api.md without it (the API's own description, /v1/openapi.json and
 # /v1/docs, included), the invoke permissions, and the $default stage with
 # throttling and JSON access logs. The services still check roles (admin)
 # themselves: the authorizer only proves the token.
@@ -17,7 +17,7 @@ locals {
     "GET /v1/docs/{proxy+}" = "products"
   }
 
-  # Routes open to anonymous clients (API.md). API Gateway picks the most
+  # Routes open to anonymous clients (docs/api.md). API Gateway picks the most
   # specific match, so `GET /v1/products/{proxy+}` wins over the protected
   # `ANY /v1/products/{proxy+}` for reads while writes still need a token.
   public_routes = merge(
