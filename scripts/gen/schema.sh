@@ -1,28 +1,30 @@
 #!/usr/bin/env bash
-# Regenerates scripts/schema.sql, the full schema, from what the migrations produce.
-#   scripts/schema.sh            migrate a temporary database on the local stack, dump it
-#   scripts/schema.sh --stdout   print instead of writing the file
+# Regenerates scripts/gen/schema.sql, the full schema, from what the migrations produce.
+#   scripts/gen/schema.sh            migrate a temporary database on the local stack, dump it
+#   scripts/gen/schema.sh --stdout   print instead of writing the file
 # DATABASE_URL (optional): dump this already-migrated database instead.
 # The dump drops comments, session settings and sqlx's bookkeeping table, so it is stable
 # across runs; crates/common/tests/api/schema.rs fails when the file is stale.
 set -euo pipefail
-repo="$(cd "$(dirname "$0")/.." && pwd)"
-out="$repo/scripts/schema.sql"
+# shellcheck source=scripts/lib/common.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
+repo="$REPO"
+out="$repo/scripts/gen/schema.sql"
 [[ "${1:-}" == "--stdout" ]] && out=/dev/stdout
 
 temp_db=""
+# shellcheck disable=SC2317 # called at exit
 cleanup() {
   if [[ -n "$temp_db" ]]; then
     psql "$PG_ADMIN_URL" -qAtc "DROP DATABASE IF EXISTS \"$temp_db\" WITH (FORCE)" >/dev/null
   fi
 }
-trap cleanup EXIT
+on_exit cleanup
 
 if [[ -z "${DATABASE_URL_TO_DUMP:-}" && -n "${DATABASE_URL:-}" && "${1:-}" == "--stdout" ]]; then
   url="$DATABASE_URL"
 else
-  # shellcheck disable=SC1090
-  source "$("$repo/scripts/dev/stack.sh" env)"
+  load_stack_env || die "the local stack is not up: scripts/dev/stack.sh up"
   temp_db="schema_$$_$RANDOM"
   psql "$PG_ADMIN_URL" -qAtc "CREATE DATABASE \"$temp_db\"" >/dev/null
   url="${PG_ADMIN_URL%/*}/$temp_db"
