@@ -34,4 +34,4 @@ cargo run --quiet -p local -- openapi >"$work/openapi.json"
 start_local_server check_client 18091
 "$venv/bin/python" scripts/check/client_journey.py "$SERVER_BASE"
 printf 'check_client: generated client (%s operations) drove the journey in %ss\n' \
-    "$(ls "$work"/generated/*/api/*/*.py | grep -vc __init__)" "$((SECONDS - started))"
+    "$(find "$work"/generated/*/api -mindepth 2 -maxdepth 2 -name '*.py' ! -name __init__.py | wc -l)" "$((SECONDS - started))"

@@ -35,7 +35,7 @@ set -uo pipefail
 LOG_NAME=check_infra
 # shellcheck source=scripts/lib/common.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/common.sh"
-cd "$REPO"
+cd "$REPO" || exit 1
 
 PYTHON="${PYTHON:-$(command -v /usr/bin/python3 || command -v python3)}"
 CHECKOV_VENV="$REPO/.venv-checkov"
@@ -126,6 +126,7 @@ tf_test() { # tf_test ENV
 moto_endpoint() {
     local url="${AWS_ENDPOINT_URL:-}" env_file port
     if [[ -z "$url" ]] && env_file="$("$REPO/scripts/dev/stack.sh" env 2>/dev/null)" && [[ -f "$env_file" ]]; then
+        # shellcheck source=/dev/null
         url="$(set +u; source "$env_file" >/dev/null 2>&1; printf '%s' "${AWS_ENDPOINT_URL:-}")"
     fi
     if [[ -n "$url" ]] && curl -fs -o /dev/null --max-time 3 "$url/moto-api/config"; then
