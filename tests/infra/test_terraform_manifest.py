@@ -353,7 +353,7 @@ def test_db_secret_has_the_manifest_keys(manifest, module):
         assert re.search(rf"\b{key}\s*=", version["secret_string_wo"]), f"db secret lacks {key}"
 
 
-# --- Lambda environment vs the code, .env.example and the README -----------------------------
+# --- Lambda environment vs the code, .env.example and docs/configuration.md -----------------------------
 
 CONFIG_RS = REPO / "crates" / "common" / "src" / "config.rs"
 
@@ -369,9 +369,9 @@ def _variables_the_code_reads() -> dict[str, str | None]:
 
 
 def _readme_configuration_table() -> str:
-    readme = (REPO / "README.md").read_text()
+    readme = (REPO / "docs" / "configuration.md").read_text()
     m = re.search(r"^## Configuration\n(.*?)^## ", readme, flags=re.M | re.S)
-    assert m, "README.md has no Configuration section"
+    assert m, "docs/configuration.md has no Configuration section"
     return m.group(1)
 
 
@@ -401,7 +401,7 @@ def test_every_variable_the_code_reads_is_in_the_readme_configuration_table():
     for row in re.findall(r"^\|([^|\n]*)\|", table, flags=re.M):
         documented |= set(re.findall(r"`([A-Z][A-Z0-9_]+)`", row))
     missing = sorted(set(_variables_the_code_reads()) - documented)
-    assert not missing, f"README.md's Configuration table does not list {missing} (read by {CONFIG_RS.name})"
+    assert not missing, f"docs/configuration.md's Configuration table does not list {missing} (read by {CONFIG_RS.name})"
 
 
 # Root variable -> (environment variable, module attribute): the latency budgets and the
