@@ -24,7 +24,7 @@ IDEMPOTENCY = ["GetItem", "PutItem", "UpdateItem"]  # a key is never given up (9
 CONTRACT = {
     "api_users_lambda": {
         "postgres": True, "redis": False,
-        # PutItem: create_upload's pending record (services/images.rs); no Query: the image list
+        # PutItem: create_upload's pending record (services/uploads.rs); no Query: the image list
         # (ImageMetaReader::list) is read by ProductService only.
         # no Idempotency: app::users passes no idempotency store
         "tables": {"ProductImagesMeta": ["PutItem", "DescribeTable"]},

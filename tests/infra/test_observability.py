@@ -243,7 +243,7 @@ def test_the_metrics_environment_is_the_functions_app_env():
 
 
 def test_the_expected_checkout_failure_reasons_are_the_codes(mon):
-    checkout = (COMMON / "src" / "services" / "checkout.rs").read_text()
+    checkout = (COMMON / "src" / "services" / "checkout_saga" / "steps.rs").read_text()
     body = checkout[checkout.index("pub fn failure_reason"):]
     body = body[: body.index("\n}\n")]
     reasons = set(re.findall(r'=> "(\w+)"\.into\(\)', body))

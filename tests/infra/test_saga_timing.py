@@ -1,5 +1,5 @@
 """The checkout saga's clocks agree: the ASL, the Terraform of its queue and worker, and the
-worker's own constants (crates/common/src/services/checkout.rs).
+worker's own constants (crates/common/src/services/checkout_saga/mod.rs).
 
 - A busy worker heartbeats at least three times per `HeartbeatSeconds`, so a live step never
   times out, while a dead worker's step times out long before SQS would redeliver its message:
@@ -21,20 +21,20 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 ASL = json.loads((REPO / "statemachines" / "checkout_workflow.asl.json").read_text())
-CHECKOUT_RS = (REPO / "crates" / "common" / "src" / "services" / "checkout.rs").read_text()
+CHECKOUT_RS = (REPO / "crates" / "common" / "src" / "services" / "checkout_saga" / "mod.rs").read_text()
 QUEUES_TF = (REPO / "terraform" / "modules" / "sns_sqs" / "main.tf").read_text()
 ENVIRONMENTS = sorted((REPO / "terraform" / "environments").glob("*.tfvars"))
 
 
 def rust_seconds(name: str) -> int:
     match = re.search(rf"pub const {name}: Duration = Duration::from_secs\((\d+)\);", CHECKOUT_RS)
-    assert match, f"{name} not found in checkout.rs"
+    assert match, f"{name} not found in checkout_saga/mod.rs"
     return int(match.group(1))
 
 
 def rust_str(name: str) -> str:
     match = re.search(rf'pub const {name}: &str = "([^"]+)";', CHECKOUT_RS)
-    assert match, f"{name} not found in checkout.rs"
+    assert match, f"{name} not found in checkout_saga/mod.rs"
     return match.group(1)
 
 

@@ -2,7 +2,7 @@
 //! (Lambda), with the same claim rules on both paths, and the `CurrentUser` / `AdminUser`
 //! extractors that routes use.
 //!
-//! Rules (API.md): an RS256 *access* token (`token_use = access`) from the configured issuer and
+//! Rules (docs/api.md): an RS256 *access* token (`token_use = access`) from the configured issuer and
 //! app client (`client_id`), not expired, not used before `nbf`, signed by a key of the pool's
 //! JWKS. The JWKS is fetched from a URL configured apart from the issuer (moto serves it
 //! elsewhere), cached for a bounded time, and refetched at most once per
@@ -346,7 +346,7 @@ impl Authenticator {
                 self.verifier.verify(token).await?
             }
         };
-        crate::runtime::log_context::set_user(&principal.subject);
+        crate::log_context::set_user(&principal.subject);
         Ok(principal)
     }
 }

@@ -1,7 +1,7 @@
 //! Typed configuration, in sections. Each service reads the sections it needs once, at start
 //! (a missing or malformed variable fails the process there, naming it), and passes them down.
 //!
-//! Every variable is listed (with its default) in `.env.example` and the README. Nothing deep in
+//! Every variable is listed (with its default) in `.env.example` and docs/configuration.md. Nothing deep in
 //! the library reads the environment: it receives the section it needs.
 
 use std::{env, fmt, sync::Arc, time::Duration};

@@ -1,5 +1,5 @@
 //! The error of the service layer: what went wrong, in domain terms, and whether trying again
-//! may help. It knows no HTTP: [`crate::http::error::ApiError`] maps it to API.md's envelope at
+//! may help. It knows no HTTP: [`crate::http::error::ApiError`] maps it to docs/api.md's envelope at
 //! the router edge, and queue workers map it to "retry" or "fail for good".
 
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

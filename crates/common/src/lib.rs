@@ -8,6 +8,7 @@ pub mod clients;
 pub mod config;
 pub mod error;
 pub mod http;
+pub mod log_context;
 pub mod metrics;
 pub mod models;
 pub mod repositories;

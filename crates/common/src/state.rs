@@ -10,7 +10,7 @@ use crate::{
     auth::Authenticator,
     services::{
         cart::CartService, health::HealthService, idempotency::IdempotencyService,
-        images::ImageService, orders::OrderService, products::ProductService, users::UserService,
+        orders::OrderService, products::ProductService, uploads::UploadService, users::UserService,
     },
 };
 
@@ -64,13 +64,13 @@ impl<S> FromRef<ServiceState<S>> for Arc<Authenticator> {
 /// `api_users_lambda`: accounts, sign-in, avatars.
 pub struct Users {
     pub users: Arc<UserService>,
-    pub images: Arc<ImageService>,
+    pub uploads: Arc<UploadService>,
 }
 
 /// `api_products_lambda`: the catalogue and its images.
 pub struct Products {
     pub products: Arc<ProductService>,
-    pub images: Arc<ImageService>,
+    pub uploads: Arc<UploadService>,
 }
 
 /// `api_cart_lambda`.

@@ -1,4 +1,4 @@
-//! Benchmark driver used by `scripts/bench_thumbnails.sh`.
+//! Benchmark driver used by `scripts/bench/thumbnails.sh`.
 //!
 //! ```text
 //! thumbnail gen DIR                  # writes DIR/photo.jpg (4000x3000, q90) and DIR/photo.png

@@ -1,4 +1,4 @@
-//! A test's own checkout plumbing in the emulator, as scripts/provision.py builds the shared
+//! A test's own checkout plumbing in the emulator, as scripts/dev/provision.py builds the shared
 //! one: the task queue (redrive to a DLQ), the order-events topic fanned out to a fulfillment
 //! queue, and the `checkout_workflow` state machine from the repository's ASL file with its
 //! placeholders filled in.

@@ -4,7 +4,7 @@
 //! without seeing one another. Users are real Cognito users of the emulator, and tokens are
 //! the ones its login returns.
 //!
-//! The local stack must be up (`scripts/stack.sh up`); its settings are read from the process
+//! The local stack must be up (`scripts/dev/stack.sh up`); its settings are read from the process
 //! environment, else from `$STACK_DIR/stack.env`.
 
 pub mod checkout;
@@ -31,7 +31,7 @@ use common::{
     app::{self, Function, Resources},
     auth::JwksPolicy,
     config::{AuthMode, CognitoConfig, Env},
-    services::{images::ImageService, projection::ProductProjector},
+    services::{images::ImageProcessor, outbox_relay::ProductRelay},
 };
 use serde_json::{Value, json};
 use sqlx::{Connection, Executor, PgConnection, PgPool};
@@ -187,7 +187,7 @@ impl TestAppBuilder {
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
         let db_name = format!("test_{id}");
         let admin_url = var("PG_ADMIN_URL")
-            .expect("PG_ADMIN_URL: is the local stack up? (scripts/stack.sh up)");
+            .expect("PG_ADMIN_URL: is the local stack up? (scripts/dev/stack.sh up)");
         let mut admin = PgConnection::connect(&admin_url)
             .await
             .expect("connect to the local Postgres");
@@ -324,12 +324,14 @@ impl TestAppBuilder {
                     .spawn(std::time::Duration::from_secs(1)),
             );
         }
-        let images = app::images(&resources).await.expect("image service");
+        let images = app::image_processor(&resources)
+            .await
+            .expect("image processor");
         if let Some(pipeline) = pipeline.as_ref().filter(|_| self.poller) {
             background.push(common::runtime::queue::spawn_poller(
                 resources.sqs(),
                 pipeline.queue_url.clone(),
-                images.clone(),
+                common::runtime::queue::consumer(images.clone()),
                 std::time::Duration::from_secs(1),
             ));
         }
@@ -485,9 +487,9 @@ pub struct TestApp {
     /// The app's resources (clients, adapters), shared by every service it runs.
     pub resources: Arc<Resources>,
     /// The image pipeline's use cases (what the queue consumers call).
-    pub images: Arc<ImageService>,
+    pub images: Arc<ImageProcessor>,
     /// The catalogue's outbox relay.
-    pub projector: Arc<ProductProjector>,
+    pub projector: Arc<ProductRelay>,
     pub cognito: CognitoConfig,
     pub cache_prefix: String,
     pub database_url: String,

@@ -1,5 +1,5 @@
 //! A test's own image pipeline in the emulator: bucket → (raw/ notification) → SNS topic →
-//! SQS queue (redrive to a DLQ after 3 receives), as scripts/provision.py builds the shared one.
+//! SQS queue (redrive to a DLQ after 3 receives), as scripts/dev/provision.py builds the shared one.
 
 use aws_sdk_s3::types::{
     Event, FilterRule, FilterRuleName, NotificationConfiguration, NotificationConfigurationFilter,

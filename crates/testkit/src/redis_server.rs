@@ -44,7 +44,7 @@ impl PrivateRedis {
                 .stdout(Stdio::null())
                 .stderr(Stdio::null())
                 .spawn()
-                .expect("redis-server (installed by scripts/stack.sh)");
+                .expect("redis-server (installed by scripts/dev/stack.sh)");
             for _ in 0..250 {
                 if let Ok(Some(_)) = child.try_wait() {
                     break; // it could not bind: try another port

@@ -1,4 +1,4 @@
-//! Baseline for `scripts/bench_http.sh`: a bare axum 0.8 server with one `GET /` handler that
+//! Baseline for `scripts/bench/http.sh`: a bare axum 0.8 server with one `GET /` handler that
 //! returns a small, fixed JSON body about the size of a product, on a multi-threaded tokio
 //! runtime, with no middleware, no logging, no state. Whatever the real `local serve` costs on
 //! top of this is the price of the middleware stack, the service code and the cache round trip.

@@ -33,15 +33,17 @@ use crate::{
     services::{
         cart::CartService,
         catalog::CatalogReader,
-        checkout::{CheckoutWorker, Reconciler},
+        checkout_saga::{CheckoutWorker, OrderLedger, Reconciler},
+        fulfillment::Fulfillment,
         health::HealthService,
         idempotency::IdempotencyService,
-        images::ImageService,
-        order_ledger::OrderLedger,
-        order_relay::OrderRelay,
+        images::ImageProcessor,
         orders::OrderService,
+        outbox_relay::{
+            CatalogProjection, OrderPublication, OrderRelay, OutboxRelay, ProductRelay,
+        },
         products::ProductService,
-        projection::ProductProjector,
+        uploads::UploadService,
         users::UserService,
     },
     state::{Cart, Orders, Products, ServiceState, Shared, Users},
@@ -290,30 +292,47 @@ async fn shared<S>(
 }
 
 /// The outbox relay of the catalogue projection (one per process).
-pub async fn projector(resources: &Resources) -> Result<Arc<ProductProjector>, BoxError> {
+pub async fn projector(resources: &Resources) -> Result<Arc<ProductRelay>, BoxError> {
     let pool = resources.pool().await?;
-    Ok(Arc::new(ProductProjector::new(
+    Ok(Arc::new(OutboxRelay::new(
         PgOutbox::new(pool.clone()),
-        Arc::new(PgProductStore::new(pool)),
-        resources.catalog(),
-        resources.cache().await?,
+        CatalogProjection::new(
+            Arc::new(PgProductStore::new(pool)),
+            resources.catalog(),
+            resources.cache().await?,
+        ),
     )))
 }
 
-/// The image pipeline's use cases (uploads and processing).
-pub async fn images(resources: &Resources) -> Result<Arc<ImageService>, BoxError> {
+fn image_meta(resources: &Resources) -> Arc<DynamoImageMeta> {
+    Arc::new(DynamoImageMeta::new(
+        resources.dynamodb(),
+        resources.table("ProductImagesMeta"),
+    ))
+}
+
+/// Presigned uploads of images (and the public side of processed ones).
+pub async fn uploads(resources: &Resources) -> Result<Arc<UploadService>, BoxError> {
     let config = ImagesConfig::from_env(&resources.env)?;
     let pool = resources.pool().await?;
-    Ok(Arc::new(ImageService::new(
-        resources.database().await?,
-        PgOutbox::new(pool.clone()),
+    Ok(Arc::new(UploadService::new(
         Arc::new(PgImageStore::new(pool.clone())),
-        Arc::new(DynamoImageMeta::new(
-            resources.dynamodb(),
-            resources.table("ProductImagesMeta"),
-        )),
+        image_meta(resources),
         resources.objects(&config.bucket),
         Arc::new(PgProductStore::new(pool)),
+    )))
+}
+
+/// The processing of uploaded images into thumbnails.
+pub async fn image_processor(resources: &Resources) -> Result<Arc<ImageProcessor>, BoxError> {
+    let config = ImagesConfig::from_env(&resources.env)?;
+    let pool = resources.pool().await?;
+    Ok(Arc::new(ImageProcessor::new(
+        resources.database().await?,
+        PgOutbox::new(pool.clone()),
+        Arc::new(PgImageStore::new(pool)),
+        image_meta(resources),
+        resources.objects(&config.bucket),
         projector(resources).await?,
         config.public_base_url,
     )))
@@ -322,7 +341,7 @@ pub async fn images(resources: &Resources) -> Result<Arc<ImageService>, BoxError
 pub async fn users(resources: &Resources) -> Result<ServiceState<Users>, BoxError> {
     let service = Users {
         users: user_service(resources).await?,
-        images: images(resources).await?,
+        uploads: uploads(resources).await?,
     };
     let health = health(resources, "ProductImagesMeta").await?;
     shared(resources, health, None, service).await
@@ -339,15 +358,12 @@ pub async fn products(resources: &Resources) -> Result<ServiceState<Products>, B
             Arc::new(PgProductStore::new(pool)),
             Arc::new(PgInventory),
             resources.catalog(),
-            Arc::new(DynamoImageMeta::new(
-                resources.dynamodb(),
-                resources.table("ProductImagesMeta"),
-            )),
+            image_meta(resources),
             resources.cache().await?,
             cache_config.ttl,
             projector(resources).await?,
         )),
-        images: images(resources).await?,
+        uploads: uploads(resources).await?,
     };
     let health = health(resources, "ProductCatalog").await?;
     shared(resources, health, Some(idempotency(resources)), service).await
@@ -418,10 +434,9 @@ pub fn workflow(resources: &Resources) -> Result<Arc<dyn Workflow>, BoxError> {
 
 /// The outbox relay of orders (history and workflow starts).
 pub async fn order_relay(resources: &Resources) -> Result<Arc<OrderRelay>, BoxError> {
-    Ok(Arc::new(OrderRelay::new(
+    Ok(Arc::new(OutboxRelay::new(
         PgOutbox::new(resources.pool().await?),
-        order_events(resources),
-        workflow(resources)?,
+        OrderPublication::new(order_events(resources), workflow(resources)?),
     )))
 }
 
@@ -453,34 +468,53 @@ pub async fn orders(resources: &Resources) -> Result<ServiceState<Orders>, BoxEr
     shared(resources, health, Some(idempotency(resources)), service).await
 }
 
-/// The checkout workflow's worker (task queue) and the fulfillment consumer.
+/// The checkout workflow's worker (the saga's steps, from the task queue).
 pub async fn checkout_worker(resources: &Resources) -> Result<Arc<CheckoutWorker>, BoxError> {
     Ok(Arc::new(CheckoutWorker::new(
         order_ledger(resources).await?,
-        order_events(resources),
         cart_service(resources).await?,
         workflow(resources)?,
     )))
 }
 
-/// Long-polls the checkout task queue and the fulfillment queue into the worker.
+/// The fulfillment queue's consumer (`order.confirmed`).
+pub async fn fulfillment(resources: &Resources) -> Result<Arc<Fulfillment>, BoxError> {
+    Ok(Arc::new(Fulfillment::new(
+        Arc::new(PgOrderStore::new(resources.pool().await?)),
+        order_events(resources),
+    )))
+}
+
+/// The `orders worker` function's queues: the task queue's records go to the saga's steps,
+/// every other queue's (the fulfillment queue) to fulfillment.
+async fn worker_routes(resources: &Resources) -> Result<runtime::queue::Routes, BoxError> {
+    let checkout = CheckoutConfig::from_env(&resources.env)?;
+    let task_queue = runtime::queue::queue_name(&checkout.task_queue_url);
+    Ok(
+        runtime::queue::Routes::one(runtime::queue::consumer(fulfillment(resources).await?)).with(
+            Some(task_queue),
+            runtime::queue::consumer(checkout_worker(resources).await?),
+        ),
+    )
+}
+
+/// Long-polls the checkout task queue and the fulfillment queue.
 pub async fn spawn_checkout_pollers(
     resources: &Resources,
     retry_after: Duration,
 ) -> Result<Vec<tokio::task::JoinHandle<()>>, BoxError> {
     let checkout = CheckoutConfig::from_env(&resources.env)?;
-    let worker = checkout_worker(resources).await?;
     let mut tasks = vec![runtime::queue::spawn_poller(
         resources.sqs(),
         checkout.task_queue_url,
-        worker.clone(),
+        runtime::queue::consumer(checkout_worker(resources).await?),
         retry_after,
     )];
     match checkout.fulfillment_queue_url {
         Some(queue) => tasks.push(runtime::queue::spawn_poller(
             resources.sqs(),
             queue,
-            worker,
+            runtime::queue::consumer(fulfillment(resources).await?),
             retry_after,
         )),
         None => tracing::warn!("FULFILLMENT_QUEUE_URL is not set: order.confirmed is not consumed"),
@@ -492,7 +526,7 @@ pub async fn spawn_checkout_pollers(
 /// long-poll loops.
 async fn serve_checkout_worker(resources: &Resources) -> Result<(), BoxError> {
     if runtime::is_lambda() {
-        return runtime::queue::run_lambda(checkout_worker(resources).await?).await;
+        return runtime::queue::run_lambda(worker_routes(resources).await?).await;
     }
     let pollers = spawn_checkout_pollers(resources, Duration::from_secs(5)).await?;
     runtime::shutdown_signal().await;
@@ -503,10 +537,10 @@ async fn serve_checkout_worker(resources: &Resources) -> Result<(), BoxError> {
 }
 
 /// How long an order may stay `PENDING` before the reconciler unwinds it: `RECONCILE_AFTER_SECONDS`
-/// (default [`crate::services::checkout::RECONCILE_AFTER`]).
+/// (default [`crate::services::checkout_saga::RECONCILE_AFTER`]).
 pub fn reconcile_after(resources: &Resources) -> Result<Duration, BoxError> {
     match resources.env.get("RECONCILE_AFTER_SECONDS") {
-        None => Ok(crate::services::checkout::RECONCILE_AFTER),
+        None => Ok(crate::services::checkout_saga::RECONCILE_AFTER),
         Some(text) => text.parse::<u64>().map(Duration::from_secs).map_err(|_| {
             format!("RECONCILE_AFTER_SECONDS must be a number of seconds, not `{text}`").into()
         }),
@@ -564,9 +598,9 @@ async fn relay_pass(resources: &Resources) -> Result<(), BoxError> {
 
 /// The image processor: the image queue's consumer under Lambda, or its long-poll loop.
 async fn serve_image_processor(resources: &Resources) -> Result<(), BoxError> {
-    let images = images(resources).await?;
+    let images = runtime::queue::consumer(image_processor(resources).await?);
     if runtime::is_lambda() {
-        return runtime::queue::run_lambda(images).await;
+        return runtime::queue::run_lambda(runtime::queue::Routes::one(images)).await;
     }
     let queue_url = ImagesConfig::from_env(&resources.env)?
         .queue_url
@@ -589,7 +623,7 @@ pub async fn local_router(resources: &Resources) -> Result<crate::http::App, Box
     ] {
         router = router.merge(service_router(function, resources).await?);
     }
-    let cdn = routers::cdn::router(images(resources).await?);
+    let cdn = routers::cdn::router(uploads(resources).await?);
     Ok(routers::finish_local(router, cdn, &resources.base))
 }
 
@@ -629,7 +663,7 @@ pub async fn spawn_background(
         Some(queue) => tasks.push(runtime::queue::spawn_poller(
             resources.sqs(),
             queue,
-            images(resources).await?,
+            runtime::queue::consumer(image_processor(resources).await?),
             retry_after.max(IMAGE_RETRY_AFTER),
         )),
         None => tracing::warn!("IMAGE_QUEUE_URL is not set: uploaded images are not processed"),

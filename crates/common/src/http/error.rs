@@ -1,4 +1,4 @@
-//! The API error: the only place that knows HTTP statuses and API.md's codes. Handlers return
+//! The API error: the only place that knows HTTP statuses and docs/api.md's codes. Handlers return
 //! [`ApiError`]; a service [`Error`] converts into it with `?`. Client-facing messages are
 //! written here or by the services; the cause chain of an internal or dependency error is
 //! logged, never sent.
@@ -108,7 +108,7 @@ pub struct ErrorEnvelope {
 
 #[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct ErrorBody {
-    /// One of API.md's codes, e.g. `RESOURCE_NOT_FOUND`.
+    /// One of docs/api.md's codes, e.g. `RESOURCE_NOT_FOUND`.
     pub code: &'static str,
     pub message: String,
     pub request_id: String,
@@ -132,7 +132,7 @@ impl IntoResponse for ApiError {
             error: ErrorBody {
                 code: self.code(),
                 message: self.public_message(),
-                request_id: crate::http::request_id::current().unwrap_or_default(),
+                request_id: crate::log_context::current_request_id().unwrap_or_default(),
                 details: self.details().to_vec(),
             },
         };

@@ -1,4 +1,4 @@
-//! Extractors whose rejections are API.md errors, so no handler repeats parsing or validation
+//! Extractors whose rejections are docs/api.md errors, so no handler repeats parsing or validation
 //! plumbing: `ApiJson` (415 / 413 / 400 `BAD_REQUEST` for malformed JSON / 400
 //! `VALIDATION_FAILED` naming the field for a wrong type or unknown field), `ApiPath`, `ApiQuery`.
 

@@ -13,7 +13,7 @@ use lambda_http::RequestExt;
 
 use crate::{
     http::error::ApiError,
-    runtime::log_context::{self, RequestContext},
+    log_context::{self, RequestContext},
 };
 
 pub static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
@@ -28,7 +28,7 @@ pub fn carry<F: std::future::Future>(work: F) -> impl std::future::Future<Output
     log_context::carry(work)
 }
 
-/// 1 to 128 visible ASCII characters, as API.md allows.
+/// 1 to 128 visible ASCII characters, as docs/api.md allows.
 fn is_valid(id: &[u8]) -> bool {
     (1..=128).contains(&id.len()) && id.iter().all(|b| b.is_ascii_graphic())
 }

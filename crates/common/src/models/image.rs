@@ -115,3 +115,9 @@ pub enum ImageOutcome {
         reason: String,
     },
 }
+
+/// An uploaded object an event names (its key decoded).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ObjectRef {
+    pub key: String,
+}

@@ -1,5 +1,5 @@
 //! Money: a non-negative amount with exactly two decimal places, as `NUMERIC(10,2)` stores it
-//! and as API.md writes it (`"19.99"`). Never a float.
+//! and as docs/api.md writes it (`"19.99"`). Never a float.
 
 use std::fmt;
 

@@ -227,3 +227,25 @@ mod tests {
         assert_eq!(ShipmentStatus::parse("LOST"), None);
     }
 }
+
+/// A step of the checkout workflow, as the state machine sends it to the task queue.
+#[derive(Debug, Clone, Deserialize)]
+pub struct CheckoutTask {
+    /// One of the worker's steps (`reserve`, `charge` …).
+    pub task: String,
+    pub order_id: i64,
+    /// The token to answer Step Functions with.
+    pub task_token: String,
+    #[serde(default)]
+    pub correlation_id: Option<serde_json::Value>,
+    /// The caught error (`{Error, Cause}`), for `compensate`.
+    #[serde(default)]
+    pub error: Option<serde_json::Value>,
+}
+
+/// `order.confirmed`, as the order-events topic announces it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OrderConfirmed {
+    pub order_id: i64,
+    pub correlation_id: Option<String>,
+}

@@ -13,16 +13,16 @@ use axum::{
     routing::get,
 };
 
-use crate::{http::error::ApiError, services::images::ImageService};
+use crate::{http::error::ApiError, services::uploads::UploadService};
 
-pub fn router(images: Arc<ImageService>) -> Router {
+pub fn router(images: Arc<UploadService>) -> Router {
     Router::new()
         .route("/images/{*key}", get(image))
         .with_state(images)
 }
 
 async fn image(
-    State(images): State<Arc<ImageService>>,
+    State(images): State<Arc<UploadService>>,
     Path(key): Path<String>,
 ) -> Result<impl IntoResponse, ApiError> {
     let bytes = images.public_image(&key).await?;

@@ -80,8 +80,8 @@ pub struct UploadView {
     pub expires_at: chrono::DateTime<chrono::Utc>,
 }
 
-impl From<crate::services::images::Upload> for UploadView {
-    fn from(u: crate::services::images::Upload) -> Self {
+impl From<crate::services::uploads::Upload> for UploadView {
+    fn from(u: crate::services::uploads::Upload) -> Self {
         Self {
             image_id: u.image_id,
             method: "PUT",

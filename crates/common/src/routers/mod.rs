@@ -179,7 +179,7 @@ fn complete_operations(doc: &mut utoipa::openapi::OpenApi) {
 }
 
 /// OpenAPI requires a description on every response object: a response a route documents
-/// by status and body only gets its status's meaning in API.md's terms.
+/// by status and body only gets its status's meaning in docs/api.md's terms.
 fn describe_responses(doc: &mut utoipa::openapi::OpenApi) {
     use utoipa::openapi::RefOr;
     for item in doc.paths.paths.values_mut() {

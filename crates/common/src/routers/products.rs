@@ -450,7 +450,7 @@ async fn create_image_upload(
     ApiJson(body): ApiJson<UploadRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
     let upload = state
-        .images
+        .uploads
         .create_upload(
             ImageOwner::Product(product_id),
             &body.content_type,

@@ -134,7 +134,7 @@ pub fn given() -> RefOr<Schema> {
         .into()
 }
 
-/// `Idempotency-Key` (API.md, Idempotency).
+/// `Idempotency-Key` (docs/api.md, Idempotency).
 pub fn idempotency_key() -> RefOr<Schema> {
     string(false)
         .pattern(Some(IDEMPOTENCY_KEY_PATTERN))

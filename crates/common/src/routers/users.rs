@@ -22,7 +22,7 @@ use crate::{
         timestamp,
         user::{Tokens, User},
     },
-    services::{images::ImageService, users::Registration},
+    services::{uploads::UploadService, users::Registration},
     state::UsersState,
 };
 
@@ -346,10 +346,10 @@ async fn create_avatar_upload(
     CurrentUser(me): CurrentUser,
     ApiJson(body): ApiJson<UploadRequest>,
 ) -> Result<impl IntoResponse, ApiError> {
-    ImageService::check_upload(&body.content_type, body.content_length)?;
+    UploadService::check_upload(&body.content_type, body.content_length)?;
     let user = state.users.me(&me).await?;
     let upload = state
-        .images
+        .uploads
         .create_upload(
             ImageOwner::User(user.user_id),
             &body.content_type,

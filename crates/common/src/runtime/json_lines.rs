@@ -1,6 +1,6 @@
 //! The JSON shape of every log line: `timestamp`, `level`, the event's fields (`message`
 //! first, as recorded) and `span`: the current request's context (request id, Lambda request
-//! id, method, path, user id: [`super::log_context`]) and the fields of the `tracing` spans the
+//! id, method, path, user id: [`crate::log_context`]) and the fields of the `tracing` spans the
 //! event is in, innermost first (a name already written is not repeated), with the innermost
 //! span's `name` (`request` for a request's own lines).
 //!
@@ -17,7 +17,7 @@ use tracing::{
 };
 use tracing_subscriber::{Layer, layer::Context, registry::LookupSpan};
 
-use super::log_context;
+use crate::log_context;
 
 /// Writes each line (a complete JSON object and its newline) where `sink` puts it.
 pub struct JsonLines<F> {
@@ -273,7 +273,7 @@ mod tests {
     use tracing_subscriber::prelude::*;
 
     use super::*;
-    use crate::runtime::log_context::RequestContext;
+    use crate::log_context::RequestContext;
 
     #[tokio::test]
     async fn a_line_carries_its_request_and_every_span_it_is_in_innermost_first() {

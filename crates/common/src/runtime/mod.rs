@@ -2,8 +2,8 @@
 //! served by `lambda_http` (API Gateway HTTP API, payload v2.0); otherwise by `axum::serve` on
 //! `HOST:PORT`, with graceful shutdown on SIGTERM / Ctrl-C. Queue consumers: [`queue`].
 
+pub mod envelope;
 pub mod json_lines;
-pub mod log_context;
 pub mod queue;
 pub mod stdout;
 

@@ -10,8 +10,32 @@ use crate::{
     metrics::{self, Unit},
     models::product::Product,
     repositories::{cache::Cache, catalog_dynamo::CatalogProjection, products_pg::ProductStore},
-    services::products::keys,
 };
+
+/// Cache keys of the catalogue (namespaced and versioned): read here, written by the products
+/// service, invalidated by the catalogue's projection.
+pub mod keys {
+    pub const LIST_GENERATION: &str = "products:v1:list_gen";
+
+    pub fn item(product_id: i64) -> String {
+        format!("products:v1:item:{product_id}")
+    }
+
+    /// "No live product has this id" (a short-lived negative entry).
+    pub fn missing(product_id: i64) -> String {
+        format!("products:v1:missing:{product_id}")
+    }
+
+    pub fn list(generation: i64, digest: &str) -> String {
+        format!("products:v1:list:{generation}:{digest}")
+    }
+
+    /// A rendered listing in the in-process tier (which no generation number is needed for:
+    /// any invalidation drops the whole tier).
+    pub fn rendered_list(digest: &str) -> String {
+        format!("products:v1:rendered-list:{digest}")
+    }
+}
 
 /// How long an id found nowhere is answered "not found" from the cache.
 pub const MISSING_TTL: Duration = Duration::from_secs(30);

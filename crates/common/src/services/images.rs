@@ -1,143 +1,39 @@
-//! The image pipeline: presigned uploads, and the processing of `s3:ObjectCreated` events into
-//! thumbnails. One code path serves the Lambda (SQS batches) and the local server's poller.
+//! Image processing: `s3:ObjectCreated` events of uploads (decoded at the edge into
+//! [`ObjectRef`]s) become thumbnails and a metadata-free original. One code path serves the
+//! Lambda (SQS batches) and the local server's poller; uploads themselves are
+//! [`super::uploads`]' work.
 //!
 //! A message whose failure is transient (S3, Postgres or DynamoDB unavailable) is reported as a
 //! batch item failure, so SQS delivers it again and moves it to the DLQ after
 //! `maxReceiveCount`; a bad image is a normal outcome (`failed` with a reason), not an error.
 
-use std::{sync::Arc, time::Duration};
-
-use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::Value;
+use std::sync::Arc;
 
 use crate::{
     error::Error,
     metrics::{self, Unit},
-    models::{
-        image::{ImageOutcome, ImageOwner, ImageRecord, ImageRow, ImageStatus},
-        product::Issues,
-    },
+    models::image::{ImageOutcome, ImageOwner, ImageRow, ImageStatus, ObjectRef},
     repositories::{
         database::Database,
         images_dynamo::ImageMetaWriter,
         images_pg::ImageStore,
         objects_s3::{Fetched, ObjectStore},
         outbox::PgOutbox,
-        products_pg::ProductStore,
     },
-    services::{
-        projection::ProductProjector,
-        queue::{Message, MessageHandler},
-    },
+    services::{outbox_relay::ProductRelay, queue::MessageHandler, uploads::MAX_UPLOAD_BYTES},
 };
 
-pub const ALLOWED_TYPES: [&str; 3] = ["image/jpeg", "image/png", "image/webp"];
-pub const MAX_UPLOAD_BYTES: i64 = 10 * 1024 * 1024;
-pub const UPLOAD_VALIDITY: Duration = Duration::from_secs(15 * 60);
-/// The largest processed image served (a full-size original of a 50 MP upload).
-pub const MAX_SERVED_BYTES: usize = 64 * 1024 * 1024;
 /// Longest edges of the thumbnails made for every image.
 pub const SIZES: [u32; 2] = [256, 1024];
 
-/// A presigned upload, as the routes return it.
-#[derive(Debug, Clone)]
-pub struct Upload {
-    pub image_id: uuid::Uuid,
-    pub url: String,
-    pub content_type: String,
-    pub expires_at: DateTime<Utc>,
-}
-
-pub struct ImageService {
+pub struct ImageProcessor {
     db: Database,
     outbox: PgOutbox,
     images: Arc<dyn ImageStore>,
     meta: Arc<dyn ImageMetaWriter>,
     objects: Arc<dyn ObjectStore>,
-    products: Arc<dyn ProductStore>,
-    projector: Arc<ProductProjector>,
+    projector: Arc<ProductRelay>,
     public_base_url: String,
-}
-
-/// An object named by an event.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ObjectRef {
-    pub key: String,
-}
-
-#[derive(Deserialize)]
-#[serde(rename_all = "camelCase")]
-struct CompactMessage {
-    #[allow(dead_code)]
-    bucket: String,
-    key: String,
-    #[serde(default)]
-    correlation_id: Option<String>,
-}
-
-/// S3 writes keys URL-encoded in events (`a%2Fb+c.jpg`): `+` is a space.
-pub fn decode_s3_key(raw: &str) -> Option<String> {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'+' => out.push(b' '),
-            b'%' => {
-                let hex = raw.get(i + 1..i + 3)?;
-                out.push(u8::from_str_radix(hex, 16).ok()?);
-                i += 2;
-            }
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8(out).ok()
-}
-
-/// The objects a queue message names: an SNS envelope around an S3 event, a bare S3 event, or
-/// the compact `{bucket, key, entityType, entityId, correlationId}`. `s3:TestEvent` names none.
-pub fn parse_message(body: &str) -> Result<Vec<ObjectRef>, String> {
-    let value: Value = serde_json::from_str(body).map_err(|e| format!("not JSON: {e}"))?;
-    let value = match (
-        value.get("Type").and_then(Value::as_str),
-        value.get("Message").and_then(Value::as_str),
-    ) {
-        (Some("Notification"), Some(inner)) => {
-            serde_json::from_str(inner).map_err(|e| format!("SNS message is not JSON: {e}"))?
-        }
-        _ => value,
-    };
-    if value.get("Event").and_then(Value::as_str) == Some("s3:TestEvent") {
-        return Ok(Vec::new());
-    }
-    if let Some(records) = value.get("Records").and_then(Value::as_array) {
-        let mut refs = Vec::new();
-        for record in records {
-            let event = record
-                .get("eventName")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            if !event.starts_with("ObjectCreated") {
-                continue;
-            }
-            let raw = record
-                .pointer("/s3/object/key")
-                .and_then(Value::as_str)
-                .ok_or("an S3 record without a key")?;
-            refs.push(ObjectRef {
-                key: decode_s3_key(raw).ok_or("a malformed key encoding")?,
-            });
-        }
-        return Ok(refs);
-    }
-    let compact: CompactMessage =
-        serde_json::from_value(value).map_err(|e| format!("unknown message shape: {e}"))?;
-    if let Some(id) = &compact.correlation_id {
-        tracing::info!(correlation_id = %id, "compact image message");
-    }
-    Ok(vec![ObjectRef { key: compact.key }])
 }
 
 /// `raw/{products|users}/{id}/{image_id}` → owner and image id.
@@ -161,16 +57,14 @@ pub fn parse_raw_key(key: &str) -> Option<(ImageOwner, uuid::Uuid)> {
     Some((owner, uuid::Uuid::parse_str(image).ok()?))
 }
 
-impl ImageService {
-    #[allow(clippy::too_many_arguments)]
+impl ImageProcessor {
     pub fn new(
         db: Database,
         outbox: PgOutbox,
         images: Arc<dyn ImageStore>,
         meta: Arc<dyn ImageMetaWriter>,
         objects: Arc<dyn ObjectStore>,
-        products: Arc<dyn ProductStore>,
-        projector: Arc<ProductProjector>,
+        projector: Arc<ProductRelay>,
         public_base_url: String,
     ) -> Self {
         Self {
@@ -179,7 +73,6 @@ impl ImageService {
             images,
             meta,
             objects,
-            products,
             projector,
             public_base_url: public_base_url.trim_end_matches('/').to_owned(),
         }
@@ -187,117 +80,6 @@ impl ImageService {
 
     fn url(&self, key: &str) -> String {
         format!("{}/{key}", self.public_base_url)
-    }
-
-    /// Validates what the client wants to upload.
-    pub fn check_upload(content_type: &str, content_length: i64) -> Result<(), Error> {
-        let mut issues = Issues::default();
-        if !ALLOWED_TYPES.contains(&content_type) {
-            issues.add(
-                "content_type",
-                format!("must be one of {}", ALLOWED_TYPES.join(", ")),
-            );
-        }
-        if !(1..=MAX_UPLOAD_BYTES).contains(&content_length) {
-            issues.add(
-                "content_length",
-                format!("must be from 1 to {MAX_UPLOAD_BYTES} bytes"),
-            );
-        }
-        issues.into_result(()).map_err(Error::Validation)
-    }
-
-    /// Records a pending image and presigns its upload.
-    #[tracing::instrument(skip(self))]
-    pub async fn create_upload(
-        &self,
-        owner: ImageOwner,
-        content_type: &str,
-        content_length: i64,
-        correlation_id: Option<String>,
-    ) -> Result<Upload, Error> {
-        Self::check_upload(content_type, content_length)?;
-        if let ImageOwner::Product(product_id) = owner
-            && self.products.get(product_id, false).await?.is_none()
-        {
-            return Err(Error::NotFound(format!(
-                "product {product_id} does not exist"
-            )));
-        }
-        let image_id = uuid::Uuid::new_v4();
-        let key = format!("raw/{}/{}/{image_id}", owner.segment(), owner.id());
-        let row = ImageRow {
-            image_id,
-            owner,
-            status: ImageStatus::Pending,
-            content_type: content_type.to_owned(),
-            content_length,
-            original_key: key.clone(),
-            thumbnail_url: None,
-            large_url: None,
-            failure_reason: None,
-            correlation_id: correlation_id.clone(),
-        };
-        self.images.insert_pending(&row).await?;
-        let created_at = Utc::now();
-        let record = ImageRecord {
-            image_id: image_id.to_string(),
-            status: ImageStatus::Pending,
-            original_url: None,
-            thumbnail_url: None,
-            created_at,
-        };
-        self.meta
-            .put_pending(&owner.entity(), &record, content_type)
-            .await?;
-        let presigned = self
-            .objects
-            .presign_put(&key, content_type, content_length, UPLOAD_VALIDITY)
-            .await?;
-        Ok(Upload {
-            image_id,
-            url: presigned.url,
-            content_type: content_type.to_owned(),
-            expires_at: created_at
-                + chrono::Duration::from_std(UPLOAD_VALIDITY).unwrap_or_default(),
-        })
-    }
-
-    /// A processed image (thumbnail or metadata-free original) by its object key, as the CDN
-    /// serves it to anyone. Raw uploads and every other key are not found.
-    #[tracing::instrument(skip(self))]
-    pub async fn public_image(&self, key: &str) -> Result<Vec<u8>, Error> {
-        let servable = (key.starts_with("thumbnails/") || key.starts_with("originals/"))
-            && key.ends_with(".jpg")
-            && !key
-                .split('/')
-                .any(|part| part.is_empty() || part == "." || part == "..");
-        let not_found = || Error::NotFound("no such image".into());
-        if !servable {
-            return Err(not_found());
-        }
-        match self.objects.get(key, MAX_SERVED_BYTES).await? {
-            Fetched::Bytes(bytes) => Ok(bytes),
-            Fetched::Missing | Fetched::TooLarge => Err(not_found()),
-        }
-    }
-
-    /// Handles one queue message. `Ok` means "done with it" (including images that failed
-    /// for good); `Err` means "deliver it again".
-    #[tracing::instrument(skip_all)]
-    pub async fn handle_message(&self, body: &str) -> Result<(), Error> {
-        let refs = match parse_message(body) {
-            Ok(refs) => refs,
-            Err(reason) => {
-                // Retrying cannot fix a message we cannot read: drop it loudly.
-                tracing::error!(%reason, "unreadable image message dropped");
-                return Ok(());
-            }
-        };
-        for object in refs {
-            self.process(&object.key).await?;
-        }
-        Ok(())
     }
 
     #[tracing::instrument(skip(self), fields(correlation_id = tracing::field::Empty))]
@@ -439,58 +221,23 @@ impl ImageService {
 }
 
 #[async_trait::async_trait]
-impl MessageHandler for ImageService {
-    async fn handle(&self, message: &Message) -> Result<(), Error> {
-        self.handle_message(&message.body).await
+impl MessageHandler for ImageProcessor {
+    type Message = Vec<ObjectRef>;
+
+    /// `Ok` means "done with it" (including images that failed for good); `Err` means
+    /// "deliver it again".
+    #[tracing::instrument(skip_all)]
+    async fn handle(&self, objects: Vec<ObjectRef>) -> Result<(), Error> {
+        for object in objects {
+            self.process(&object.key).await?;
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn keys_are_url_decoded_like_s3_encodes_them() {
-        assert_eq!(
-            decode_s3_key("raw%2Fproducts%2F42%2Fa+b.jpg").unwrap(),
-            "raw/products/42/a b.jpg"
-        );
-        assert_eq!(decode_s3_key("plain/key").unwrap(), "plain/key");
-        assert!(decode_s3_key("bad%zz").is_none());
-        assert!(decode_s3_key("cut%2").is_none());
-    }
-
-    #[test]
-    fn every_message_shape_names_its_objects() {
-        let s3 = r#"{"Records":[{"eventName":"ObjectCreated:Put","s3":{"bucket":{"name":"b"},"object":{"key":"raw/products/1/x%20y","size":3}}}]}"#;
-        let sns = serde_json::json!({"Type": "Notification", "Message": s3}).to_string();
-        let compact = r#"{"bucket":"b","key":"raw/users/2/z","entityType":"user","entityId":"2","correlationId":"c-1"}"#;
-        let test_event = r#"{"Service":"Amazon S3","Event":"s3:TestEvent","Bucket":"b"}"#;
-        assert_eq!(
-            parse_message(s3).unwrap(),
-            vec![ObjectRef {
-                key: "raw/products/1/x y".into()
-            }]
-        );
-        assert_eq!(
-            parse_message(&sns).unwrap(),
-            vec![ObjectRef {
-                key: "raw/products/1/x y".into()
-            }]
-        );
-        assert_eq!(
-            parse_message(compact).unwrap(),
-            vec![ObjectRef {
-                key: "raw/users/2/z".into()
-            }]
-        );
-        assert!(parse_message(test_event).unwrap().is_empty());
-        let sns_test =
-            serde_json::json!({"Type": "Notification", "Message": test_event}).to_string();
-        assert!(parse_message(&sns_test).unwrap().is_empty());
-        assert!(parse_message("not json").is_err());
-        assert!(parse_message(r#"{"hello":1}"#).is_err());
-    }
 
     #[test]
     fn only_well_formed_raw_keys_are_ours() {

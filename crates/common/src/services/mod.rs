@@ -3,16 +3,16 @@
 
 pub mod cart;
 pub mod catalog;
-pub mod checkout;
+pub mod checkout_saga;
+pub mod fulfillment;
 pub mod health;
 pub mod idempotency;
 pub mod images;
-pub mod order_ledger;
-pub mod order_relay;
 pub mod orders;
+pub mod outbox_relay;
 pub mod products;
-pub mod projection;
 pub mod queue;
+pub mod uploads;
 pub mod users;
 
 /// How long a request waits on a projection (DynamoDB) before it answers without it: a read

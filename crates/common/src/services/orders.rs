@@ -25,8 +25,8 @@ use crate::{
     },
     services::{
         cart::CartService,
-        order_ledger::{OrderLedger, Unwind},
-        order_relay::PLACED,
+        checkout_saga::{OrderLedger, Unwind},
+        outbox_relay::PLACED,
         users::UserService,
     },
 };

@@ -1,6 +1,6 @@
 //! The products service: the catalogue's rules and its read path
 //! (Redis → DynamoDB `ProductCatalog` → Postgres) and write path (Postgres + outbox, then the
-//! projection and cache invalidation through [`ProductProjector`]).
+//! projection and cache invalidation through the [`ProductRelay`]).
 
 use std::{sync::Arc, time::Duration};
 
@@ -18,32 +18,11 @@ use crate::{
         images_dynamo::ImageMetaReader, inventory_pg::InventoryStore, on_constraint,
         outbox::PgOutbox, products_pg::ProductStore,
     },
-    services::{catalog::CatalogReader, projection::ProductProjector},
+    services::{
+        catalog::{CatalogReader, keys},
+        outbox_relay::ProductRelay,
+    },
 };
-
-/// Cache keys of the products service (namespaced and versioned).
-pub mod keys {
-    pub const LIST_GENERATION: &str = "products:v1:list_gen";
-
-    pub fn item(product_id: i64) -> String {
-        format!("products:v1:item:{product_id}")
-    }
-
-    /// "No live product has this id" (a short-lived negative entry).
-    pub fn missing(product_id: i64) -> String {
-        format!("products:v1:missing:{product_id}")
-    }
-
-    pub fn list(generation: i64, digest: &str) -> String {
-        format!("products:v1:list:{generation}:{digest}")
-    }
-
-    /// A rendered listing in the in-process tier (which no generation number is needed for:
-    /// any invalidation drops the whole tier).
-    pub fn rendered_list(digest: &str) -> String {
-        format!("products:v1:rendered-list:{digest}")
-    }
-}
 
 /// Turns what was read into the response body (the router's representation).
 pub type Render<'a, T> = Box<dyn FnOnce(T) -> Result<Vec<u8>, serde_json::Error> + Send + 'a>;
@@ -58,7 +37,7 @@ pub struct ProductService {
     images: Arc<dyn ImageMetaReader>,
     cache: Cache,
     cache_ttl: Duration,
-    projector: Arc<ProductProjector>,
+    projector: Arc<ProductRelay>,
 }
 
 impl ProductService {
@@ -73,7 +52,7 @@ impl ProductService {
         images: Arc<dyn ImageMetaReader>,
         cache: Cache,
         cache_ttl: Duration,
-        projector: Arc<ProductProjector>,
+        projector: Arc<ProductRelay>,
     ) -> Self {
         Self {
             reader,
@@ -89,7 +68,7 @@ impl ProductService {
         }
     }
 
-    pub fn projector(&self) -> &Arc<ProductProjector> {
+    pub fn projector(&self) -> &Arc<ProductRelay> {
         &self.projector
     }
 
@@ -298,9 +277,7 @@ impl ProductService {
             )
             .await?;
         uow.commit().await?;
-        if let Err(err) =
-            super::within_budget(self.projector.project_now(outbox_id, product_id)).await
-        {
+        if let Err(err) = super::within_budget(self.projector.apply_now(outbox_id)).await {
             tracing::warn!(product_id, outbox_id, error = %err, "projection deferred to the relay");
         }
         Ok(())

@@ -1,4 +1,4 @@
-//! `/v1/cart` (API.md, Cart) through the real router, against the DynamoDB emulator's
+//! `/v1/cart` (docs/api.md, Cart) through the real router, against the DynamoDB emulator's
 //! `UserCart` and the real catalogue read path.
 
 use reqwest::Method;

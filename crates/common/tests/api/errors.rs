@@ -1,4 +1,4 @@
-//! Bad input of every kind gets API.md's envelope with the right status and code.
+//! Bad input of every kind gets docs/api.md's envelope with the right status and code.
 
 use reqwest::Method;
 use serde_json::json;

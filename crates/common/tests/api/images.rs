@@ -433,11 +433,30 @@ fn sqs_event(records: &[(&str, String)]) -> aws_lambda_events::event::sqs::SqsEv
 
 fn s3_notification(bucket: &str, key: &str) -> String {
     let encoded = key.replace('/', "%2F");
+    // As S3 writes the event and SNS wraps it for an SQS subscriber (no raw delivery).
     let event = json!({"Records": [{
-        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1", "eventName": "ObjectCreated:Put",
-        "s3": {"bucket": {"name": bucket, "arn": format!("arn:aws:s3:::{bucket}")}, "object": {"key": encoded, "size": 10}}
+        "eventVersion": "2.1", "eventSource": "aws:s3", "awsRegion": "us-east-1",
+        "eventTime": "2026-12-06T08:00:00.000Z", "eventName": "ObjectCreated:Put",
+        "userIdentity": {"principalId": "AWS:AIDAEXAMPLE"},
+        "requestParameters": {"sourceIPAddress": "127.0.0.1"},
+        "responseElements": {"x-amz-request-id": "r", "x-amz-id-2": "i"},
+        "s3": {"s3SchemaVersion": "1.0", "configurationId": "raw-uploads",
+               "bucket": {"name": bucket, "ownerIdentity": {"principalId": "AIDAEXAMPLE"},
+                          "arn": format!("arn:aws:s3:::{bucket}")},
+               "object": {"key": encoded, "size": 10, "eTag": "e", "sequencer": "0"}}
     }]});
-    json!({"Type": "Notification", "MessageId": "m", "TopicArn": "arn:aws:sns:us-east-1:123456789012:image-uploads", "Message": event.to_string()}).to_string()
+    json!({"Type": "Notification", "MessageId": "m",
+           "TopicArn": "arn:aws:sns:us-east-1:123456789012:image-uploads",
+           "Message": event.to_string(), "Timestamp": "2026-12-06T08:00:00.000Z",
+           "SignatureVersion": "1", "Signature": "c2ln",
+           "SigningCertURL": "https://sns.us-east-1.amazonaws.com/cert.pem",
+           "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe"})
+    .to_string()
+}
+
+/// The image processor function's one consumer.
+fn image_routes(app: &TestApp) -> common::runtime::queue::Routes {
+    common::runtime::queue::Routes::one(common::runtime::queue::consumer(app.images.clone()))
 }
 
 async fn presign_and_put(
@@ -487,7 +506,7 @@ async fn a_mixed_batch_reports_exactly_the_poison_message_and_redelivery_is_harm
         ("test-event", test_event),
         ("compact-duplicate", compact),
     ]);
-    let response = common::runtime::queue::handle_sqs_event(app.images.as_ref(), event)
+    let response = common::runtime::queue::handle_sqs_event(&image_routes(&app), event)
         .await
         .unwrap();
     let failed: Vec<&str> = response
@@ -509,7 +528,7 @@ async fn a_mixed_batch_reports_exactly_the_poison_message_and_redelivery_is_harm
 
     // SQS delivers at least once: the same message again changes nothing.
     let again = common::runtime::queue::handle_sqs_event(
-        app.images.as_ref(),
+        &image_routes(&app),
         sqs_event(&[("good", s3_notification(&bucket, &good_key))]),
     )
     .await
@@ -527,7 +546,7 @@ async fn a_mixed_batch_reports_exactly_the_poison_message_and_redelivery_is_harm
         serde_json::from_value(json!({"Records": [{"body": "{}", "eventSource": "aws:sqs"}]}))
             .unwrap();
     assert!(
-        common::runtime::queue::handle_sqs_event(app.images.as_ref(), missing_id)
+        common::runtime::queue::handle_sqs_event(&image_routes(&app), missing_id)
             .await
             .is_err(),
         "no message id: the whole batch is retried"

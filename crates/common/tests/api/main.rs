@@ -1,5 +1,5 @@
-//! Integration tests of the HTTP contract (../shared/API.md) through the real router, against
-//! the real Postgres, Redis and AWS emulator of the local stack (`scripts/stack.sh up`).
+//! Integration tests of the HTTP contract (docs/api.md) through the real router, against
+//! the real Postgres, Redis and AWS emulator of the local stack (`scripts/dev/stack.sh up`).
 //! One test binary; every test boots its own app on a fresh database (see `testkit`).
 
 mod auth;
@@ -14,6 +14,7 @@ mod openapi;
 mod orders;
 mod products;
 mod resilience;
+mod sample_events;
 mod schema;
 mod users;
 

@@ -4,7 +4,7 @@ use reqwest::Method;
 use serde_json::Value;
 use testkit::TestApp;
 
-/// Every route of ../shared/API.md. `served` = this build implements it.
+/// Every route of docs/api.md. `served` = this build implements it.
 const CONTRACT: &[(&str, &str, bool)] = &[
     ("GET", "/v1/users/health", true),
     ("GET", "/v1/products/health", true),

@@ -1,4 +1,4 @@
-//! `/v1/orders` and the `checkout_workflow` saga (API.md, Orders) through the real router and
+//! `/v1/orders` and the `checkout_workflow` saga (docs/api.md, Orders) through the real router and
 //! the emulator's Step Functions executing the repository's ASL file, with the orders worker
 //! answering its task tokens from the test's own task queue.
 
@@ -721,7 +721,7 @@ fn every_task_of_the_asl_has_a_worker_step_and_the_file_renders() {
             );
             assert!(
                 state["HeartbeatSeconds"].as_u64().unwrap()
-                    > common::services::checkout::HEARTBEAT.as_secs() * 2,
+                    > common::services::checkout_saga::HEARTBEAT.as_secs() * 2,
                 "{name}: the worker's heartbeats come well within HeartbeatSeconds"
             );
             tasks.push(body["task"].as_str().unwrap().to_owned());
@@ -731,7 +731,7 @@ fn every_task_of_the_asl_has_a_worker_step_and_the_file_renders() {
         }
     }
     tasks.sort();
-    let mut handled: Vec<String> = common::services::checkout::TASKS
+    let mut handled: Vec<String> = common::services::checkout_saga::TASKS
         .iter()
         .map(|t| t.to_string())
         .collect();

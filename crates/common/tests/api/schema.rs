@@ -1,21 +1,21 @@
-//! `scripts/schema.sql` is exactly what the migrations produce.
+//! `scripts/gen/schema.sql` is exactly what the migrations produce.
 
 use std::process::Command;
 
 use testkit::TestApp;
 
 /// `pg_dump --schema-only` of a database, without comments, session settings and the
-/// migrations' bookkeeping table (as `scripts/schema.sh` writes it).
+/// migrations' bookkeeping table (as `scripts/gen/schema.sh` writes it).
 fn dump(database_url: &str) -> String {
     let output = Command::new("bash")
         .arg(concat!(
             env!("CARGO_MANIFEST_DIR"),
-            "/../../scripts/schema.sh"
+            "/../../scripts/gen/schema.sh"
         ))
         .arg("--stdout")
         .env("DATABASE_URL", database_url)
         .output()
-        .expect("run scripts/schema.sh");
+        .expect("run scripts/gen/schema.sh");
     assert!(
         output.status.success(),
         "schema.sh failed: {}",
@@ -31,7 +31,7 @@ async fn schema_sql_equals_what_the_migrations_produce() {
     let from_migrations = dump(&url);
     let committed = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),
-        "/../../scripts/schema.sql"
+        "/../../scripts/gen/schema.sql"
     ))
     .unwrap();
     assert!(
@@ -40,7 +40,7 @@ async fn schema_sql_equals_what_the_migrations_produce() {
     );
     assert!(
         from_migrations == committed,
-        "scripts/schema.sql is stale: run `scripts/schema.sh` (it regenerates the file from the migrations)"
+        "scripts/gen/schema.sql is stale: run `scripts/gen/schema.sh` (it regenerates the file from the migrations)"
     );
 }
 

@@ -1,4 +1,4 @@
-//! Hello world behind `lambda_http`: the baseline of scripts/bench_lambda.sh. One thread, like
+//! Hello world behind `lambda_http`: the baseline of scripts/bench/lambda.sh. One thread, like
 //! the repo's functions (`#[tokio::main(flavor = "current_thread")]`).
 
 use lambda_http::{Body, Error, Request, Response, run, service_fn};

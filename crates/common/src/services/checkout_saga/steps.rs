@@ -1,71 +1,21 @@
-//! The checkout workflow's worker: the steps of `statemachines/checkout_workflow.asl.json` that
-//! need Postgres arrive on the checkout task queue with a task token; the worker does the step
-//! and answers Step Functions (`SendTaskSuccess` / `SendTaskFailure`), sending heartbeats while
-//! it works. The same handler consumes the fulfillment queue (`order.confirmed` from the
-//! order-events topic) and records `fulfillment.requested` for orders still `CONFIRMED`.
-//!
-//! Delivery is at least once and the worker may die at any instruction, so every step can run
-//! again to completion from what is recorded (the order's stock and payment states, the
-//! payment call in flight: [`OrderLedger`]), and a step that meets an order that has moved on
-//! changes nothing. Retries belong to the workflow: a step that fails for a reason worth
-//! retrying answers `SendTaskFailure` with [`RETRYABLE`], which the ASL's `Retry` handles with
-//! backoff, as it does a heartbeat timeout (a worker that died). SQS redelivery only recovers
-//! a message whose answer could not be sent; what it redelivers is harmless.
-//!
-//! [`Reconciler`] is the sweeper behind the workflow: orders left `PENDING`
-//! past a bound, or ended while still holding stock or money, are unwound through the same
-//! idempotent steps.
+//! The saga's steps, as the checkout worker does them: one task message (a step of one order,
+//! with the token Step Functions waits on) in, the step done through the [`OrderLedger`], the
+//! answer sent (`SendTaskSuccess` / `SendTaskFailure`, [`RETRYABLE`] for a failure worth
+//! retrying), heartbeats while it works.
 
-use std::{sync::Arc, time::Duration};
+use std::sync::Arc;
 
 use chrono::Utc;
-use serde::Deserialize;
 use serde_json::{Value, json};
 
+use super::{HEARTBEAT, MOVED_ON, OrderLedger, RETRYABLE, Unwind};
 use crate::{
     error::{Error, error_chain},
     metrics::{self, Unit},
-    models::order::{Order, OrderEvent, OrderStatus, PaymentOp, PaymentState, StockState},
-    repositories::{
-        order_events_dynamo::OrderEventLog,
-        workflow_sfn::{TaskAnswer, Workflow},
-    },
-    services::{
-        cart::CartService,
-        order_ledger::{OrderLedger, Unwind},
-        queue::{Message, MessageHandler},
-    },
+    models::order::{CheckoutTask, Order, OrderStatus, PaymentOp, PaymentState, StockState},
+    repositories::workflow_sfn::{TaskAnswer, Workflow},
+    services::{cart::CartService, queue::MessageHandler},
 };
-
-/// The task names the state machine sends; a test checks the ASL names no other.
-pub const TASKS: [&str; 5] = ["reserve", "charge", "confirm", "empty_cart", "compensate"];
-
-/// How often a busy worker tells Step Functions it is alive (the ASL's `HeartbeatSeconds`
-/// must be at least three of these: a test reads both).
-pub const HEARTBEAT: Duration = Duration::from_secs(3);
-
-/// The error name of a step failure worth retrying; the ASL retries it with backoff.
-pub const RETRYABLE: &str = "StepRetryable";
-
-/// The error name of a step that met an order that has moved on (cancelled, failed …).
-pub const MOVED_ON: &str = "OrderMovedOn";
-
-/// How long an order may stay `PENDING` before the reconciler unwinds it: longer than the
-/// longest run of the workflow (every step's attempts timing out, a test computes it from the
-/// ASL), so it never races a live saga.
-pub const RECONCILE_AFTER: Duration = Duration::from_secs(3600);
-
-#[derive(Debug, Deserialize)]
-struct TaskMessage {
-    task: String,
-    order_id: i64,
-    task_token: String,
-    #[serde(default)]
-    correlation_id: Option<Value>,
-    /// The caught error (`{Error, Cause}`), for `compensate`.
-    #[serde(default)]
-    error: Option<Value>,
-}
 
 /// How a step ended.
 #[derive(Debug)]
@@ -128,82 +78,8 @@ fn confirmation(order: &Order) -> Value {
            "shipment_id": order.shipments.first().map(|s| s.shipment_id)})
 }
 
-/// How long an ended order's leftovers (stock, a live payment, a call in flight) wait before
-/// the reconciler finishes them.
-pub const ENDED_GRACE: Duration = Duration::from_secs(60);
-
-/// What a reconciler pass did.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct Reconciled {
-    pub examined: usize,
-    pub unwound: usize,
-    pub failed: usize,
-}
-
-/// The sweeper behind the workflow: unwinds what a workflow left unsettled, through the same
-/// idempotent ledger operations as the saga. Needs only Postgres, the payment provider and the
-/// order relay, so the scheduled relay job runs it too.
-pub struct Reconciler {
-    ledger: Arc<OrderLedger>,
-}
-
-impl Reconciler {
-    pub fn new(ledger: Arc<OrderLedger>) -> Self {
-        Self { ledger }
-    }
-
-    /// One pass of the reconciler: every order `PENDING` for longer than `after`, or ended
-    /// while still holding stock, a live payment or a call in flight, is unwound (a pending
-    /// one fails with `abandoned`). Runs the same idempotent steps as the saga, so it is safe
-    /// beside a live workflow and safe to run twice.
-    #[tracing::instrument(skip(self))]
-    pub async fn reconcile(&self, after: Duration) -> Result<Reconciled, Error> {
-        let ago = |d: Duration| Utc::now() - chrono::Duration::from_std(d).unwrap_or_default();
-        // An ended order's leftovers need no long wait: every step on them is idempotent. The
-        // minute lets a cancel or a compensation in flight finish its own call first.
-        let ids = self
-            .ledger
-            .orders()
-            .unsettled(ago(after), ago(after.min(ENDED_GRACE)), 500)
-            .await?;
-        let mut report = Reconciled {
-            examined: ids.len(),
-            ..Reconciled::default()
-        };
-        for order_id in ids {
-            let outcome = self
-                .ledger
-                .unwind(order_id, |order| {
-                    Ok(match order.status {
-                        OrderStatus::Pending => {
-                            Unwind::End(OrderStatus::Failed, Some("abandoned".into()))
-                        }
-                        OrderStatus::Failed | OrderStatus::Cancelled => Unwind::Remainder,
-                        _ => Unwind::Keep,
-                    })
-                })
-                .await;
-            match outcome {
-                Ok((order, undone)) => {
-                    report.unwound += 1;
-                    tracing::warn!(order_id, status = %order.status, %undone, "reconciled an unsettled order");
-                }
-                Err(err) => {
-                    report.failed += 1;
-                    tracing::error!(order_id, error = %err, "could not reconcile an order; next pass tries again");
-                }
-            }
-        }
-        if report.unwound > 0 {
-            metrics::add("OrdersReconciled", Unit::Count, report.unwound as f64);
-        }
-        Ok(report)
-    }
-}
-
 pub struct CheckoutWorker {
     ledger: Arc<OrderLedger>,
-    events: Arc<dyn OrderEventLog>,
     cart: Arc<CartService>,
     workflow: Arc<dyn Workflow>,
 }
@@ -211,13 +87,11 @@ pub struct CheckoutWorker {
 impl CheckoutWorker {
     pub fn new(
         ledger: Arc<OrderLedger>,
-        events: Arc<dyn OrderEventLog>,
         cart: Arc<CartService>,
         workflow: Arc<dyn Workflow>,
     ) -> Self {
         Self {
             ledger,
-            events,
             cart,
             workflow,
         }
@@ -418,7 +292,7 @@ impl CheckoutWorker {
         Ok(json!({"confirmed": false, "status": order.status, "reason": reason}))
     }
 
-    async fn step(&self, task: &TaskMessage) -> Result<Value, StepError> {
+    async fn step(&self, task: &CheckoutTask) -> Result<Value, StepError> {
         match task.task.as_str() {
             "reserve" => self.reserve(task.order_id).await,
             "charge" => self.charge(task.order_id).await,
@@ -430,7 +304,7 @@ impl CheckoutWorker {
     }
 
     #[tracing::instrument(skip_all, fields(task = %task.task, order_id = task.order_id, correlation_id = ?task.correlation_id))]
-    async fn run_task(&self, task: TaskMessage) -> Result<(), Error> {
+    async fn run_task(&self, task: CheckoutTask) -> Result<(), Error> {
         // Stops with the step: a worker that dies mid-step stops heartbeating with it.
         struct AbortOnDrop(tokio::task::JoinHandle<()>);
         impl Drop for AbortOnDrop {
@@ -479,80 +353,13 @@ impl CheckoutWorker {
         }
         Ok(())
     }
-
-    /// `order.confirmed` from the fulfillment queue: the SNS envelope, or the bare event.
-    async fn fulfillment(&self, body: &Value) -> Result<(), Error> {
-        let event = match body.get("Message").and_then(Value::as_str) {
-            Some(inner) => serde_json::from_str::<Value>(inner).unwrap_or(Value::Null),
-            None => body.clone(),
-        };
-        let (Some("order.confirmed"), Some(order_id)) = (
-            event.get("event_type").and_then(Value::as_str),
-            event.get("order_id").and_then(Value::as_i64),
-        ) else {
-            tracing::error!(%body, "unreadable fulfillment message dropped");
-            return Ok(());
-        };
-        // Publishing can come late (retries) and a cancel may have come first: only a live
-        // order goes to fulfillment.
-        let order = match self.ledger.get(order_id).await {
-            Ok(order) => order,
-            Err(Error::NotFound(_)) => {
-                tracing::error!(order_id, "fulfillment message for an unknown order dropped");
-                return Ok(());
-            }
-            Err(err) => return Err(err),
-        };
-        if order.status != OrderStatus::Confirmed {
-            tracing::info!(order_id, status = %order.status, "fulfillment skipped: the order is no longer CONFIRMED");
-            return Ok(());
-        }
-        let recorded = self
-            .events
-            .append_once(
-                order_id,
-                "fulfillment#requested",
-                &OrderEvent {
-                    event_type: "fulfillment.requested".into(),
-                    at: Utc::now(),
-                    payload: json!({"correlation_id": event.get("correlation_id")}),
-                },
-            )
-            .await?;
-        let correlation_id = event
-            .get("correlation_id")
-            .and_then(Value::as_str)
-            .unwrap_or_default();
-        tracing::info!(
-            order_id,
-            first_time = recorded,
-            correlation_id,
-            "fulfillment requested"
-        );
-        Ok(())
-    }
 }
 
 #[async_trait::async_trait]
 impl MessageHandler for CheckoutWorker {
-    async fn handle(&self, message: &Message) -> Result<(), Error> {
-        let body: Value = match serde_json::from_str(&message.body) {
-            Ok(body) => body,
-            Err(err) => {
-                tracing::error!(error = %err, "unreadable message dropped");
-                return Ok(());
-            }
-        };
-        if body.get("task_token").is_some() {
-            match serde_json::from_value::<TaskMessage>(body) {
-                Ok(task) => self.run_task(task).await,
-                Err(err) => {
-                    tracing::error!(error = %err, "malformed task message dropped");
-                    Ok(())
-                }
-            }
-        } else {
-            self.fulfillment(&body).await
-        }
+    type Message = CheckoutTask;
+
+    async fn handle(&self, task: CheckoutTask) -> Result<(), Error> {
+        self.run_task(task).await
     }
 }

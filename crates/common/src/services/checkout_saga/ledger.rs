@@ -30,7 +30,7 @@ use crate::{
         outbox::PgOutbox,
         payments::{PaymentOutcome, PaymentProvider, perform},
     },
-    services::order_relay::OrderRelay,
+    services::outbox_relay::OrderRelay,
 };
 
 pub struct OrderLedger {
@@ -146,7 +146,7 @@ impl OrderLedger {
     /// Commits `uow` and applies its outbox entry at once; what fails there is left to the relay.
     pub async fn commit(&self, uow: UnitOfWork, outbox_id: i64) -> Result<(), Error> {
         uow.commit().await?;
-        if let Err(err) = crate::services::within_budget(self.relay.project_now(outbox_id)).await {
+        if let Err(err) = crate::services::within_budget(self.relay.apply_now(outbox_id)).await {
             tracing::warn!(outbox_id, error = %err, "order event deferred to the relay");
         }
         Ok(())
