@@ -3,44 +3,15 @@
 //! fulfillment consumer's line. A test binary of its own, since it installs the process's
 //! logger.
 
-use std::{
-    sync::{Arc, Mutex},
-    time::Duration,
-};
+use std::time::Duration;
 
 use reqwest::Method;
 use serde_json::{Value, json};
-use testkit::{TestApp, images};
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl Captured {
-    /// The captured JSON lines that mention `id`.
-    fn lines_with(&self, id: &str) -> Vec<Value> {
-        String::from_utf8_lossy(&self.0.lock().unwrap())
-            .lines()
-            .filter(|l| l.contains(id))
-            .filter_map(|l| serde_json::from_str(l).ok())
-            .collect()
-    }
-}
+use testkit::{TestApp, images, logs::Captured};
 
 #[tokio::test]
 async fn one_request_id_finds_an_uploads_thumbnailing_and_a_checkouts_whole_saga() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    common::runtime::init_tracing_with(move || writer.clone());
+    let captured = Captured::install();
     let app = TestApp::builder()
         .with_image_pipeline()
         .with_checkout()

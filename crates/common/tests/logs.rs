@@ -1,30 +1,13 @@
 //! What the services log: JSON lines that carry the request id and the caller, and never a
 //! token or a password. A test binary of its own, since it installs the process's logger.
 
-use std::sync::{Arc, Mutex};
-
 use reqwest::Method;
 use serde_json::{Value, json};
-use testkit::TestApp;
-
-#[derive(Clone, Default)]
-struct Captured(Arc<Mutex<Vec<u8>>>);
-
-impl std::io::Write for Captured {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.lock().unwrap().extend_from_slice(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
+use testkit::{TestApp, logs::Captured};
 
 #[tokio::test]
 async fn logs_carry_request_ids_and_never_tokens_or_passwords() {
-    let captured = Captured::default();
-    let writer = captured.clone();
-    common::runtime::init_tracing_with(move || writer.clone());
+    let captured = Captured::install();
 
     let app = TestApp::spawn().await;
     let email = format!("log-{}@example.com", uuid::Uuid::new_v4().simple());
@@ -66,7 +49,7 @@ async fn logs_carry_request_ids_and_never_tokens_or_passwords() {
     assert_eq!(wrong.status(), 401);
     drop(app);
 
-    let text = String::from_utf8(captured.0.lock().unwrap().clone()).unwrap();
+    let text = captured.text();
     let lines: Vec<Value> = text
         .lines()
         .filter_map(|l| serde_json::from_str(l).ok())

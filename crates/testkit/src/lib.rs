@@ -12,6 +12,7 @@ pub mod emf;
 pub mod faults;
 pub mod images;
 pub mod lambda;
+pub mod logs;
 pub mod pipeline;
 pub mod redis_server;
 pub mod runtime_api;
