@@ -1,6 +1,6 @@
 """What each function's code reads and calls, derived from the Rust source (not hand-written).
 
-A small call graph over the composition root (crates/common/src/app/mod.rs and
+A small call graph over the composition root (crates/common/src/app/mod.rs, app/jobs.rs and
 app/resources.rs): from `run_<crate>`'s match arm for the function's command, every function of
 those two files it reaches, every `<Section>Config::from_env` (config.rs: the environment
 variables that section reads) and every adapter it constructs (`Type::new(`, and
@@ -29,6 +29,11 @@ SDK_ACTIONS = {
     "send_task_failure": "states:SendTaskFailure", "send_task_heartbeat": "states:SendTaskHeartbeat",
     "get_secret_value": "secretsmanager:GetSecretValue", "put_metric_data": "cloudwatch:PutMetricData",
 }
+
+
+def _app_text() -> str:
+    """The composition root: app/mod.rs and its jobs (app/jobs.rs), each without its tests."""
+    return "\n".join(_strip((SRC / "app" / name).read_text()) for name in ("mod.rs", "jobs.rs"))
 
 
 def _strip(text: str) -> str:
@@ -77,7 +82,7 @@ class Reach:
 
 
 def reach(crate: str, command: str) -> Reach:
-    app = _bodies(_strip((SRC / "app" / "mod.rs").read_text()))
+    app = _bodies(_strip(_app_text()))
     res = _bodies(_strip((SRC / "app" / "resources.rs").read_text()))
     run = app[f"run_{crate}"]
     arm = re.search(rf'"{command}"\s*=>(.*?)(?:\n\s*"\w+"\s*=>|\n\s*other\s*=>)', run, re.S)
@@ -173,7 +178,7 @@ def lambda_services(crate: str, command: str) -> set[str]:
     under Lambda: every Resources client getter reached from its command's arm, in the
     composition root and in Resources itself, after dropping what runs only outside Lambda.
     Queues that an event source mapping delivers are polled by the Lambda service, not here."""
-    app = {k: _lambda_only(v) for k, v in _bodies(_strip((SRC / "app" / "mod.rs").read_text())).items()}
+    app = {k: _lambda_only(v) for k, v in _bodies(_strip(_app_text())).items()}
     res = _bodies(_strip((SRC / "app" / "resources.rs").read_text()))
     run = app[f"run_{crate}"]
     arm = re.search(rf'"{command}"\s*=>(.*?)(?:\n\s*"\w+"\s*=>|\n\s*other\s*=>)', run, re.S)

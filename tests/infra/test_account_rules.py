@@ -348,3 +348,5 @@ def test_availability_zones_are_ids_the_account_is_checked_to_offer():
         assert len(ids) >= 2 and all(re.fullmatch(r"[a-z]+\d+-az\d+", i) for i in ids), f"{env}: {ids}"
         text = (TF / "environments" / f"{env}.tfvars").read_text()
         assert not re.search(r'"[a-z]{2}-[a-z]+-\d[a-z]"', text), f"{env}.tfvars names AZs (they map to other AZ IDs per account)"
+    # the scheduled relay (app/jobs.rs): starts executions, projects the catalogue, records history
+    assert {"states", "dynamodb"} <= code_contract.lambda_services("products", "relay")

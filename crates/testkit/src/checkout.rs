@@ -21,6 +21,18 @@ pub struct Checkout {
     pub sfn: aws_sdk_sfn::Client,
 }
 
+impl Checkout {
+    /// The app's variables that point it at this plumbing.
+    pub fn env(&self) -> [(&'static str, String); 4] {
+        [
+            ("CHECKOUT_STATE_MACHINE_ARN", self.state_machine_arn.clone()),
+            ("CHECKOUT_TASK_QUEUE_URL", self.task_queue_url.clone()),
+            ("FULFILLMENT_QUEUE_URL", self.fulfillment_queue_url.clone()),
+            ("ORDER_EVENTS_TOPIC_ARN", self.topic_arn.clone()),
+        ]
+    }
+}
+
 /// The ASL with `${name}` placeholders filled from `values` (as templatefile() does).
 pub fn render(values: &[(&str, &str)]) -> String {
     let mut text = ASL.to_owned();

@@ -16,6 +16,7 @@ pub mod logs;
 pub mod pipeline;
 pub mod redis_server;
 pub mod runtime_api;
+pub mod tables;
 pub mod tokens;
 
 use std::{
@@ -24,10 +25,6 @@ use std::{
 };
 
 use aws_sdk_cognitoidentityprovider::types::{AttributeType, MessageActionType};
-use aws_sdk_dynamodb::types::{
-    AttributeDefinition, BillingMode, GlobalSecondaryIndex, KeySchemaElement, KeyType, Projection,
-    ProjectionType, ScalarAttributeType,
-};
 use common::{
     app::{self, Function, Resources},
     auth::JwksPolicy,
@@ -185,6 +182,163 @@ impl TestAppBuilder {
 
     pub async fn spawn(self) -> TestApp {
         init_test_logging();
+        let isolation = Isolation::create().await;
+        // Bound first: processed images are served by the app itself at /images/<key>.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = format!("http://{}", listener.local_addr().expect("address"));
+        let mut env = isolation.defaults(&address);
+        // The test's own variables win over the defaults, not over its plumbing.
+        env.extend(self.overrides.clone());
+        env.insert(
+            "AUTH_MODE".into(),
+            match self.auth_mode {
+                AuthMode::VerifyToken => "verify".into(),
+                AuthMode::ApiGatewayClaims => "apigateway".into(),
+            },
+        );
+        let pipeline = match self.image_pipeline {
+            true => Some(pipeline::create(&isolation.id).await),
+            false => None,
+        };
+        let checkout = match self.checkout {
+            true => Some(checkout::create(&isolation.id, &isolation.table_prefix).await),
+            false => None,
+        };
+        for (k, v) in pipeline.iter().flat_map(|p| p.env()) {
+            env.insert(k.into(), v);
+        }
+        for (k, v) in checkout.iter().flat_map(|c| c.env()) {
+            env.insert(k.into(), v);
+        }
+
+        let resources = self.resources(&env).await;
+        let pool = resources.pool().await.expect("postgres pool");
+        // Provisioned straight at the emulator, not through the app's client (whose endpoint
+        // a test may point at a fault).
+        let dynamodb = aws_sdk_dynamodb::Client::new(&pipeline::sdk().await);
+        tables::create(&dynamodb, &isolation.table_prefix).await;
+        let bucket = env
+            .get("IMAGES_BUCKET")
+            .cloned()
+            .or_else(|| var("IMAGES_BUCKET"))
+            .unwrap_or_else(|| "shop-images-local".into());
+        let faults = Faults::install(&resources, &bucket);
+        let cognito = CognitoConfig::from_env(&env_of(&env)).expect("cognito settings");
+        let cognito_client = test_cognito_client(&resources);
+
+        let router = app::local_router(&resources).await.expect("router");
+        let images = app::image_processor(&resources)
+            .await
+            .expect("image processor");
+        let projector = app::projector(&resources).await.expect("projector");
+        let mut background = self
+            .background(&resources, pipeline.as_ref(), &images)
+            .await;
+        let mut checkout_workers = Vec::new();
+        if checkout.is_some() && self.checkout_worker {
+            checkout_workers =
+                app::spawn_checkout_pollers(&resources, std::time::Duration::from_secs(1))
+                    .await
+                    .expect("checkout worker");
+        }
+        background.push(tokio::spawn(async move {
+            let _ = axum::serve(listener, router.into_make_service()).await;
+        }));
+        TestApp {
+            address,
+            client: reqwest::Client::new(),
+            resources,
+            images,
+            projector,
+            cognito,
+            pool,
+            dynamodb,
+            cognito_client,
+            faults,
+            pipeline,
+            checkout,
+            checkout_workers: std::sync::Mutex::new(checkout_workers),
+            background,
+            isolation: Isolation { env, ..isolation },
+        }
+    }
+
+    /// The app's resources on `env`, with the builder's faults and JWKS policy, migrated.
+    async fn resources(&self, env: &HashMap<String, String>) -> Arc<Resources> {
+        let resources = Resources::new(env_of(env))
+            .await
+            .expect("test configuration");
+        resources.set_jwks_policy(self.jwks_policy);
+        if let Some(faults) = self.payment_faults.clone() {
+            faults.wrap(resources.payments().await.expect("payments"));
+            resources.set_payments(faults);
+        }
+        if let Some(faults) = self.workflow_faults.clone() {
+            faults.wrap(app::workflow(&resources).expect("workflow"));
+            resources.set_workflow(faults);
+        }
+        if self.migrate {
+            let pool = resources.pool().await.expect("postgres pool");
+            common::MIGRATOR
+                .run(&pool)
+                .await
+                .expect("migrate the test database");
+        }
+        resources
+    }
+
+    /// What a long-lived server runs beside its routes, as asked: the relays and the image
+    /// queue's poller.
+    async fn background(
+        &self,
+        resources: &Resources,
+        pipeline: Option<&pipeline::Pipeline>,
+        images: &Arc<ImageProcessor>,
+    ) -> Vec<tokio::task::JoinHandle<()>> {
+        let second = std::time::Duration::from_secs(1);
+        let mut tasks = Vec::new();
+        if self.background {
+            tasks.push(
+                app::projector(resources)
+                    .await
+                    .expect("projector")
+                    .spawn(second),
+            );
+            if self.checkout {
+                let relay = app::order_relay(resources).await.expect("order relay");
+                tasks.push(relay.spawn(second));
+            }
+        }
+        if let Some(pipeline) = pipeline.filter(|_| self.poller) {
+            tasks.push(common::runtime::queue::spawn_poller(
+                resources.sqs(),
+                pipeline.queue_url.clone(),
+                common::runtime::queue::consumer(images.clone()),
+                second,
+            ));
+        }
+        tasks
+    }
+}
+
+/// What keeps one test app apart from the others running at the same time: a database, table
+/// and cache prefixes of its own (dropped with the app), and its variables.
+pub struct Isolation {
+    id: String,
+    db_name: String,
+    admin_url: String,
+    pub database_url: String,
+    pub table_prefix: String,
+    pub cache_prefix: String,
+    /// The app's variables over the local stack's: what a second process of the same app
+    /// needs ([`TestApp::spawn_process`]).
+    pub env: HashMap<String, String>,
+}
+
+impl Isolation {
+    async fn create() -> Self {
         let id = uuid::Uuid::new_v4().simple().to_string()[..12].to_owned();
         let db_name = format!("test_{id}");
         let admin_url = var("PG_ADMIN_URL")
@@ -202,274 +356,86 @@ impl TestAppBuilder {
             Some((base, _)) => format!("{base}/{db_name}"),
             None => panic!("PG_ADMIN_URL has no database part"),
         };
-        let table_prefix = format!("t{id}_");
-
-        let mut overrides = self.overrides;
-        overrides
-            .entry("DATABASE_URL".into())
-            .or_insert(database_url);
-        overrides
-            .entry("DYNAMODB_TABLE_PREFIX".into())
-            .or_insert(table_prefix.clone());
-        overrides
-            .entry("CACHE_KEY_PREFIX".into())
-            .or_insert(format!("t{id}:"));
-        overrides.insert(
-            "AUTH_MODE".into(),
-            match self.auth_mode {
-                AuthMode::VerifyToken => "verify".into(),
-                AuthMode::ApiGatewayClaims => "apigateway".into(),
-            },
-        );
-        overrides.entry("APP_ENV".into()).or_insert("test".into());
-        // Bound first: processed images are served by the app itself at /images/<key>.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let address = format!("http://{}", listener.local_addr().expect("address"));
-        overrides
-            .entry("IMAGES_PUBLIC_BASE_URL".into())
-            .or_insert(format!("{address}/images"));
-        let pipeline = if self.image_pipeline {
-            let pipeline = pipeline::create(&id).await;
-            overrides.insert("IMAGES_BUCKET".into(), pipeline.bucket.clone());
-            overrides.insert("IMAGE_QUEUE_URL".into(), pipeline.queue_url.clone());
-            Some(pipeline)
-        } else {
-            None
-        };
-        let checkout = if self.checkout {
-            let checkout = checkout::create(&id, &table_prefix).await;
-            overrides.insert(
-                "CHECKOUT_STATE_MACHINE_ARN".into(),
-                checkout.state_machine_arn.clone(),
-            );
-            overrides.insert(
-                "CHECKOUT_TASK_QUEUE_URL".into(),
-                checkout.task_queue_url.clone(),
-            );
-            overrides.insert(
-                "FULFILLMENT_QUEUE_URL".into(),
-                checkout.fulfillment_queue_url.clone(),
-            );
-            overrides.insert("ORDER_EVENTS_TOPIC_ARN".into(), checkout.topic_arn.clone());
-            Some(checkout)
-        } else {
-            None
-        };
-        overrides
-            .entry("COGNITO_AUTO_CONFIRM".into())
-            .or_insert("true".into());
-        let cognito = CognitoConfig::from_env(&env_of(&overrides)).expect("cognito settings");
-        let cache_prefix = overrides["CACHE_KEY_PREFIX"].clone();
-        let database_url = overrides["DATABASE_URL"].clone();
-        let resources = Resources::new(env_of(&overrides))
-            .await
-            .expect("test configuration");
-        resources.set_jwks_policy(self.jwks_policy);
-        let pool = resources.pool().await.expect("postgres pool");
-        if let Some(faults) = self.payment_faults.clone() {
-            faults.wrap(resources.payments().await.expect("payments"));
-            resources.set_payments(faults);
-        }
-        if let Some(faults) = self.workflow_faults.clone() {
-            faults.wrap(app::workflow(&resources).expect("workflow"));
-            resources.set_workflow(faults);
-        }
-        if self.migrate {
-            common::MIGRATOR
-                .run(&pool)
-                .await
-                .expect("migrate the test database");
-        }
-        // Provisioned straight at the emulator, not through the app's client (whose endpoint
-        // a test may point at a fault).
-        let dynamodb = aws_sdk_dynamodb::Client::new(&pipeline::sdk().await);
-        create_tables(&dynamodb, &table_prefix).await;
-
-        let catalog_fault = FaultSwitch::default();
-        let flaky = FlakyCatalog::new(resources.catalog(), catalog_fault.clone());
-        let catalog_calls = flaky.calls.clone();
-        resources.set_catalog(Arc::new(flaky));
-        let objects_fault = FaultSwitch::default();
-        let poison_keys = Arc::new(std::sync::Mutex::new(Vec::new()));
-        let bucket = overrides
-            .get("IMAGES_BUCKET")
-            .cloned()
-            .or_else(|| var("IMAGES_BUCKET"))
-            .unwrap_or_else(|| "shop-images-local".into());
-        resources.set_objects(Arc::new(FlakyObjects::new(
-            resources.objects(&bucket),
-            objects_fault.clone(),
-            poison_keys.clone(),
-        )));
-        // The test's own Cognito calls (sign-ups, passwords, groups, lookups) are set-up and
-        // checks, not the code under test: they get the background timeouts, so a test that
-        // tightens `AWS_TIMEOUT_MS` for the code it exercises does not fail creating its users
-        // while the parallel suite keeps moto busy.
-        let cognito_client = aws_sdk_cognitoidentityprovider::Client::from_conf(
-            resources
-                .cognito()
-                .config()
-                .to_builder()
-                .timeout_config(common::clients::background())
-                .build(),
-        );
-        let router = app::local_router(&resources).await.expect("router");
-        let mut background = Vec::new();
-        if self.background {
-            background.push(
-                app::projector(&resources)
-                    .await
-                    .expect("projector")
-                    .spawn(std::time::Duration::from_secs(1)),
-            );
-        }
-        let images = app::image_processor(&resources)
-            .await
-            .expect("image processor");
-        if let Some(pipeline) = pipeline.as_ref().filter(|_| self.poller) {
-            background.push(common::runtime::queue::spawn_poller(
-                resources.sqs(),
-                pipeline.queue_url.clone(),
-                common::runtime::queue::consumer(images.clone()),
-                std::time::Duration::from_secs(1),
-            ));
-        }
-        let projector = app::projector(&resources).await.expect("projector");
-        let mut checkout_workers = Vec::new();
-        if checkout.is_some() {
-            if self.background {
-                background.push(
-                    app::order_relay(&resources)
-                        .await
-                        .expect("order relay")
-                        .spawn(std::time::Duration::from_secs(1)),
-                );
-            }
-            if self.checkout_worker {
-                checkout_workers =
-                    app::spawn_checkout_pollers(&resources, std::time::Duration::from_secs(1))
-                        .await
-                        .expect("checkout worker");
-            }
-        }
-
-        background.push(tokio::spawn(async move {
-            let _ = axum::serve(listener, router.into_make_service()).await;
-        }));
-        TestApp {
-            address,
-            client: reqwest::Client::new(),
-            resources,
-            images,
-            projector,
-            cognito,
-            cache_prefix,
-            database_url,
-            pool,
-            dynamodb,
-            cognito_client,
-            catalog_fault,
-            catalog_calls,
-            objects_fault,
-            poison_keys,
-            pipeline,
-            checkout,
-            checkout_workers: std::sync::Mutex::new(checkout_workers),
-            background,
+        Self {
+            table_prefix: format!("t{id}_"),
+            cache_prefix: format!("t{id}:"),
+            id,
             db_name,
             admin_url,
-            table_prefix,
-            env: overrides,
+            database_url,
+            env: HashMap::new(),
         }
     }
+
+    /// The variables every test app starts from.
+    fn defaults(&self, address: &str) -> HashMap<String, String> {
+        [
+            ("DATABASE_URL", self.database_url.clone()),
+            ("DYNAMODB_TABLE_PREFIX", self.table_prefix.clone()),
+            ("CACHE_KEY_PREFIX", self.cache_prefix.clone()),
+            ("APP_ENV", "test".into()),
+            ("IMAGES_PUBLIC_BASE_URL", format!("{address}/images")),
+            ("COGNITO_AUTO_CONFIRM", "true".into()),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect()
+    }
+}
+
+/// The faults a test switches on, installed around the app's adapters.
+pub struct Faults {
+    /// While on, every `ProductCatalog` call fails as if DynamoDB were down.
+    pub catalog: FaultSwitch,
+    /// The reads that reached `ProductCatalog` (to count batched calls).
+    pub catalog_calls: Arc<faults::CatalogCalls>,
+    /// While on, reading and writing images in S3 fails.
+    pub objects: FaultSwitch,
+    /// Object keys whose reads and writes always fail (poison messages).
+    pub poison_keys: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl Faults {
+    fn install(resources: &Resources, bucket: &str) -> Self {
+        let catalog = FaultSwitch::default();
+        let flaky = FlakyCatalog::new(resources.catalog(), catalog.clone());
+        let catalog_calls = flaky.calls.clone();
+        resources.set_catalog(Arc::new(flaky));
+        let objects = FaultSwitch::default();
+        let poison_keys = Arc::new(std::sync::Mutex::new(Vec::new()));
+        resources.set_objects(Arc::new(FlakyObjects::new(
+            resources.objects(bucket),
+            objects.clone(),
+            poison_keys.clone(),
+        )));
+        Self {
+            catalog,
+            catalog_calls,
+            objects,
+            poison_keys,
+        }
+    }
+}
+
+/// The test's own Cognito calls (sign-ups, passwords, groups, lookups) are set-up and checks,
+/// not the code under test: they get the background timeouts, so a test that tightens
+/// `AWS_TIMEOUT_MS` for the code it exercises does not fail creating its users while the
+/// parallel suite keeps moto busy.
+fn test_cognito_client(resources: &Resources) -> aws_sdk_cognitoidentityprovider::Client {
+    aws_sdk_cognitoidentityprovider::Client::from_conf(
+        resources
+            .cognito()
+            .config()
+            .to_builder()
+            .timeout_config(common::clients::background())
+            .build(),
+    )
 }
 
 /// The test's variables over the local stack's.
 fn env_of(overrides: &HashMap<String, String>) -> Env {
     let overrides = overrides.clone();
     Env::from_fn(move |name| overrides.get(name).cloned().or_else(|| var(name)))
-}
-
-async fn create_tables(client: &aws_sdk_dynamodb::Client, prefix: &str) {
-    let scalar = |t: &str| {
-        if t == "N" {
-            ScalarAttributeType::N
-        } else {
-            ScalarAttributeType::S
-        }
-    };
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .expect("key")
-    };
-    for table in manifest()["dynamodb_tables"].as_array().expect("tables") {
-        let mut attributes: HashMap<String, String> = HashMap::new();
-        let mut remember = |k: &Value| {
-            attributes.insert(
-                k["name"].as_str().unwrap().to_owned(),
-                k["type"].as_str().unwrap().to_owned(),
-            );
-        };
-        remember(&table["hash_key"]);
-        if !table["range_key"].is_null() {
-            remember(&table["range_key"]);
-        }
-        let gsis = table["gsis"].as_array().cloned().unwrap_or_default();
-        for gsi in &gsis {
-            remember(&gsi["hash_key"]);
-            remember(&gsi["range_key"]);
-        }
-        let mut request = client
-            .create_table()
-            .table_name(format!("{prefix}{}", table["name"].as_str().unwrap()))
-            .billing_mode(BillingMode::PayPerRequest)
-            .key_schema(key(
-                table["hash_key"]["name"].as_str().unwrap(),
-                KeyType::Hash,
-            ));
-        if !table["range_key"].is_null() {
-            request = request.key_schema(key(
-                table["range_key"]["name"].as_str().unwrap(),
-                KeyType::Range,
-            ));
-        }
-        for (name, kind) in &attributes {
-            request = request.attribute_definitions(
-                AttributeDefinition::builder()
-                    .attribute_name(name)
-                    .attribute_type(scalar(kind))
-                    .build()
-                    .unwrap(),
-            );
-        }
-        for gsi in &gsis {
-            request = request.global_secondary_indexes(
-                GlobalSecondaryIndex::builder()
-                    .index_name(gsi["name"].as_str().unwrap())
-                    .key_schema(key(
-                        gsi["hash_key"]["name"].as_str().unwrap(),
-                        KeyType::Hash,
-                    ))
-                    .key_schema(key(
-                        gsi["range_key"]["name"].as_str().unwrap(),
-                        KeyType::Range,
-                    ))
-                    .projection(
-                        Projection::builder()
-                            .projection_type(ProjectionType::All)
-                            .build(),
-                    )
-                    .build()
-                    .unwrap(),
-            );
-        }
-        request.send().await.expect("create a test table");
-    }
 }
 
 /// A real Cognito user of the emulator's pool, signed in through the API.
@@ -487,37 +453,26 @@ pub struct TestApp {
     pub client: reqwest::Client,
     /// The app's resources (clients, adapters), shared by every service it runs.
     pub resources: Arc<Resources>,
-    /// The image pipeline's use cases (what the queue consumers call).
+    /// The image processor (what the image queue's consumer calls).
     pub images: Arc<ImageProcessor>,
     /// The catalogue's outbox relay.
     pub projector: Arc<ProductRelay>,
     pub cognito: CognitoConfig,
-    pub cache_prefix: String,
-    pub database_url: String,
     pub pool: PgPool,
     pub dynamodb: aws_sdk_dynamodb::Client,
-    pub cognito_client: aws_sdk_cognitoidentityprovider::Client,
-    /// While on, every `ProductCatalog` call fails as if DynamoDB were down.
-    pub catalog_fault: FaultSwitch,
-    /// The reads that reached `ProductCatalog` (to count batched calls).
-    pub catalog_calls: Arc<faults::CatalogCalls>,
-    /// While on, reading and writing images in S3 fails.
-    pub objects_fault: FaultSwitch,
-    /// Object keys whose reads and writes always fail (poison messages).
-    pub poison_keys: Arc<std::sync::Mutex<Vec<String>>>,
+    /// The faults a test switches on.
+    pub faults: Faults,
     /// The app's own image pipeline, if built `with_image_pipeline`.
     pub pipeline: Option<pipeline::Pipeline>,
     /// The app's own checkout plumbing, if built `with_checkout`.
     pub checkout: Option<checkout::Checkout>,
     /// The running checkout worker's pollers (tests may kill it).
     pub checkout_workers: std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>,
+    /// Its database, prefixes and variables.
+    pub isolation: Isolation,
+    /// Cognito for the test's own set-up and checks (background timeouts).
+    pub cognito_client: aws_sdk_cognitoidentityprovider::Client,
     background: Vec<tokio::task::JoinHandle<()>>,
-    db_name: String,
-    admin_url: String,
-    table_prefix: String,
-    /// The app's variables over the local stack's: what a second process of the same app
-    /// needs ([`TestApp::spawn_process`]).
-    pub env: HashMap<String, String>,
 }
 
 pub const PASSWORD: &str = "Test-Passw0rd!";
@@ -567,7 +522,7 @@ impl TestApp {
         for (k, v) in stack_env() {
             command.env(k, v);
         }
-        for (k, v) in &self.env {
+        for (k, v) in &self.isolation.env {
             command.env(k, v);
         }
         command.env("PORT", port.to_string());
@@ -604,7 +559,7 @@ impl TestApp {
     }
 
     pub fn table(&self, logical: &str) -> String {
-        format!("{}{logical}", self.table_prefix)
+        format!("{}{logical}", self.isolation.table_prefix)
     }
 
     /// A request with an optional bearer token.
@@ -794,9 +749,9 @@ impl Drop for TestApp {
             task.abort();
         }
         self.kill_checkout_worker();
-        let admin_url = self.admin_url.clone();
-        let db_name = self.db_name.clone();
-        let prefix = self.table_prefix.clone();
+        let admin_url = self.isolation.admin_url.clone();
+        let db_name = self.isolation.db_name.clone();
+        let prefix = self.isolation.table_prefix.clone();
         // Async cleanup needs a runtime of its own: the test's is blocked in this drop. Nothing
         // of the test's runtime is used here (its pooled connections would wait on that blocked
         // runtime's reactor): a new Postgres connection and a new DynamoDB client. The app's

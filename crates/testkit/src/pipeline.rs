@@ -20,6 +20,16 @@ pub struct Pipeline {
     pub sqs: aws_sdk_sqs::Client,
 }
 
+impl Pipeline {
+    /// The app's variables that point it at this pipeline.
+    pub fn env(&self) -> [(&'static str, String); 2] {
+        [
+            ("IMAGES_BUCKET", self.bucket.clone()),
+            ("IMAGE_QUEUE_URL", self.queue_url.clone()),
+        ]
+    }
+}
+
 pub const MAX_RECEIVE_COUNT: i32 = 3;
 
 pub(crate) async fn sdk() -> aws_config::SdkConfig {

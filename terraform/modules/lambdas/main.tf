@@ -47,7 +47,7 @@ locals {
       postgres = true
       redis    = false
       tables = {
-        # PutItem: an upload's pending record (ImageService::create_upload); DescribeTable:
+        # PutItem: an upload's pending record (UploadService::create_upload); DescribeTable:
         # health. No Query: the image list is read by the products service only.
         # No Idempotency table: app::users builds its state without the idempotency store.
         ProductImagesMeta = ["PutItem", "DescribeTable"]

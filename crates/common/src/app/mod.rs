@@ -3,6 +3,7 @@
 //! its router or handler to the runtime; the all-in-one local server composes all of them on
 //! one [`Resources`]. Binaries call [`main`] and nothing else.
 
+pub mod jobs;
 pub mod resources;
 
 use std::{sync::Arc, time::Duration};
@@ -33,7 +34,7 @@ use crate::{
     services::{
         cart::CartService,
         catalog::CatalogReader,
-        checkout_saga::{CheckoutWorker, OrderLedger, Reconciler},
+        checkout_saga::{CheckoutWorker, OrderLedger},
         fulfillment::Fulfillment,
         health::HealthService,
         idempotency::IdempotencyService,
@@ -157,8 +158,8 @@ pub async fn run_users(command: String, resources: Arc<Resources>) -> Result<(),
 /// `products`: the products routes (and the API's documentation), `relay` and `migrate`.
 pub async fn run_products(command: String, resources: Arc<Resources>) -> Result<(), BoxError> {
     match command.as_str() {
-        "migrate" => migrate(&resources).await,
-        "relay" => Box::pin(relay_pass(&resources)).await,
+        "migrate" => jobs::migrate(&resources).await,
+        "relay" => Box::pin(jobs::relay(&resources)).await,
         "serve" => {
             let router = routers::products(products(&resources).await?);
             if !runtime::is_lambda() {
@@ -208,32 +209,17 @@ pub async fn run_image_processor(
 /// `local`: everything on one port, `migrate`, `relay` and `openapi`.
 pub async fn run_local(command: String, resources: Arc<Resources>) -> Result<(), BoxError> {
     match command.as_str() {
-        "migrate" => migrate(&resources).await,
+        "migrate" => jobs::migrate(&resources).await,
         "openapi" => {
             // The document, for validators and client generators (no backing service needed).
             let text = serde_json::to_string_pretty(&routers::openapi())?;
             std::io::Write::write_all(&mut std::io::stdout(), text.as_bytes())?;
             Ok(())
         }
-        "relay" => Box::pin(relay_pass(&resources)).await,
+        "relay" => Box::pin(jobs::relay(&resources)).await,
         "serve" => serve_local(&resources).await,
         other => Err(no_such_command(Function::Local, other)),
     }
-}
-
-/// Applies the migrations (the deploy step; the local server also runs it at start).
-async fn migrate(resources: &Resources) -> Result<(), BoxError> {
-    let pool = resources.pool().await?;
-    let job = move |_event| {
-        let pool = pool.clone();
-        async move {
-            crate::MIGRATOR.run(&pool).await?;
-            let applied = crate::MIGRATOR.iter().count();
-            tracing::info!(applied, "migrations applied");
-            Ok(serde_json::json!({"migrations": applied}))
-        }
-    };
-    runtime::run_job(job).await
 }
 
 /// The router of one HTTP function, with its state.
@@ -351,18 +337,18 @@ pub async fn products(resources: &Resources) -> Result<ServiceState<Products>, B
     let pool = resources.pool().await?;
     let cache_config = resources.cache_config()?;
     let service = Products {
-        products: Arc::new(ProductService::new(
-            catalog_reader(resources).await?,
-            resources.database().await?,
-            PgOutbox::new(pool.clone()),
-            Arc::new(PgProductStore::new(pool)),
-            Arc::new(PgInventory),
-            resources.catalog(),
-            image_meta(resources),
-            resources.cache().await?,
-            cache_config.ttl,
-            projector(resources).await?,
-        )),
+        products: Arc::new(ProductService {
+            reader: catalog_reader(resources).await?,
+            db: resources.database().await?,
+            outbox: PgOutbox::new(pool.clone()),
+            store: Arc::new(PgProductStore::new(pool)),
+            inventory: Arc::new(PgInventory),
+            catalog: resources.catalog(),
+            images: image_meta(resources),
+            cache: resources.cache().await?,
+            cache_ttl: cache_config.ttl,
+            projector: projector(resources).await?,
+        }),
         uploads: uploads(resources).await?,
     };
     let health = health(resources, "ProductCatalog").await?;
@@ -441,7 +427,7 @@ pub async fn order_relay(resources: &Resources) -> Result<Arc<OrderRelay>, BoxEr
 }
 
 /// The order's ledger: its records, stock moves and payment calls (one per process).
-async fn order_ledger(resources: &Resources) -> Result<Arc<OrderLedger>, BoxError> {
+pub(crate) async fn order_ledger(resources: &Resources) -> Result<Arc<OrderLedger>, BoxError> {
     let pool = resources.pool().await?;
     Ok(Arc::new(OrderLedger::new(
         resources.database().await?,
@@ -536,66 +522,6 @@ async fn serve_checkout_worker(resources: &Resources) -> Result<(), BoxError> {
     Ok(())
 }
 
-/// How long an order may stay `PENDING` before the reconciler unwinds it: `RECONCILE_AFTER_SECONDS`
-/// (default [`crate::services::checkout_saga::RECONCILE_AFTER`]).
-pub fn reconcile_after(resources: &Resources) -> Result<Duration, BoxError> {
-    match resources.env.get("RECONCILE_AFTER_SECONDS") {
-        None => Ok(crate::services::checkout_saga::RECONCILE_AFTER),
-        Some(text) => text.parse::<u64>().map(Duration::from_secs).map_err(|_| {
-            format!("RECONCILE_AFTER_SECONDS must be a number of seconds, not `{text}`").into()
-        }),
-    }
-}
-
-/// The reconciler of unsettled orders.
-pub async fn reconciler(resources: &Resources) -> Result<Arc<Reconciler>, BoxError> {
-    Ok(Arc::new(Reconciler::new(order_ledger(resources).await?)))
-}
-
-/// Runs the reconciler every `interval` in a long-lived local process.
-pub async fn spawn_reconciler(
-    resources: &Resources,
-    interval: Duration,
-) -> Result<tokio::task::JoinHandle<()>, BoxError> {
-    let reconciler = reconciler(resources).await?;
-    let after = reconcile_after(resources)?;
-    Ok(tokio::spawn(async move {
-        let mut ticker = tokio::time::interval(interval);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            ticker.tick().await;
-            if let Err(err) = reconciler.reconcile(after).await {
-                tracing::warn!(error = %err, "reconciler pass failed");
-            }
-        }
-    }))
-}
-
-/// One pass of every outbox relay this deployment has, then of the reconciler of unsettled
-/// orders (the scheduled job, every minute).
-async fn relay_pass(resources: &Resources) -> Result<(), BoxError> {
-    let projector = projector(resources).await?;
-    let orders = order_relay(resources).await?;
-    let reconciler = reconciler(resources).await?;
-    let after = reconcile_after(resources)?;
-    runtime::run_job(move |_event| {
-        let (projector, orders, reconciler) =
-            (projector.clone(), orders.clone(), reconciler.clone());
-        async move {
-            let products = projector.drain().await?;
-            let orders = orders.drain().await?;
-            let reconciled = reconciler.reconcile(after).await?;
-            Ok(serde_json::json!({
-                "products": {"applied": products.applied, "failed": products.failed},
-                "orders": {"applied": orders.applied, "failed": orders.failed},
-                "reconciled": {"examined": reconciled.examined, "unwound": reconciled.unwound,
-                               "failed": reconciled.failed},
-            }))
-        }
-    })
-    .await
-}
-
 /// The image processor: the image queue's consumer under Lambda, or its long-poll loop.
 async fn serve_image_processor(resources: &Resources) -> Result<(), BoxError> {
     let images = runtime::queue::consumer(image_processor(resources).await?);
@@ -655,7 +581,7 @@ pub async fn spawn_background(
         Ok(_) => {
             tasks.push(order_relay(resources).await?.spawn(Duration::from_secs(1)));
             tasks.extend(spawn_checkout_pollers(resources, retry_after).await?);
-            tasks.push(spawn_reconciler(resources, Duration::from_secs(60)).await?);
+            tasks.push(jobs::spawn_reconciler(resources, Duration::from_secs(60)).await?);
         }
         Err(err) => tracing::warn!(error = %err, "checkout is not configured: orders stay PENDING"),
     }

@@ -255,30 +255,11 @@ mod tests {
 
     #[test]
     fn the_same_json_in_another_order_or_spacing_has_the_same_fingerprint() {
-        let a = fingerprint(
-            &Method::POST,
-            "/v1/products",
-            "/v1/products",
-            br#"{"a":1,"b":{"y":2,"x":[1,2]}}"#,
-        );
-        let b = fingerprint(
-            &Method::POST,
-            "/v1/products",
-            "/v1/products",
-            br#"{ "b": {"x": [1, 2], "y": 2}, "a": 1 }"#,
-        );
-        let c = fingerprint(
-            &Method::POST,
-            "/v1/products",
-            "/v1/products",
-            br#"{"a":2,"b":{"y":2,"x":[1,2]}}"#,
-        );
-        let d = fingerprint(
-            &Method::POST,
-            "/v1/orders",
-            "/v1/orders",
-            br#"{"a":1,"b":{"y":2,"x":[1,2]}}"#,
-        );
+        let of = |path: &str, body: &[u8]| fingerprint(&Method::POST, path, path, body);
+        let a = of("/v1/products", br#"{"a":1,"b":{"y":2,"x":[1,2]}}"#);
+        let b = of("/v1/products", br#"{ "b": {"x": [1, 2], "y": 2}, "a": 1 }"#);
+        let c = of("/v1/products", br#"{"a":2,"b":{"y":2,"x":[1,2]}}"#);
+        let d = of("/v1/orders", br#"{"a":1,"b":{"y":2,"x":[1,2]}}"#);
         assert_eq!(a, b);
         assert_ne!(a, c, "a different body must differ");
         assert_ne!(a, d, "another route must differ");

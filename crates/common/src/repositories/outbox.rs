@@ -45,7 +45,8 @@ impl PgOutbox {
     }
 
     /// Appends "`aggregate_type` `aggregate_id` changed" inside the caller's unit of work, so the
-    /// record exists exactly when the change it announces was committed.
+    /// record exists exactly when the change it announces was committed. Returns the entry as
+    /// stored, for the writer to apply once it has committed.
     pub async fn append(
         &self,
         uow: &mut UnitOfWork,
@@ -53,29 +54,17 @@ impl PgOutbox {
         aggregate_id: i64,
         event_type: &str,
         payload: &serde_json::Value,
-    ) -> Result<i64, RepoError> {
-        let (outbox_id,): (i64,) = sqlx::query_as(
+    ) -> Result<OutboxEntry, RepoError> {
+        sqlx::query_as(
             "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) \
-             VALUES ($1, $2, $3, $4) RETURNING outbox_id",
+             VALUES ($1, $2, $3, $4) \
+             RETURNING outbox_id, aggregate_type, aggregate_id, event_type, payload, attempts, created_at",
         )
         .bind(aggregate_type)
         .bind(aggregate_id)
         .bind(event_type)
         .bind(payload)
         .fetch_one(uow.conn())
-        .await
-        .map_err(pg)?;
-        Ok(outbox_id)
-    }
-
-    /// One entry (the writer that appended it applies it at once).
-    pub async fn entry(&self, outbox_id: i64) -> Result<Option<OutboxEntry>, RepoError> {
-        sqlx::query_as(
-            "SELECT outbox_id, aggregate_type, aggregate_id, event_type, payload, attempts, created_at \
-             FROM outbox WHERE outbox_id = $1",
-        )
-        .bind(outbox_id)
-        .fetch_optional(&self.pool)
         .await
         .map_err(pg)
     }

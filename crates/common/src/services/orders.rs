@@ -160,7 +160,7 @@ impl OrderService {
                 None => Err(Error::internal("a checkout key's order vanished")),
             };
         };
-        let outbox_id = self
+        let entry = self
             .ledger
             .record(
                 &mut uow,
@@ -169,7 +169,7 @@ impl OrderService {
                 json!({"order_id": order_id, "total": total, "correlation_id": correlation_id}),
             )
             .await?;
-        self.ledger.commit(uow, outbox_id).await?;
+        self.ledger.commit(uow, entry).await?;
         tracing::info!(order_id, %total, "order placed");
         self.ledger.get(order_id).await
     }

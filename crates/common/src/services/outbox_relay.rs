@@ -73,11 +73,9 @@ impl<A: Applier> OutboxRelay<A> {
 
     /// Applies one entry right after its writer committed it; on failure the entry stays for
     /// the relay (with a recorded attempt and its backoff).
-    pub async fn apply_now(&self, outbox_id: i64) -> Result<(), Error> {
-        let Some(entry) = self.outbox.entry(outbox_id).await? else {
-            return Ok(());
-        };
-        match self.apply(&entry).await {
+    pub async fn apply_now(&self, entry: &OutboxEntry) -> Result<(), Error> {
+        let outbox_id = entry.outbox_id;
+        match self.apply(entry).await {
             Ok(()) => Ok(self.outbox.mark_processed(outbox_id).await?),
             Err(err) => {
                 self.outbox

@@ -27,47 +27,21 @@ use crate::{
 /// Turns what was read into the response body (the router's representation).
 pub type Render<'a, T> = Box<dyn FnOnce(T) -> Result<Vec<u8>, serde_json::Error> + Send + 'a>;
 
+/// Built by the composition root with a struct literal: every field is a dependency.
 pub struct ProductService {
-    reader: Arc<CatalogReader>,
-    db: Database,
-    outbox: PgOutbox,
-    store: Arc<dyn ProductStore>,
-    inventory: Arc<dyn InventoryStore>,
-    catalog: Arc<dyn CatalogProjection>,
-    images: Arc<dyn ImageMetaReader>,
-    cache: Cache,
-    cache_ttl: Duration,
-    projector: Arc<ProductRelay>,
+    pub reader: Arc<CatalogReader>,
+    pub db: Database,
+    pub outbox: PgOutbox,
+    pub store: Arc<dyn ProductStore>,
+    pub inventory: Arc<dyn InventoryStore>,
+    pub catalog: Arc<dyn CatalogProjection>,
+    pub images: Arc<dyn ImageMetaReader>,
+    pub cache: Cache,
+    pub cache_ttl: Duration,
+    pub projector: Arc<ProductRelay>,
 }
 
 impl ProductService {
-    #[allow(clippy::too_many_arguments)]
-    pub fn new(
-        reader: Arc<CatalogReader>,
-        db: Database,
-        outbox: PgOutbox,
-        store: Arc<dyn ProductStore>,
-        inventory: Arc<dyn InventoryStore>,
-        catalog: Arc<dyn CatalogProjection>,
-        images: Arc<dyn ImageMetaReader>,
-        cache: Cache,
-        cache_ttl: Duration,
-        projector: Arc<ProductRelay>,
-    ) -> Self {
-        Self {
-            reader,
-            db,
-            outbox,
-            store,
-            inventory,
-            catalog,
-            images,
-            cache,
-            cache_ttl,
-            projector,
-        }
-    }
-
     pub fn projector(&self) -> &Arc<ProductRelay> {
         &self.projector
     }
@@ -266,7 +240,7 @@ impl ProductService {
         product_id: i64,
         event_type: &str,
     ) -> Result<(), Error> {
-        let outbox_id = self
+        let entry = self
             .outbox
             .append(
                 &mut uow,
@@ -277,7 +251,8 @@ impl ProductService {
             )
             .await?;
         uow.commit().await?;
-        if let Err(err) = super::within_budget(self.projector.apply_now(outbox_id)).await {
+        if let Err(err) = super::within_budget(self.projector.apply_now(&entry)).await {
+            let outbox_id = entry.outbox_id;
             tracing::warn!(product_id, outbox_id, error = %err, "projection deferred to the relay");
         }
         Ok(())

@@ -362,9 +362,9 @@ async fn a_cart_holds_at_most_50_lines_and_prices_them_with_one_batched_catalogu
             .contains("50")
     );
 
-    let (gets_before, batches_before) = app.catalog_calls.reads();
+    let (gets_before, batches_before) = app.faults.catalog_calls.reads();
     let body = cart(&app, &customer).await;
-    let (gets_after, batches_after) = app.catalog_calls.reads();
+    let (gets_after, batches_after) = app.faults.catalog_calls.reads();
     assert_eq!(body["items"].as_array().unwrap().len(), 50);
     assert_eq!(body["subtotal"], "125.00");
     assert_eq!(

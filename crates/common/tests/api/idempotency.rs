@@ -180,7 +180,7 @@ async fn a_client_that_hangs_up_mid_write_gets_the_answer_on_retry() {
     let body = TestApp::product_body("Abandoned", "3.00", 1);
     let key = uuid::Uuid::new_v4().to_string();
     // The projection hangs, so the write is slow after its commit (bounded by its budget).
-    app.catalog_fault.hang();
+    app.faults.catalog.hang();
     let impatient = reqwest::Client::builder()
         .timeout(std::time::Duration::from_millis(300))
         .build()
@@ -193,7 +193,7 @@ async fn a_client_that_hangs_up_mid_write_gets_the_answer_on_retry() {
         .send()
         .await;
     assert!(gave_up.is_err(), "the client hung up before the answer");
-    app.catalog_fault.heal();
+    app.faults.catalog.heal();
 
     app.eventually("the abandoned request's answer is kept", || async {
         let retry = app

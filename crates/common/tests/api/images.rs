@@ -495,7 +495,11 @@ async fn a_mixed_batch_reports_exactly_the_poison_message_and_redelivery_is_harm
     let id = product["product_id"].as_i64().unwrap();
     let (good_id, good_key) = presign_and_put(&app, &admin, id, &images::jpeg(300, 200)).await;
     let (_, poison_key) = presign_and_put(&app, &admin, id, &images::jpeg(300, 200)).await;
-    app.poison_keys.lock().unwrap().push(poison_key.clone());
+    app.faults
+        .poison_keys
+        .lock()
+        .unwrap()
+        .push(poison_key.clone());
 
     let compact = json!({"bucket": bucket, "key": good_key, "entityType": "product", "entityId": id.to_string(), "correlationId": "c-1"}).to_string();
     let test_event =
@@ -562,7 +566,7 @@ async fn a_message_that_keeps_failing_lands_in_the_dlq_after_max_receives() {
         .create_product(&admin, TestApp::product_body("Doomed", "9.00", 1))
         .await;
     let id = product["product_id"].as_i64().unwrap();
-    app.objects_fault.fail(); // S3 reads fail: a transient error, retried by SQS
+    app.faults.objects.fail(); // S3 reads fail: a transient error, retried by SQS
     let (image_id, _) = presign_and_put(&app, &admin, id, &images::jpeg(200, 200)).await;
     app.eventually("the message reaches the DLQ", || async {
         pipeline.dlq_depth().await == 1

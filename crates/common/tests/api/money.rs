@@ -586,7 +586,9 @@ async fn a_cancel_cut_off_by_its_deadline_after_committing_is_refunded_by_the_re
         .await
         .unwrap();
     assert_eq!(retried.status(), 409);
-    let worker = common::app::reconciler(&row.app.resources).await.unwrap();
+    let worker = common::app::jobs::reconciler(&row.app.resources)
+        .await
+        .unwrap();
     let pass = worker.reconcile(Duration::ZERO).await.unwrap();
     assert!(pass.unwound >= 1, "{pass:?}");
     quiet(&row.app, order_id).await;
@@ -614,7 +616,9 @@ async fn the_reconciler_unwinds_a_saga_that_died_with_stock_and_an_authorization
     row.app.kill_checkout_worker();
     assert_eq!(inventory(&row.app, row.product_id).await, (10, 2));
 
-    let worker = common::app::reconciler(&row.app.resources).await.unwrap();
+    let worker = common::app::jobs::reconciler(&row.app.resources)
+        .await
+        .unwrap();
     // Young orders are left to their workflow.
     let pass = worker.reconcile(Duration::from_secs(3600)).await.unwrap();
     assert_eq!(pass.unwound, 0, "{pass:?}");

@@ -238,7 +238,7 @@ async fn listings_page_with_cursors_and_filter_by_category_and_text() {
     assert!(collect_pages(&app, "q=nothing-like-this").await.is_empty());
 
     // The Postgres fallback answers the same when DynamoDB is down.
-    app.catalog_fault.fail();
+    app.faults.catalog.fail();
     assert_eq!(
         ids(&collect_pages(&app, "limit=2&category=garden").await).len(),
         2
@@ -247,7 +247,7 @@ async fn listings_page_with_cursors_and_filter_by_category_and_text() {
         ids(&collect_pages(&app, "q=mug&limit=1").await),
         kitchen[..2].to_vec()
     );
-    app.catalog_fault.heal();
+    app.faults.catalog.heal();
 }
 
 #[tokio::test]
@@ -544,13 +544,13 @@ async fn unknown_ids_are_remembered_briefly_and_a_create_forgets_them() {
     let path = format!("/v1/products/{next}");
     let missing = app.get(&path, None).await;
     crate::assert_error(missing, 404, "RESOURCE_NOT_FOUND", "unknown id").await;
-    let (gets, _) = app.catalog_calls.reads();
+    let (gets, _) = app.faults.catalog_calls.reads();
     for _ in 0..5 {
         let again = app.get(&path, None).await;
         crate::assert_error(again, 404, "RESOURCE_NOT_FOUND", "unknown id again").await;
     }
     assert_eq!(
-        app.catalog_calls.reads().0,
+        app.faults.catalog_calls.reads().0,
         gets,
         "repeated unknown ids are answered from the cache"
     );

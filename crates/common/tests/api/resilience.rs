@@ -10,7 +10,7 @@ async fn the_projection_catches_up_after_dynamodb_failed() {
     let app = TestApp::spawn().await;
     let admin = app.admin().await;
 
-    app.catalog_fault.fail();
+    app.faults.catalog.fail();
     let product = app
         .create_product(&admin, TestApp::product_body("Resilient", "8.00", 2))
         .await;
@@ -44,7 +44,7 @@ async fn the_projection_catches_up_after_dynamodb_failed() {
         .await;
     assert_eq!(patched.status(), 200, "writes keep working");
 
-    app.catalog_fault.heal();
+    app.faults.catalog.heal();
     app.projector.retry_now().await.unwrap();
     app.eventually("the relay projects the product", || async {
         app.catalog_item(id).await.is_some_and(|item| {
@@ -121,7 +121,7 @@ async fn reads_stay_correct_when_redis_stops_mid_test() {
     let client = redis::Client::open(redis.url()).unwrap();
     let key = format!(
         "{}products:v1:item:{}",
-        app.cache_prefix, product["product_id"]
+        app.isolation.cache_prefix, product["product_id"]
     );
     // A read fills the cache (the cache connects lazily with a short timeout: on a loaded
     // machine the very first read may miss it, and a later one fills it).
@@ -237,7 +237,7 @@ async fn redis_auth_comes_from_secrets_manager() {
     let cached: Option<String> = redis::cmd("GET")
         .arg(format!(
             "{}products:v1:item:{}",
-            app.cache_prefix, product["product_id"]
+            app.isolation.cache_prefix, product["product_id"]
         ))
         .query_async(&mut conn)
         .await
@@ -255,7 +255,7 @@ async fn redis_auth_comes_from_secrets_manager() {
 async fn a_hung_dynamodb_never_holds_a_request() {
     let app = TestApp::builder().env("REDIS_URL", "").spawn().await;
     let admin = app.admin().await;
-    app.catalog_fault.hang();
+    app.faults.catalog.hang();
     let guard = std::time::Duration::from_secs(8);
     let created = tokio::time::timeout(
         guard,
@@ -282,7 +282,7 @@ async fn a_hung_dynamodb_never_holds_a_request() {
     assert_eq!(listed.status(), 200);
     assert!(app.catalog_item(id).await.is_none(), "not projected yet");
 
-    app.catalog_fault.heal();
+    app.faults.catalog.heal();
     app.projector.retry_now().await.unwrap();
     app.eventually("the projection catches up", || async {
         app.catalog_item(id).await.is_some()

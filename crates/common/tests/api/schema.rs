@@ -27,7 +27,7 @@ fn dump(database_url: &str) -> String {
 #[tokio::test]
 async fn schema_sql_equals_what_the_migrations_produce() {
     let app = TestApp::spawn().await;
-    let url = app.database_url.clone();
+    let url = app.isolation.database_url.clone();
     let from_migrations = dump(&url);
     let committed = std::fs::read_to_string(concat!(
         env!("CARGO_MANIFEST_DIR"),

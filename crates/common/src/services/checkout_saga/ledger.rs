@@ -27,7 +27,7 @@ use crate::{
         database::{Database, UnitOfWork},
         inventory_pg::InventoryStore,
         orders_pg::OrderStore,
-        outbox::PgOutbox,
+        outbox::{OutboxEntry, PgOutbox},
         payments::{PaymentOutcome, PaymentProvider, perform},
     },
     services::outbox_relay::OrderRelay,
@@ -107,14 +107,14 @@ impl OrderLedger {
             .ok_or_else(|| Self::not_found(order_id))
     }
 
-    /// Records an order event inside `uow` (its outbox entry); returns the entry's id.
+    /// Records an order event inside `uow` (its outbox entry); returns the entry.
     pub async fn record(
         &self,
         uow: &mut UnitOfWork,
         order_id: i64,
         event_type: &str,
         payload: Value,
-    ) -> Result<i64, Error> {
+    ) -> Result<OutboxEntry, Error> {
         Ok(self
             .outbox
             .append(uow, "order", order_id, event_type, &payload)
@@ -144,9 +144,10 @@ impl OrderLedger {
     }
 
     /// Commits `uow` and applies its outbox entry at once; what fails there is left to the relay.
-    pub async fn commit(&self, uow: UnitOfWork, outbox_id: i64) -> Result<(), Error> {
+    pub async fn commit(&self, uow: UnitOfWork, entry: OutboxEntry) -> Result<(), Error> {
         uow.commit().await?;
-        if let Err(err) = crate::services::within_budget(self.relay.apply_now(outbox_id)).await {
+        if let Err(err) = crate::services::within_budget(self.relay.apply_now(&entry)).await {
+            let outbox_id = entry.outbox_id;
             tracing::warn!(outbox_id, error = %err, "order event deferred to the relay");
         }
         Ok(())
@@ -160,8 +161,8 @@ impl OrderLedger {
         event_type: &str,
         payload: Value,
     ) -> Result<(), Error> {
-        let outbox_id = self.record(&mut uow, order_id, event_type, payload).await?;
-        self.commit(uow, outbox_id).await
+        let entry = self.record(&mut uow, order_id, event_type, payload).await?;
+        self.commit(uow, entry).await
     }
 
     /// Gives back the stock the order holds (inside `uow`); whether it held any.
