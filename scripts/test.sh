@@ -49,6 +49,8 @@ if [[ $quick -eq 0 ]]; then
   scripts/check/docs.sh
   step "the README's walkthrough, as printed"
   scripts/check/walkthrough.sh
+  step "cargo-lambda: one function built with cargo lambda build, invoked with its sample event"
+  scripts/check/cargo_lambda.sh
   step "infrastructure checks"
   scripts/check/infra.sh
 fi
