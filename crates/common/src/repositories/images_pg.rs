@@ -34,7 +34,6 @@ impl PgImageStore {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct Row {
     image_id: uuid::Uuid,
     product_id: Option<i64>,
@@ -57,26 +56,28 @@ async fn touch_owner(
 ) -> Result<(), RepoError> {
     match owner {
         ImageOwner::Product(product_id) => {
-            sqlx::query(
+            sqlx::query!(
                 "UPDATE products SET thumbnail_url = $2, \
                  image_urls = CASE WHEN $3 = ANY(image_urls) THEN image_urls ELSE array_append(image_urls, $3) END, \
                  version = version + 1, updated_at = now() WHERE product_id = $1",
+                product_id,
+                thumbnail_url,
+                large_url,
             )
-            .bind(product_id)
-            .bind(thumbnail_url)
-            .bind(large_url)
             .execute(&mut *tx)
             .await
             .map_err(pg)?;
             Ok(())
         }
         ImageOwner::User(user_id) => {
-            sqlx::query("UPDATE users SET avatar_url = $2, updated_at = now() WHERE user_id = $1")
-                .bind(user_id)
-                .bind(thumbnail_url)
-                .execute(&mut *tx)
-                .await
-                .map_err(pg)?;
+            sqlx::query!(
+                "UPDATE users SET avatar_url = $2, updated_at = now() WHERE user_id = $1",
+                user_id,
+                thumbnail_url,
+            )
+            .execute(&mut *tx)
+            .await
+            .map_err(pg)?;
             Ok(())
         }
     }
@@ -90,17 +91,17 @@ impl ImageStore for PgImageStore {
             ImageOwner::Product(id) => (Some(id), None),
             ImageOwner::User(id) => (None, Some(id)),
         };
-        sqlx::query(
+        sqlx::query!(
             "INSERT INTO product_images (image_id, product_id, user_id, content_type, content_length, original_key, correlation_id) \
              VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            row.image_id,
+            product_id,
+            user_id,
+            row.content_type,
+            row.content_length,
+            row.original_key,
+            row.correlation_id,
         )
-        .bind(row.image_id)
-        .bind(product_id)
-        .bind(user_id)
-        .bind(&row.content_type)
-        .bind(row.content_length)
-        .bind(&row.original_key)
-        .bind(&row.correlation_id)
         .execute(&self.pool)
         .await
         .map_err(pg)?;
@@ -109,12 +110,13 @@ impl ImageStore for PgImageStore {
 
     #[tracing::instrument(skip(self))]
     async fn get(&self, image_id: uuid::Uuid) -> Result<Option<ImageRow>, RepoError> {
-        let row: Option<Row> = sqlx::query_as(
+        let row = sqlx::query_as!(
+            Row,
             "SELECT image_id, product_id, user_id, status, content_type, content_length, original_key, \
              thumbnail_url, large_url, failure_reason, correlation_id \
              FROM product_images WHERE image_id = $1",
+            image_id,
         )
-        .bind(image_id)
         .fetch_optional(&self.pool)
         .await
         .map_err(pg)?;
@@ -149,13 +151,13 @@ impl ImageStore for PgImageStore {
         large_url: &str,
     ) -> Result<bool, RepoError> {
         let tx = uow.conn();
-        let updated = sqlx::query(
+        let updated = sqlx::query!(
             "UPDATE product_images SET status = 'processed', thumbnail_url = $2, large_url = $3, \
              failure_reason = NULL, updated_at = now() WHERE image_id = $1 AND status <> 'processed'",
+            image_id,
+            thumbnail_url,
+            large_url,
         )
-        .bind(image_id)
-        .bind(thumbnail_url)
-        .bind(large_url)
         .execute(&mut *tx)
         .await
         .map_err(pg)?;
@@ -168,12 +170,12 @@ impl ImageStore for PgImageStore {
 
     #[tracing::instrument(skip(self))]
     async fn mark_failed(&self, image_id: uuid::Uuid, reason: &str) -> Result<(), RepoError> {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE product_images SET status = 'failed', failure_reason = $2, updated_at = now() \
              WHERE image_id = $1 AND status = 'pending'",
+            image_id,
+            reason,
         )
-        .bind(image_id)
-        .bind(reason)
         .execute(&self.pool)
         .await
         .map_err(pg)?;

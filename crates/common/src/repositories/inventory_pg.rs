@@ -6,7 +6,6 @@
 //! lock inventory rows in one order and never deadlock.
 
 use async_trait::async_trait;
-use rust_decimal::Decimal;
 use sqlx::PgConnection;
 
 use super::{RepoError, database::UnitOfWork, pg};
@@ -67,19 +66,45 @@ fn by_product(items: &[OrderItem]) -> Vec<&OrderItem> {
     sorted
 }
 
-/// Runs `sql` (`$1` product, `$2` units) for every line; each must change exactly one row.
+/// A move of units every line of an order must make.
+#[derive(Debug, Clone, Copy)]
+enum Move {
+    /// Gives reserved units back.
+    Release,
+    /// Takes reserved units out of stock.
+    Commit,
+    /// Puts committed units back into stock.
+    Restock,
+}
+
+/// Makes `kind` for every line; each must change exactly one row.
 async fn move_each(
     conn: &mut PgConnection,
-    sql: &'static str,
+    kind: Move,
     items: &[OrderItem],
 ) -> Result<(), RepoError> {
     for item in by_product(items) {
-        let updated = sqlx::query(sql)
-            .bind(item.product_id)
-            .bind(item.quantity as i32)
-            .execute(&mut *conn)
-            .await
-            .map_err(pg)?;
+        let (product_id, units) = (item.product_id, item.quantity as i32);
+        let query = match kind {
+            Move::Release => sqlx::query!(
+                "UPDATE product_inventory SET reserved = reserved - $2, updated_at = now() \
+                 WHERE product_id = $1 AND reserved >= $2",
+                product_id,
+                units,
+            ),
+            Move::Commit => sqlx::query!(
+                "UPDATE product_inventory SET stock = stock - $2, reserved = reserved - $2, \
+                 updated_at = now() WHERE product_id = $1 AND reserved >= $2 AND stock >= $2",
+                product_id,
+                units,
+            ),
+            Move::Restock => sqlx::query!(
+                "UPDATE product_inventory SET stock = stock + $2, updated_at = now() WHERE product_id = $1",
+                product_id,
+                units,
+            ),
+        };
+        let updated = query.execute(&mut *conn).await.map_err(pg)?;
         if updated.rows_affected() != 1 {
             return Err(RepoError::Other(
                 format!(
@@ -101,23 +126,24 @@ impl InventoryStore for PgInventory {
         uow: &mut UnitOfWork,
         ids: &[i64],
     ) -> Result<Vec<Sellable>, RepoError> {
-        let rows: Vec<(i64, String, String, Decimal, i64)> = sqlx::query_as(
-            "SELECT p.product_id, p.sku, p.name, p.price, (i.stock - i.reserved)::BIGINT \
+        let rows = sqlx::query!(
+            "SELECT p.product_id, p.sku, p.name, p.price, \
+                    (i.stock - i.reserved)::BIGINT AS \"available!\" \
              FROM products p JOIN product_inventory i USING (product_id) \
              WHERE p.product_id = ANY($1) AND p.deleted_at IS NULL",
+            ids,
         )
-        .bind(ids)
         .fetch_all(uow.conn())
         .await
         .map_err(pg)?;
         Ok(rows
             .into_iter()
-            .map(|(product_id, sku, name, price, available)| Sellable {
-                product_id,
-                sku,
-                name,
-                price: Money::from_decimal(price),
-                available,
+            .map(|r| Sellable {
+                product_id: r.product_id,
+                sku: r.sku,
+                name: r.name,
+                price: Money::from_decimal(r.price),
+                available: r.available,
             })
             .collect())
     }
@@ -128,12 +154,14 @@ impl InventoryStore for PgInventory {
         product_id: i64,
         stock: i32,
     ) -> Result<(), RepoError> {
-        sqlx::query("INSERT INTO product_inventory (product_id, stock) VALUES ($1, $2)")
-            .bind(product_id)
-            .bind(stock)
-            .execute(uow.conn())
-            .await
-            .map_err(pg)?;
+        sqlx::query!(
+            "INSERT INTO product_inventory (product_id, stock) VALUES ($1, $2)",
+            product_id,
+            stock,
+        )
+        .execute(uow.conn())
+        .await
+        .map_err(pg)?;
         Ok(())
     }
 
@@ -144,21 +172,21 @@ impl InventoryStore for PgInventory {
         product_id: i64,
         stock: i32,
     ) -> Result<Option<Inventory>, RepoError> {
-        let row: Option<(i32, i32)> = sqlx::query_as(
+        let row = sqlx::query!(
             "UPDATE product_inventory i SET stock = $2, updated_at = now() \
              FROM products p \
              WHERE i.product_id = $1 AND p.product_id = i.product_id AND p.deleted_at IS NULL \
              RETURNING i.stock, i.reserved",
+            product_id,
+            stock,
         )
-        .bind(product_id)
-        .bind(stock)
         .fetch_optional(uow.conn())
         .await
         .map_err(pg)?;
-        Ok(row.map(|(stock, reserved)| Inventory {
+        Ok(row.map(|r| Inventory {
             product_id,
-            stock: stock.into(),
-            reserved: reserved.into(),
+            stock: r.stock.into(),
+            reserved: r.reserved.into(),
         }))
     }
 
@@ -172,12 +200,12 @@ impl InventoryStore for PgInventory {
         let mut short = Vec::new();
         for item in by_product(items) {
             // The condition and the CHECK (reserved <= stock) make over-reserving impossible.
-            let updated = sqlx::query(
+            let updated = sqlx::query!(
                 "UPDATE product_inventory SET reserved = reserved + $2, updated_at = now() \
                  WHERE product_id = $1 AND stock - reserved >= $2",
+                item.product_id,
+                item.quantity as i32,
             )
-            .bind(item.product_id)
-            .bind(item.quantity as i32)
             .execute(&mut *conn)
             .await
             .map_err(pg)?;
@@ -189,31 +217,14 @@ impl InventoryStore for PgInventory {
     }
 
     async fn release(&self, uow: &mut UnitOfWork, items: &[OrderItem]) -> Result<(), RepoError> {
-        move_each(
-            uow.conn(),
-            "UPDATE product_inventory SET reserved = reserved - $2, updated_at = now() \
-             WHERE product_id = $1 AND reserved >= $2",
-            items,
-        )
-        .await
+        move_each(uow.conn(), Move::Release, items).await
     }
 
     async fn commit(&self, uow: &mut UnitOfWork, items: &[OrderItem]) -> Result<(), RepoError> {
-        move_each(
-            uow.conn(),
-            "UPDATE product_inventory SET stock = stock - $2, reserved = reserved - $2, \
-             updated_at = now() WHERE product_id = $1 AND reserved >= $2 AND stock >= $2",
-            items,
-        )
-        .await
+        move_each(uow.conn(), Move::Commit, items).await
     }
 
     async fn restock(&self, uow: &mut UnitOfWork, items: &[OrderItem]) -> Result<(), RepoError> {
-        move_each(
-            uow.conn(),
-            "UPDATE product_inventory SET stock = stock + $2, updated_at = now() WHERE product_id = $1",
-            items,
-        )
-        .await
+        move_each(uow.conn(), Move::Restock, items).await
     }
 }

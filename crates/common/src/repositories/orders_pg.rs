@@ -106,7 +106,6 @@ impl PgOrderStore {
     }
 }
 
-#[derive(sqlx::FromRow)]
 struct OrderRow {
     order_id: i64,
     user_id: i64,
@@ -124,7 +123,6 @@ struct OrderRow {
     updated_at: DateTime<Utc>,
 }
 
-#[derive(sqlx::FromRow)]
 struct ItemRow {
     product_id: i64,
     sku: String,
@@ -134,7 +132,6 @@ struct ItemRow {
     line_total: Decimal,
 }
 
-#[derive(sqlx::FromRow)]
 struct ShipmentRow {
     shipment_id: i64,
     status: String,
@@ -146,9 +143,20 @@ struct ShipmentRow {
     updated_at: DateTime<Utc>,
 }
 
-const ORDER_COLUMNS: &str = "order_id, user_id, status, total, currency, shipping_address, \
-     failure_reason, stock_state, payment_state, payment_pending, payment_reference, correlation_id, \
-     created_at, updated_at";
+/// `sqlx::query_as!` of an [`OrderRow`]: the order's columns, then `$rest` (a string literal)
+/// and the order's id. One column list for both order reads, checked with each.
+macro_rules! select_order {
+    ($rest:literal, $order_id:expr) => {
+        sqlx::query_as!(
+            OrderRow,
+            "SELECT order_id, user_id, status, total, currency, shipping_address, failure_reason, \
+             stock_state, payment_state, payment_pending, payment_reference, correlation_id, \
+             created_at, updated_at FROM orders "
+                + $rest,
+            $order_id
+        )
+    };
+}
 
 fn corrupt(what: &str, value: &str) -> RepoError {
     RepoError::Other(format!("unknown {what} `{value}` in the database").into())
@@ -156,19 +164,21 @@ fn corrupt(what: &str, value: &str) -> RepoError {
 
 /// The order of `row`, with its lines and shipments, read on `conn`.
 async fn assemble(conn: &mut PgConnection, row: OrderRow) -> Result<Order, RepoError> {
-    let items: Vec<ItemRow> = sqlx::query_as(
+    let items = sqlx::query_as!(
+        ItemRow,
         "SELECT product_id, sku, name, quantity, unit_price, line_total FROM order_items \
          WHERE order_id = $1 ORDER BY product_id",
+        row.order_id,
     )
-    .bind(row.order_id)
     .fetch_all(&mut *conn)
     .await
     .map_err(pg)?;
-    let shipments: Vec<ShipmentRow> = sqlx::query_as(
+    let shipments = sqlx::query_as!(
+        ShipmentRow,
         "SELECT shipment_id, status, carrier, tracking_number, shipped_at, delivered_at, \
          created_at, updated_at FROM shipments WHERE order_id = $1 ORDER BY shipment_id",
+        row.order_id,
     )
-    .bind(row.order_id)
     .fetch_all(&mut *conn)
     .await
     .map_err(pg)?;
@@ -231,35 +241,35 @@ impl OrderStore for PgOrderStore {
         order: &NewOrder,
     ) -> Result<Option<i64>, RepoError> {
         let conn = uow.conn();
-        let created: Option<(i64,)> = sqlx::query_as(
+        let created = sqlx::query_scalar!(
             "INSERT INTO orders (user_id, total, shipping_address, correlation_id, checkout_key) \
              VALUES ($1, $2, $3, $4, $5) \
              ON CONFLICT (user_id, checkout_key) WHERE checkout_key IS NOT NULL DO NOTHING \
              RETURNING order_id",
+            order.user_id,
+            order.total.amount(),
+            order.shipping_address,
+            order.correlation_id,
+            order.checkout_key,
         )
-        .bind(order.user_id)
-        .bind(order.total.amount())
-        .bind(&order.shipping_address)
-        .bind(&order.correlation_id)
-        .bind(&order.checkout_key)
         .fetch_optional(&mut *conn)
         .await
         .map_err(pg)?;
-        let Some((order_id,)) = created else {
+        let Some(order_id) = created else {
             return Ok(None);
         };
         for item in &order.items {
-            sqlx::query(
+            sqlx::query!(
                 "INSERT INTO order_items (order_id, product_id, sku, name, quantity, unit_price, line_total) \
                  VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                order_id,
+                item.product_id,
+                item.sku,
+                item.name,
+                item.quantity as i32,
+                item.unit_price.amount(),
+                item.line_total.amount(),
             )
-            .bind(order_id)
-            .bind(item.product_id)
-            .bind(&item.sku)
-            .bind(&item.name)
-            .bind(item.quantity as i32)
-            .bind(item.unit_price.amount())
-            .bind(item.line_total.amount())
             .execute(&mut *conn)
             .await
             .map_err(pg)?;
@@ -269,14 +279,14 @@ impl OrderStore for PgOrderStore {
 
     #[tracing::instrument(skip(self, key))]
     async fn by_checkout_key(&self, user_id: i64, key: &str) -> Result<Option<i64>, RepoError> {
-        let row: Option<(i64,)> =
-            sqlx::query_as("SELECT order_id FROM orders WHERE user_id = $1 AND checkout_key = $2")
-                .bind(user_id)
-                .bind(key)
-                .fetch_optional(&self.pool)
-                .await
-                .map_err(pg)?;
-        Ok(row.map(|(id,)| id))
+        sqlx::query_scalar!(
+            "SELECT order_id FROM orders WHERE user_id = $1 AND checkout_key = $2",
+            user_id,
+            key,
+        )
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(pg)
     }
 
     #[tracing::instrument(skip(self))]
@@ -286,7 +296,7 @@ impl OrderStore for PgOrderStore {
         ended_before: DateTime<Utc>,
         limit: i64,
     ) -> Result<Vec<i64>, RepoError> {
-        let rows: Vec<(i64,)> = sqlx::query_as(
+        sqlx::query_scalar!(
             "SELECT order_id FROM orders \
              WHERE (status = 'PENDING' AND created_at < $1) \
                 OR (status IN ('FAILED', 'CANCELLED') AND updated_at < $2 \
@@ -294,26 +304,22 @@ impl OrderStore for PgOrderStore {
                          OR payment_state IN ('authorized', 'captured') \
                          OR stock_state IN ('reserved', 'committed'))) \
              ORDER BY created_at LIMIT $3",
+            pending_before,
+            ended_before,
+            limit,
         )
-        .bind(pending_before)
-        .bind(ended_before)
-        .bind(limit)
         .fetch_all(&self.pool)
         .await
-        .map_err(pg)?;
-        Ok(rows.into_iter().map(|(id,)| id).collect())
+        .map_err(pg)
     }
 
     #[tracing::instrument(skip(self))]
     async fn get(&self, order_id: i64) -> Result<Option<Order>, RepoError> {
         let mut conn = self.pool.acquire().await.map_err(pg)?;
-        let row: Option<OrderRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = $1"
-        )))
-        .bind(order_id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(pg)?;
+        let row = select_order!("WHERE order_id = $1", order_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(pg)?;
         match row {
             Some(row) => Ok(Some(assemble(&mut conn, row).await?)),
             None => Ok(None),
@@ -323,13 +329,10 @@ impl OrderStore for PgOrderStore {
     #[tracing::instrument(skip(self, uow))]
     async fn lock(&self, uow: &mut UnitOfWork, order_id: i64) -> Result<Option<Order>, RepoError> {
         let conn = uow.conn();
-        let row: Option<OrderRow> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-            "SELECT {ORDER_COLUMNS} FROM orders WHERE order_id = $1 FOR UPDATE"
-        )))
-        .bind(order_id)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(pg)?;
+        let row = select_order!("WHERE order_id = $1 FOR UPDATE", order_id)
+            .fetch_optional(&mut *conn)
+            .await
+            .map_err(pg)?;
         match row {
             Some(row) => Ok(Some(assemble(conn, row).await?)),
             None => Ok(None),
@@ -343,42 +346,32 @@ impl OrderStore for PgOrderStore {
         before: Option<i64>,
         limit: u32,
     ) -> Result<Vec<OrderSummary>, RepoError> {
-        let rows: Vec<(
-            i64,
-            String,
-            Decimal,
-            String,
-            i64,
-            DateTime<Utc>,
-            DateTime<Utc>,
-        )> = sqlx::query_as(
+        let rows = sqlx::query!(
             "SELECT o.order_id, o.status, o.total, o.currency, \
-                    (SELECT count(*) FROM order_items i WHERE i.order_id = o.order_id), \
+                    (SELECT count(*) FROM order_items i WHERE i.order_id = o.order_id) AS \"item_count!\", \
                     o.created_at, o.updated_at \
                  FROM orders o WHERE o.user_id = $1 AND ($2::BIGINT IS NULL OR o.order_id < $2) \
                  ORDER BY o.order_id DESC LIMIT $3",
+            user_id,
+            before,
+            i64::from(limit),
         )
-        .bind(user_id)
-        .bind(before)
-        .bind(i64::from(limit))
         .fetch_all(&self.pool)
         .await
         .map_err(pg)?;
         rows.into_iter()
-            .map(
-                |(order_id, status, total, currency, item_count, created_at, updated_at)| {
-                    Ok(OrderSummary {
-                        order_id,
-                        status: OrderStatus::parse(&status)
-                            .ok_or_else(|| corrupt("status", &status))?,
-                        total: Money::from_decimal(total),
-                        currency,
-                        item_count,
-                        created_at,
-                        updated_at,
-                    })
-                },
-            )
+            .map(|r| {
+                Ok(OrderSummary {
+                    order_id: r.order_id,
+                    status: OrderStatus::parse(&r.status)
+                        .ok_or_else(|| corrupt("status", &r.status))?,
+                    total: Money::from_decimal(r.total),
+                    currency: r.currency,
+                    item_count: r.item_count,
+                    created_at: r.created_at,
+                    updated_at: r.updated_at,
+                })
+            })
             .collect()
     }
 
@@ -389,13 +382,13 @@ impl OrderStore for PgOrderStore {
         status: OrderStatus,
         failure_reason: Option<&str>,
     ) -> Result<(), RepoError> {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE orders SET status = $2, failure_reason = COALESCE($3, failure_reason), \
              updated_at = now() WHERE order_id = $1",
+            order_id,
+            status.as_str(),
+            failure_reason,
         )
-        .bind(order_id)
-        .bind(status.as_str())
-        .bind(failure_reason)
         .execute(uow.conn())
         .await
         .map_err(pg)?;
@@ -408,12 +401,14 @@ impl OrderStore for PgOrderStore {
         order_id: i64,
         state: StockState,
     ) -> Result<(), RepoError> {
-        sqlx::query("UPDATE orders SET stock_state = $2, updated_at = now() WHERE order_id = $1")
-            .bind(order_id)
-            .bind(state.as_str())
-            .execute(uow.conn())
-            .await
-            .map_err(pg)?;
+        sqlx::query!(
+            "UPDATE orders SET stock_state = $2, updated_at = now() WHERE order_id = $1",
+            order_id,
+            state.as_str(),
+        )
+        .execute(uow.conn())
+        .await
+        .map_err(pg)?;
         Ok(())
     }
 
@@ -424,13 +419,13 @@ impl OrderStore for PgOrderStore {
         state: PaymentState,
         reference: Option<&str>,
     ) -> Result<(), RepoError> {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE orders SET payment_state = $2, payment_reference = COALESCE($3, payment_reference), \
              payment_pending = NULL, updated_at = now() WHERE order_id = $1",
+            order_id,
+            state.as_str(),
+            reference,
         )
-        .bind(order_id)
-        .bind(state.as_str())
-        .bind(reference)
         .execute(uow.conn())
         .await
         .map_err(pg)?;
@@ -443,11 +438,11 @@ impl OrderStore for PgOrderStore {
         order_id: i64,
         op: PaymentOp,
     ) -> Result<(), RepoError> {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE orders SET payment_pending = $2, updated_at = now() WHERE order_id = $1",
+            order_id,
+            op.as_str(),
         )
-        .bind(order_id)
-        .bind(op.as_str())
         .execute(uow.conn())
         .await
         .map_err(pg)?;
@@ -455,13 +450,13 @@ impl OrderStore for PgOrderStore {
     }
 
     async fn create_shipment(&self, uow: &mut UnitOfWork, order_id: i64) -> Result<i64, RepoError> {
-        let (id,): (i64,) =
-            sqlx::query_as("INSERT INTO shipments (order_id) VALUES ($1) RETURNING shipment_id")
-                .bind(order_id)
-                .fetch_one(uow.conn())
-                .await
-                .map_err(pg)?;
-        Ok(id)
+        sqlx::query_scalar!(
+            "INSERT INTO shipments (order_id) VALUES ($1) RETURNING shipment_id",
+            order_id,
+        )
+        .fetch_one(uow.conn())
+        .await
+        .map_err(pg)
     }
 
     async fn update_shipment(
@@ -472,17 +467,17 @@ impl OrderStore for PgOrderStore {
         carrier: Option<&str>,
         tracking_number: Option<&str>,
     ) -> Result<(), RepoError> {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE shipments SET status = $2, carrier = COALESCE($3, carrier), \
              tracking_number = COALESCE($4, tracking_number), \
              shipped_at = CASE WHEN $2 = 'SHIPPED' THEN now() ELSE shipped_at END, \
              delivered_at = CASE WHEN $2 = 'DELIVERED' THEN now() ELSE delivered_at END, \
              updated_at = now() WHERE shipment_id = $1",
+            shipment_id,
+            status.as_str(),
+            carrier,
+            tracking_number,
         )
-        .bind(shipment_id)
-        .bind(status.as_str())
-        .bind(carrier)
-        .bind(tracking_number)
         .execute(uow.conn())
         .await
         .map_err(pg)?;

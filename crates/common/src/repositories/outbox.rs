@@ -17,7 +17,7 @@ const LEASE_SECS: f64 = 30.0;
 /// catalogue lag 48 s behind a 15 s DynamoDB outage).
 pub const MAX_BACKOFF_SECS: i64 = 30;
 
-#[derive(Debug, Clone, sqlx::FromRow)]
+#[derive(Debug, Clone)]
 pub struct OutboxEntry {
     pub outbox_id: i64,
     pub aggregate_type: String,
@@ -55,15 +55,16 @@ impl PgOutbox {
         event_type: &str,
         payload: &serde_json::Value,
     ) -> Result<OutboxEntry, RepoError> {
-        sqlx::query_as(
+        sqlx::query_as!(
+            OutboxEntry,
             "INSERT INTO outbox (aggregate_type, aggregate_id, event_type, payload) \
              VALUES ($1, $2, $3, $4) \
              RETURNING outbox_id, aggregate_type, aggregate_id, event_type, payload, attempts, created_at",
+            aggregate_type,
+            aggregate_id,
+            event_type,
+            payload,
         )
-        .bind(aggregate_type)
-        .bind(aggregate_id)
-        .bind(event_type)
-        .bind(payload)
         .fetch_one(uow.conn())
         .await
         .map_err(pg)
@@ -71,11 +72,11 @@ impl PgOutbox {
 
     /// Marks one entry applied (by the writer that applied it at once).
     pub async fn mark_processed(&self, outbox_id: i64) -> Result<(), RepoError> {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE outbox SET processed_at = now(), attempts = attempts + 1, last_error = NULL \
              WHERE outbox_id = $1 AND processed_at IS NULL",
+            outbox_id,
         )
-        .bind(outbox_id)
         .execute(&self.pool)
         .await
         .map_err(pg)?;
@@ -98,17 +99,18 @@ impl PgOutbox {
         F: Fn(OutboxEntry) -> Fut,
         Fut: Future<Output = Result<(), BoxError>>,
     {
-        let entries: Vec<OutboxEntry> = sqlx::query_as(
+        let entries = sqlx::query_as!(
+            OutboxEntry,
             "UPDATE outbox SET available_at = now() + make_interval(secs => $3) \
              WHERE outbox_id IN ( \
                  SELECT outbox_id FROM outbox \
                  WHERE processed_at IS NULL AND available_at <= now() AND aggregate_type = $1 \
                  ORDER BY outbox_id LIMIT $2 FOR UPDATE SKIP LOCKED) \
              RETURNING outbox_id, aggregate_type, aggregate_id, event_type, payload, attempts, created_at",
+            aggregate_type,
+            limit,
+            LEASE_SECS,
         )
-        .bind(aggregate_type)
-        .bind(limit)
-        .bind(LEASE_SECS)
         .fetch_all(&self.pool)
         .await
         .map_err(pg)?;
@@ -120,11 +122,11 @@ impl PgOutbox {
             let attempts = entry.attempts;
             match apply(entry).await {
                 Ok(()) => {
-                    sqlx::query(
+                    sqlx::query!(
                         "UPDATE outbox SET processed_at = now(), attempts = attempts + 1, last_error = NULL \
                          WHERE outbox_id = $1",
+                        id,
                     )
-                    .bind(id)
                     .execute(&self.pool)
                     .await
                     .map_err(pg)?;
@@ -137,13 +139,13 @@ impl PgOutbox {
                     let backoff_secs = 2_i64
                         .saturating_pow(attempts.clamp(0, 20) as u32)
                         .min(MAX_BACKOFF_SECS);
-                    sqlx::query(
+                    sqlx::query!(
                         "UPDATE outbox SET attempts = attempts + 1, last_error = left($2, 1000), \
                          available_at = now() + make_interval(secs => $3) WHERE outbox_id = $1",
+                        id,
+                        message,
+                        backoff_secs as f64,
                     )
-                    .bind(id)
-                    .bind(message)
-                    .bind(backoff_secs as f64)
                     .execute(&self.pool)
                     .await
                     .map_err(pg)?;
@@ -157,14 +159,14 @@ impl PgOutbox {
     /// Records a failed attempt at one entry: due again after a backoff of 1 s, 2 s, 4 s …
     /// capped at [`MAX_BACKOFF_SECS`].
     pub async fn mark_failed(&self, outbox_id: i64, message: &str) -> Result<(), RepoError> {
-        sqlx::query(
+        sqlx::query!(
             "UPDATE outbox SET attempts = attempts + 1, last_error = left($2, 1000), \
              available_at = now() + make_interval(secs => LEAST($3, power(2, LEAST(attempts, 20)))) \
              WHERE outbox_id = $1 AND processed_at IS NULL",
+            outbox_id,
+            message,
+            MAX_BACKOFF_SECS as f64,
         )
-        .bind(outbox_id)
-        .bind(message)
-        .bind(MAX_BACKOFF_SECS as f64)
         .execute(&self.pool)
         .await
         .map_err(pg)?;
@@ -173,19 +175,19 @@ impl PgOutbox {
 
     /// Entries not yet applied (any due time).
     pub async fn pending(&self, aggregate_type: &str) -> Result<i64, RepoError> {
-        let (count,): (i64,) = sqlx::query_as(
-            "SELECT count(*) FROM outbox WHERE processed_at IS NULL AND aggregate_type = $1",
+        sqlx::query_scalar!(
+            "SELECT count(*) AS \"count!\" FROM outbox \
+             WHERE processed_at IS NULL AND aggregate_type = $1",
+            aggregate_type,
         )
-        .bind(aggregate_type)
         .fetch_one(&self.pool)
         .await
-        .map_err(pg)?;
-        Ok(count)
+        .map_err(pg)
     }
 
     /// Makes every pending entry due now (operators and tests: "retry now").
     pub async fn make_all_due(&self) -> Result<(), RepoError> {
-        sqlx::query("UPDATE outbox SET available_at = now() WHERE processed_at IS NULL")
+        sqlx::query!("UPDATE outbox SET available_at = now() WHERE processed_at IS NULL")
             .execute(&self.pool)
             .await
             .map_err(pg)?;

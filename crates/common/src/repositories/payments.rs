@@ -132,32 +132,34 @@ impl SimulatedPayments {
         decide: impl FnOnce(&LedgerBalance) -> Option<&'static str> + Send,
     ) -> Result<PaymentOutcome, RepoError> {
         let mut tx = self.pool.begin().await.map_err(pg)?;
-        sqlx::query("SELECT pg_advisory_xact_lock(hashtextextended($1, 7))")
-            .bind(reference)
-            .execute(&mut *tx)
-            .await
-            .map_err(pg)?;
-        let first: Option<(String, String)> = sqlx::query_as(
-            "SELECT reference, outcome FROM payment_ledger WHERE idempotency_key = $1",
+        sqlx::query!(
+            "SELECT pg_advisory_xact_lock(hashtextextended($1, 7))",
+            reference,
         )
-        .bind(key)
+        .execute(&mut *tx)
+        .await
+        .map_err(pg)?;
+        let first = sqlx::query!(
+            "SELECT reference, outcome FROM payment_ledger WHERE idempotency_key = $1",
+            key,
+        )
         .fetch_optional(&mut *tx)
         .await
         .map_err(pg)?;
         let (reference, outcome) = match first {
-            Some(first) => first,
+            Some(first) => (first.reference, first.outcome),
             None => {
                 let refusal = decide(&balance(&mut tx, reference).await?);
                 let outcome = refusal.unwrap_or(SUCCEEDED).to_owned();
-                sqlx::query(
+                sqlx::query!(
                     "INSERT INTO payment_ledger (idempotency_key, operation, reference, amount, outcome) \
                      VALUES ($1, $2, $3, $4, $5)",
+                    key,
+                    op.as_str(),
+                    reference,
+                    amount.amount(),
+                    outcome,
                 )
-                .bind(key)
-                .bind(op.as_str())
-                .bind(reference)
-                .bind(amount.amount())
-                .bind(&outcome)
                 .execute(&mut *tx)
                 .await
                 .map_err(pg)?;
@@ -177,16 +179,17 @@ async fn balance(
     conn: &mut sqlx::PgConnection,
     reference: &str,
 ) -> Result<LedgerBalance, RepoError> {
-    let rows: Vec<(String, Decimal)> = sqlx::query_as(
+    let rows = sqlx::query!(
         "SELECT operation, amount FROM payment_ledger WHERE reference = $1 AND outcome = 'succeeded'",
+        reference,
     )
-    .bind(reference)
     .fetch_all(&mut *conn)
     .await
     .map_err(pg)?;
     let mut balance = LedgerBalance::default();
-    for (operation, amount) in rows {
-        match PaymentOp::parse(&operation) {
+    for row in rows {
+        let amount = row.amount;
+        match PaymentOp::parse(&row.operation) {
             Some(PaymentOp::Authorize) => balance.authorized += amount,
             Some(PaymentOp::Capture) => balance.captured += amount,
             Some(PaymentOp::Refund) => balance.refunded += amount,

@@ -27,9 +27,12 @@ pub struct PostgresProbe(pub PgPool);
 #[async_trait]
 impl Probe for PostgresProbe {
     async fn ok(&self) -> bool {
-        tokio::time::timeout(TIMEOUT, sqlx::query("SELECT 1").execute(&self.0))
-            .await
-            .is_ok_and(|r| r.is_ok())
+        tokio::time::timeout(
+            TIMEOUT,
+            sqlx::query_scalar!("SELECT 1 AS \"one!\"").fetch_one(&self.0),
+        )
+        .await
+        .is_ok_and(|r| r.is_ok())
     }
 }
 

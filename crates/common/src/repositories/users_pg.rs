@@ -2,7 +2,11 @@
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sqlx::{AssertSqlSafe, PgPool};
+use sqlx::{
+    PgPool, Postgres,
+    postgres::{PgArguments, PgRow},
+    query::Map,
+};
 
 use super::{RepoError, pg};
 use crate::models::user::User;
@@ -38,12 +42,37 @@ impl PgUserStore {
     }
 }
 
-/// The predicate of the per-request user lookup (a test checks its plan uses the index).
-pub const BY_SUB: &str = "cognito_sub = $1";
+/// `sqlx::query_as!` of a [`UserRow`]: `$head`, the row's columns, then `$tail` (string
+/// literals) and the arguments. One column list for every user query, checked with each.
+macro_rules! user_row {
+    ($head:literal, $tail:literal $(, $arg:expr)* $(,)?) => {
+        sqlx::query_as!(
+            UserRow,
+            $head
+                + " user_id, cognito_sub::TEXT AS \"cognito_sub!\", email, name, address, \
+                   avatar_url, created_at, updated_at "
+                + $tail
+            $(, $arg)*
+        )
+    };
+}
 
-const COLUMNS: &str = "user_id, cognito_sub::TEXT AS cognito_sub, email, name, address, avatar_url, created_at, updated_at";
+/// The per-request lookup of the signed-in user. `cognito_sub` is compared as a UUID, so the
+/// unique index answers (a `::TEXT` cast of the column would scan the table on every
+/// signed-in request).
+fn by_sub_query(
+    sub: uuid::Uuid,
+) -> Map<'static, Postgres, impl FnMut(PgRow) -> Result<UserRow, sqlx::Error> + Send, PgArguments> {
+    user_row!("SELECT", "FROM users WHERE cognito_sub = $1", sub)
+}
 
-#[derive(sqlx::FromRow)]
+/// The text of the per-request lookup (a test checks its plan uses the index).
+pub fn by_sub_sql() -> String {
+    sqlx::Execute::sql(by_sub_query(uuid::Uuid::nil()))
+        .as_str()
+        .to_owned()
+}
+
 struct UserRow {
     user_id: i64,
     cognito_sub: String,
@@ -80,13 +109,15 @@ impl UserStore for PgUserStore {
         name: &str,
         address: Option<&str>,
     ) -> Result<User, RepoError> {
-        let row: UserRow = sqlx::query_as(AssertSqlSafe(format!(
-            "INSERT INTO users (cognito_sub, email, name, address) VALUES ($1::UUID, $2, $3, $4) RETURNING {COLUMNS}"
-        )))
-        .bind(cognito_sub)
-        .bind(email)
-        .bind(name)
-        .bind(address)
+        let row = user_row!(
+            "INSERT INTO users (cognito_sub, email, name, address) \
+             VALUES ($1::TEXT::UUID, $2, $3, $4) RETURNING",
+            "",
+            cognito_sub,
+            email,
+            name,
+            address,
+        )
         .fetch_one(&self.pool)
         .await
         .map_err(pg)?;
@@ -95,40 +126,35 @@ impl UserStore for PgUserStore {
 
     #[tracing::instrument(skip(self))]
     async fn get(&self, user_id: i64) -> Result<Option<User>, RepoError> {
-        let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM users WHERE user_id = $1"
-        )))
-        .bind(user_id)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(pg)?;
+        let row = user_row!("SELECT", "FROM users WHERE user_id = $1", user_id)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(pg)?;
         Ok(row.map(Into::into))
     }
 
     #[tracing::instrument(skip_all)]
     async fn by_sub(&self, cognito_sub: &str) -> Result<Option<User>, RepoError> {
-        // Compared as a UUID, so the unique index on cognito_sub answers (a `::TEXT` cast of
-        // the column would scan the table on every signed-in request). Not a UUID: nobody.
+        // Not a UUID: nobody.
         let Ok(sub) = uuid::Uuid::parse_str(cognito_sub) else {
             return Ok(None);
         };
-        let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
-            "SELECT {COLUMNS} FROM users WHERE {BY_SUB}"
-        )))
-        .bind(sub)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(pg)?;
+        let row = by_sub_query(sub)
+            .fetch_optional(&self.pool)
+            .await
+            .map_err(pg)?;
         Ok(row.map(Into::into))
     }
 
     #[tracing::instrument(skip_all)]
     async fn relink(&self, email: &str, cognito_sub: &str) -> Result<Option<User>, RepoError> {
-        let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
-            "UPDATE users SET cognito_sub = $2::UUID, updated_at = now() WHERE lower(email) = lower($1) RETURNING {COLUMNS}"
-        )))
-        .bind(email)
-        .bind(cognito_sub)
+        let row = user_row!(
+            "UPDATE users SET cognito_sub = $2::TEXT::UUID, updated_at = now() \
+             WHERE lower(email) = lower($1) RETURNING",
+            "",
+            email,
+            cognito_sub,
+        )
         .fetch_optional(&self.pool)
         .await
         .map_err(pg)?;
@@ -142,15 +168,16 @@ impl UserStore for PgUserStore {
         name: Option<&str>,
         address: Option<Option<&str>>,
     ) -> Result<Option<User>, RepoError> {
-        let row: Option<UserRow> = sqlx::query_as(AssertSqlSafe(format!(
+        let row = user_row!(
             "UPDATE users SET name = COALESCE($2, name), \
              address = CASE WHEN $3 THEN $4 ELSE address END, updated_at = now() \
-             WHERE user_id = $1 RETURNING {COLUMNS}"
-        )))
-        .bind(user_id)
-        .bind(name)
-        .bind(address.is_some())
-        .bind(address.flatten())
+             WHERE user_id = $1 RETURNING",
+            "",
+            user_id,
+            name,
+            address.is_some(),
+            address.flatten(),
+        )
         .fetch_optional(&self.pool)
         .await
         .map_err(pg)?;

@@ -56,8 +56,8 @@ async fn the_signed_in_user_lookup_uses_the_cognito_sub_index() {
         .await
         .unwrap();
     let plan: serde_json::Value = sqlx::query_scalar(sqlx::AssertSqlSafe(format!(
-        "EXPLAIN (FORMAT JSON) SELECT user_id FROM users WHERE {}",
-        common::repositories::users_pg::BY_SUB
+        "EXPLAIN (FORMAT JSON) {}",
+        common::repositories::users_pg::by_sub_sql()
     )))
     .bind(uuid::Uuid::new_v4())
     .fetch_one(&mut *conn)
