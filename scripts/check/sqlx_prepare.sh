@@ -57,8 +57,9 @@ for crate in "${users[@]}"; do
 done
 if ! SQLX_OFFLINE=false SQLX_OFFLINE_DIR="$out" DATABASE_URL="$url" \
     cargo check --workspace --all-targets --locked --quiet; then
-  echo "sqlx_prepare: the workspace does not compile against the migrated schema: a query above" >&2
-  echo "no longer fits the migrations (fix the query or the migration)." >&2
+  echo "sqlx_prepare: the workspace does not compile with the SQL macros checking against the" >&2
+  echo "migrated schema (see the errors above: a query that no longer fits the migrations, or any" >&2
+  echo "other compile error)." >&2
   exit 1
 fi
 
