@@ -75,7 +75,8 @@ macro_rules! select_products {
     };
 }
 
-// `FromRow` too: the listing decodes its rows itself (see `list`).
+// `FromRow` too: the listing decodes its rows itself, by name (see `list`), and the database
+// names the overridden columns with their suffix.
 #[derive(sqlx::FromRow)]
 struct ProductRow {
     product_id: i64,
@@ -91,7 +92,9 @@ struct ProductRow {
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
     version: i64,
+    #[sqlx(rename = "deleted!")]
     deleted: bool,
+    #[sqlx(rename = "available!")]
     available: i64,
 }
 
