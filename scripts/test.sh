@@ -31,6 +31,8 @@ step "starting the local stack"
 stack_up
 
 if [[ $quick -eq 0 ]]; then
+  step "checked SQL: .sqlx/ against a freshly migrated database"
+  scripts/check/sqlx_prepare.sh
   step "cargo clippy --all-targets -- -D warnings"
   cargo clippy --workspace --all-targets --quiet -- -D warnings
 fi
