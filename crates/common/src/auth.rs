@@ -78,7 +78,10 @@ pub struct JwtVerifier {
     client_id: String,
     jwks_url: String,
     policy: JwksPolicy,
-    http: reqwest::Client,
+    /// Built on the first fetch: building it loads the platform's trust store (about 10 ms of
+    /// CPU on this machine's `/etc/ssl/certs`), which a function behind API Gateway's JWT
+    /// authorizer never needs and a cold start should not pay before its first token.
+    http: std::sync::OnceLock<reqwest::Client>,
     cache: RwLock<KeyCache>,
     fetch_lock: Mutex<()>,
 }
@@ -90,10 +93,7 @@ impl JwtVerifier {
             client_id: cognito.client_id.clone(),
             jwks_url: cognito.jwks_url.clone(),
             policy,
-            http: reqwest::Client::builder()
-                .timeout(policy.fetch_timeout)
-                .build()
-                .unwrap_or_default(),
+            http: std::sync::OnceLock::new(),
             cache: RwLock::new(KeyCache::default()),
             fetch_lock: Mutex::new(()),
         }
@@ -198,8 +198,13 @@ impl JwtVerifier {
     #[tracing::instrument(skip_all, fields(url = %self.jwks_url))]
     async fn fetch(&self) -> Result<HashMap<String, Arc<DecodingKey>>, Error> {
         let unavailable = |e: reqwest::Error| Error::unavailable("identity provider", e);
-        let set: JwkSet = self
-            .http
+        let http = self.http.get_or_init(|| {
+            reqwest::Client::builder()
+                .timeout(self.policy.fetch_timeout)
+                .build()
+                .unwrap_or_default()
+        });
+        let set: JwkSet = http
             .get(&self.jwks_url)
             .send()
             .await

@@ -130,6 +130,18 @@ pub struct BaseConfig {
     /// How long a request may take before it is answered `503` whatever it waits on
     /// (`REQUEST_TIMEOUT_MS`).
     pub request_timeout: Duration,
+    /// AWS credentials given in the environment (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`,
+    /// `AWS_SESSION_TOKEN`, as Lambda sets them for the life of an execution environment): the
+    /// SDK uses them as they are instead of searching its default chain.
+    pub aws_credentials: Option<AwsCredentials>,
+}
+
+/// Static AWS credentials from the environment.
+#[derive(Debug, Clone)]
+pub struct AwsCredentials {
+    pub access_key_id: String,
+    pub secret_access_key: Secret<String>,
+    pub session_token: Option<Secret<String>>,
 }
 
 impl BaseConfig {
@@ -162,6 +174,17 @@ impl BaseConfig {
             dynamodb_endpoint_url: env.get("DYNAMODB_ENDPOINT_URL"),
             aws_timeout: Duration::from_millis(env.number("AWS_TIMEOUT_MS", 800)?.max(1)),
             request_timeout: Duration::from_millis(env.number("REQUEST_TIMEOUT_MS", 2000)?.max(1)),
+            aws_credentials: match (
+                env.get("AWS_ACCESS_KEY_ID"),
+                env.get("AWS_SECRET_ACCESS_KEY"),
+            ) {
+                (Some(access_key_id), Some(secret)) => Some(AwsCredentials {
+                    access_key_id,
+                    secret_access_key: Secret::new(secret),
+                    session_token: env.get("AWS_SESSION_TOKEN").map(Secret::new),
+                }),
+                _ => None,
+            },
         })
     }
 

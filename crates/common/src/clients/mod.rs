@@ -21,9 +21,26 @@ pub mod breaker;
 /// `AWS_TIMEOUT_MS` (800 ms by default: under the 1 s budget of the reads that fall back to
 /// PostgreSQL, so the circuit breaker sees the timeout) for the whole call, its retry included, so a hung
 /// endpoint costs a request at most that. Background clients widen it ([`background`]).
+///
+/// Built for a cold start (issue 22, docs/benchmarks/lambda.md): nothing here reads a file,
+/// loads a trust store or builds a client before the first AWS call.
+/// - Credentials: Lambda (and the local stack) put them in the environment, so when
+///   `AWS_ACCESS_KEY_ID` is set they are taken from there as they are. The default chain would build
+///   its web-identity provider's STS client at load — and with it the TLS connector and the
+///   platform's trust store (about 9 ms of this machine's 16 ms init) — and probe the profile
+///   files, none of which a function ever uses.
+/// - HTTP: [`DeferredHttpClient`] builds the SDK's connector on the first call instead of when
+///   each service client is constructed (which the SDK's default client does to validate the
+///   config), and without TLS when the endpoint is a plain-HTTP emulator.
 pub async fn sdk_config(config: &BaseConfig) -> SdkConfig {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .region(Region::new(config.aws_region.clone()))
+        .http_client(DeferredHttpClient::new(
+            config
+                .aws_endpoint_url
+                .as_deref()
+                .is_none_or(|url| !url.starts_with("http://")),
+        ))
         .timeout_config(
             aws_config::timeout::TimeoutConfig::builder()
                 .connect_timeout(Duration::from_millis(500))
@@ -31,10 +48,68 @@ pub async fn sdk_config(config: &BaseConfig) -> SdkConfig {
                 .build(),
         )
         .retry_config(aws_config::retry::RetryConfig::standard().with_max_attempts(2));
+    if let Some(credentials) = &config.aws_credentials {
+        loader = loader.credentials_provider(aws_sdk_dynamodb::config::Credentials::new(
+            credentials.access_key_id.clone(),
+            credentials.secret_access_key.expose().clone(),
+            credentials
+                .session_token
+                .as_ref()
+                .map(|t| t.expose().clone()),
+            None,
+            "environment",
+        ));
+    }
     if let Some(endpoint) = &config.aws_endpoint_url {
         loader = loader.endpoint_url(endpoint);
     }
     loader.load().await
+}
+
+/// The SDK's HTTP client (hyper 1 with rustls on aws-lc-rs, as the SDK's default one), built on
+/// its first connection rather than at start. A client that speaks only to a plain-HTTP
+/// endpoint (the local emulator) has no TLS connector at all.
+#[derive(Debug, Clone)]
+pub struct DeferredHttpClient {
+    tls: bool,
+    client:
+        std::sync::Arc<std::sync::OnceLock<aws_smithy_runtime_api::client::http::SharedHttpClient>>,
+}
+
+impl DeferredHttpClient {
+    pub fn new(tls: bool) -> Self {
+        Self {
+            tls,
+            client: std::sync::Arc::default(),
+        }
+    }
+
+    fn client(&self) -> &aws_smithy_runtime_api::client::http::SharedHttpClient {
+        self.client.get_or_init(|| {
+            let builder = aws_smithy_http_client::Builder::new();
+            if self.tls {
+                builder
+                    .tls_provider(aws_smithy_http_client::tls::Provider::Rustls(
+                        aws_smithy_http_client::tls::rustls_provider::CryptoMode::AwsLc,
+                    ))
+                    .build_https()
+            } else {
+                builder.build_http()
+            }
+        })
+    }
+}
+
+impl aws_smithy_runtime_api::client::http::HttpClient for DeferredHttpClient {
+    fn http_connector(
+        &self,
+        settings: &aws_smithy_runtime_api::client::http::HttpConnectorSettings,
+        components: &aws_smithy_runtime_api::client::runtime_components::RuntimeComponents,
+    ) -> aws_smithy_runtime_api::client::http::SharedHttpConnector {
+        self.client().http_connector(settings, components)
+    }
+    // `validate_base_client_config` keeps its default (nothing to check): the SDK's own client
+    // builds a connector there, at every service client's construction.
 }
 
 /// Timeouts of clients off the request path: queue long polls (up to 20 s of waiting), image

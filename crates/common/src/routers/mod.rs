@@ -12,6 +12,8 @@ pub mod products;
 pub mod schema;
 pub mod users;
 
+use std::sync::{Arc, OnceLock};
+
 use axum::{Router, middleware, routing::get};
 use utoipa::{
     Modify, OpenApi,
@@ -248,18 +250,25 @@ pub fn finish_local(router: OpenApiRouter, cdn: Router, base: &BaseConfig) -> ht
     http::App::new(router, base.body_limit_bytes, base.request_timeout)
 }
 
-/// `/v1/openapi.json` and `/v1/docs` (Swagger UI: [`docs`]). The document is serialized once, here: a handler that
-/// captured the `OpenApi` value itself would be cloned with the router for every connection
-/// (about 1.7 MiB each), and re-encoded for every request.
+/// `/v1/openapi.json` and `/v1/docs` (Swagger UI: [`docs`]). The document is built and
+/// serialized once, on its first request — not at start, where it cost the products function
+/// about 4 ms of every cold start (docs/benchmarks/lambda.md) for a route few invocations ask
+/// for. A handler that captured the `OpenApi` value itself would be cloned with the router for
+/// every connection (about 1.7 MiB each), and re-encoded for every request.
 fn documentation() -> Router {
-    let document = axum::body::Bytes::from(
-        serde_json::to_vec(&openapi()).expect("the OpenAPI document serializes"),
-    );
+    let document: Arc<OnceLock<axum::body::Bytes>> = Arc::default();
     Router::new()
         .route(
             "/v1/openapi.json",
             get(move || {
-                let body = document.clone();
+                let body = document
+                    .get_or_init(|| {
+                        axum::body::Bytes::from(
+                            serde_json::to_vec(&openapi())
+                                .expect("the OpenAPI document serializes"),
+                        )
+                    })
+                    .clone();
                 async move {
                     (
                         [(axum::http::header::CONTENT_TYPE, "application/json")],
