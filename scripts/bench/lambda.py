@@ -73,6 +73,13 @@ class RuntimeApi:
                 self.wfile.flush()
 
             def do_GET(self):
+                if self.path == "/2020-01-01/extension/event/next":
+                    # An extension's wait for its next event: none comes before the process is
+                    # killed (the benchmark sends no SHUTDOWN).
+                    while not api.stopping:
+                        time.sleep(0.5)
+                    self.close_connection = True
+                    return
                 if self.path != PREFIX + "/invocation/next":
                     return self._reply(404)
                 now = time.perf_counter_ns()
@@ -114,6 +121,14 @@ class RuntimeApi:
                 t = time.perf_counter_ns()
                 length = int(self.headers.get("Content-Length") or 0)
                 body = self.rfile.read(length) if length else b""
+                if self.path == "/2020-01-01/extension/register":
+                    # The functions register lambda_runtime's no-op extension to get SIGTERM in
+                    # Lambda's shutdown phase (the Extensions API): one round trip of init.
+                    return self._reply(
+                        200,
+                        b'{"functionName":"bench","functionVersion":"$LATEST","handler":"bootstrap"}',
+                        [("Lambda-Extension-Identifier", "bench-extension")],
+                    )
                 m = re.fullmatch(PREFIX + r"/invocation/([^/]+)/(response|error)", self.path)
                 if m:
                     with api.cond:

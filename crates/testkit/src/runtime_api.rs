@@ -31,6 +31,11 @@ struct Shared {
     events: Mutex<mpsc::Receiver<(String, Value)>>,
     waiting: Mutex<HashMap<String, oneshot::Sender<Answer>>>,
     first_poll: Mutex<Option<Instant>>,
+    /// Extensions registered during init (the Extensions API), by identifier: their names.
+    extensions: Mutex<HashMap<String, String>>,
+    /// Set when the environment shuts down: each extension's `GET /event/next` answers
+    /// `SHUTDOWN`.
+    shutdown: tokio::sync::watch::Sender<bool>,
 }
 
 pub struct RuntimeApi {
@@ -110,6 +115,58 @@ async fn error(
     settle(&shared, &id, Answer::Error(value))
 }
 
+/// `POST /2020-01-01/extension/register`: an extension registers during init, naming itself
+/// (`Lambda-Extension-Name`) and the events it wants; it gets an identifier.
+async fn register_extension(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+    body: Bytes,
+) -> impl IntoResponse {
+    let name = headers
+        .get("lambda-extension-name")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    let request: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    if name.is_empty() || !request["events"].is_array() {
+        return (StatusCode::BAD_REQUEST, HeaderMap::new(), String::new());
+    }
+    let id = uuid::Uuid::new_v4().to_string();
+    shared.extensions.lock().unwrap().insert(id.clone(), name);
+    let mut headers = HeaderMap::new();
+    headers.insert(
+        "lambda-extension-identifier",
+        HeaderValue::from_str(&id).unwrap(),
+    );
+    let answer = serde_json::json!({
+        "functionName": "test", "functionVersion": "$LATEST", "handler": "bootstrap",
+    });
+    (StatusCode::OK, headers, answer.to_string())
+}
+
+/// `GET /2020-01-01/extension/event/next`: blocks until the environment shuts down (this
+/// emulator sends no `INVOKE` events to extensions), then answers `SHUTDOWN`.
+async fn next_extension_event(
+    State(shared): State<Arc<Shared>>,
+    headers: HeaderMap,
+) -> impl IntoResponse {
+    let known = headers
+        .get("lambda-extension-identifier")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|id| shared.extensions.lock().unwrap().contains_key(id));
+    if !known {
+        return (StatusCode::FORBIDDEN, String::new());
+    }
+    let mut shutdown = shared.shutdown.subscribe();
+    let _ = shutdown.wait_for(|down| *down).await;
+    let event = serde_json::json!({
+        "eventType": "SHUTDOWN",
+        "shutdownReason": "spindown",
+        "deadlineMs": chrono::Utc::now().timestamp_millis() + 500,
+    });
+    (StatusCode::OK, event.to_string())
+}
+
 impl RuntimeApi {
     pub async fn start() -> Self {
         let (sender, receiver) = mpsc::channel(16);
@@ -117,6 +174,8 @@ impl RuntimeApi {
             events: Mutex::new(receiver),
             waiting: Mutex::new(HashMap::new()),
             first_poll: Mutex::new(None),
+            extensions: Mutex::new(HashMap::new()),
+            shutdown: tokio::sync::watch::Sender::new(false),
         });
         let router = Router::new()
             .route("/2018-06-01/runtime/invocation/next", get(next))
@@ -125,6 +184,11 @@ impl RuntimeApi {
                 post(response),
             )
             .route("/2018-06-01/runtime/invocation/{id}/error", post(error))
+            .route("/2020-01-01/extension/register", post(register_extension))
+            .route(
+                "/2020-01-01/extension/event/next",
+                get(next_extension_event),
+            )
             .with_state(shared.clone());
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let address = listener.local_addr().unwrap().to_string();
@@ -139,6 +203,17 @@ impl RuntimeApi {
         }
     }
 
+    /// The names of the extensions registered so far.
+    pub fn extensions(&self) -> Vec<String> {
+        self.shared
+            .extensions
+            .lock()
+            .unwrap()
+            .values()
+            .cloned()
+            .collect()
+    }
+
     /// When the function first asked for an event (its init is done).
     pub fn first_poll(&self) -> Option<Instant> {
         *self.shared.first_poll.lock().unwrap()
@@ -146,14 +221,19 @@ impl RuntimeApi {
 
     /// Invokes the function with `event`; its answer, or a panic after `timeout`.
     pub async fn invoke(&self, event: Value, timeout: Duration) -> Answer {
+        self.try_invoke(event, timeout)
+            .await
+            .expect("the function answers in time")
+    }
+
+    /// Invokes the function with `event`; its answer, or `None` when none came within
+    /// `timeout` (a function that was shut down mid-way).
+    pub async fn try_invoke(&self, event: Value, timeout: Duration) -> Option<Answer> {
         let id = uuid::Uuid::new_v4().to_string();
         let (tx, rx) = oneshot::channel();
         self.shared.waiting.lock().unwrap().insert(id.clone(), tx);
-        self.sender.send((id, event)).await.unwrap();
-        tokio::time::timeout(timeout, rx)
-            .await
-            .expect("the function answers in time")
-            .expect("an answer")
+        self.sender.send((id, event)).await.ok()?;
+        tokio::time::timeout(timeout, rx).await.ok()?.ok()
     }
 }
 
@@ -166,13 +246,23 @@ impl Drop for RuntimeApi {
 /// A function's binary running under the emulator, killed when dropped.
 pub struct LambdaProcess {
     pub api: RuntimeApi,
-    child: tokio::process::Child,
+    child: tokio::sync::Mutex<tokio::process::Child>,
     started: Instant,
 }
 
 impl LambdaProcess {
     /// Starts `binary [args]` as Lambda would, with the local stack's settings plus `env`.
     pub async fn start(binary: &str, args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_with_stdout(binary, args, env, Stdio::null()).await
+    }
+
+    /// [`Self::start`], with the function's stdout (its log and EMF lines) going to `stdout`.
+    pub async fn start_with_stdout(
+        binary: &str,
+        args: &[&str],
+        env: &[(&str, &str)],
+        stdout: impl Into<Stdio>,
+    ) -> Self {
         let api = RuntimeApi::start().await;
         let mut command = tokio::process::Command::new(binary);
         command
@@ -186,7 +276,7 @@ impl LambdaProcess {
             .env("AWS_LAMBDA_LOG_STREAM_NAME", "test")
             .env("AWS_LAMBDA_LOG_GROUP_NAME", "test")
             .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
+            .stdout(stdout)
             .stderr(Stdio::inherit())
             .kill_on_drop(true);
         for (k, v) in crate::stack_env() {
@@ -206,7 +296,7 @@ impl LambdaProcess {
         let child = command.spawn().expect("start the function's binary");
         Self {
             api,
-            child,
+            child: tokio::sync::Mutex::new(child),
             started,
         }
     }
@@ -239,11 +329,37 @@ impl LambdaProcess {
     pub async fn invoke(&self, event: Value) -> Answer {
         self.api.invoke(event, Duration::from_secs(30)).await
     }
+
+    /// Lambda's shutdown phase, as Lambda runs it: with an extension registered, the runtime
+    /// gets SIGTERM (and the extensions their `SHUTDOWN` event) and a grace period to exit
+    /// before SIGKILL; with none registered, it is killed outright. Returns how the process
+    /// ended. The grace is 2 s, Lambda's limit when an external extension is registered (with
+    /// internal ones only it is 500 ms): a loaded test machine needs the margin.
+    pub async fn shut_down(&self) -> std::process::ExitStatus {
+        let mut child = self.child.lock().await;
+        if self.api.extensions().is_empty() {
+            let _ = child.start_kill();
+        } else {
+            let _ = self.api.shared.shutdown.send(true);
+            if let Some(pid) = child.id() {
+                let _ = std::process::Command::new("kill")
+                    .args(["-TERM", &pid.to_string()])
+                    .status();
+            }
+            if tokio::time::timeout(Duration::from_secs(2), child.wait())
+                .await
+                .is_err()
+            {
+                let _ = child.start_kill();
+            }
+        }
+        child.wait().await.expect("the function's exit status")
+    }
 }
 
 impl Drop for LambdaProcess {
     fn drop(&mut self) {
-        let _ = self.child.start_kill();
+        let _ = self.child.get_mut().start_kill();
     }
 }
 

@@ -107,6 +107,10 @@ where
         let command = command(std::env::args().nth(1), std::env::var("_HANDLER").ok());
         let resources = Resources::new(Env::process()).await?;
         crate::metrics::init(function.metric_name(), &resources.base.app_env);
+        if runtime::is_lambda() {
+            let resources = resources.clone();
+            runtime::on_lambda_shutdown(move || async move { resources.close().await }).await;
+        }
         run(command, resources).await
     }
     .await;

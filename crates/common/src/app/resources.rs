@@ -109,6 +109,15 @@ impl Resources {
         Ok(pool.clone())
     }
 
+    /// Closes the database connections this process opened (Lambda's shutdown phase: the
+    /// server sees a clean goodbye rather than a dropped socket).
+    pub async fn close(&self) {
+        if let Some(pool) = self.pool.get() {
+            // Within Lambda's 500 ms: a connection still in use is not waited for long.
+            let _ = tokio::time::timeout(std::time::Duration::from_millis(200), pool.close()).await;
+        }
+    }
+
     pub async fn database(&self) -> Result<Database, BoxError> {
         Ok(Database::new(self.pool().await?))
     }

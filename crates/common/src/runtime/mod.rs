@@ -61,6 +61,25 @@ pub async fn run(app: crate::http::App, config: &BaseConfig) -> Result<(), BoxEr
     Ok(())
 }
 
+/// Lambda's shutdown phase: Lambda sends the runtime SIGTERM (and gives it 500 ms before
+/// SIGKILL) only when an extension is registered, so this registers `lambda_runtime`'s no-op
+/// internal extension and, on SIGTERM (or SIGINT), runs `hook` — which flushes what is still
+/// queued for stdout — and exits with status 0. Called once, before the runtime's first
+/// `GET /next` (an extension must register during init). Without it the process is killed
+/// outright, and a line not yet written (a queued log line, an EMF document) is lost with it.
+pub async fn on_lambda_shutdown<F, Fut>(hook: F)
+where
+    F: FnOnce() -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    lambda_runtime::spawn_graceful_shutdown_handler(move || async move {
+        tracing::info!("shutting down");
+        hook().await;
+        stdout::flush(std::time::Duration::from_millis(300));
+    })
+    .await;
+}
+
 pub async fn shutdown_signal() {
     let ctrl_c = async {
         let _ = tokio::signal::ctrl_c().await;
