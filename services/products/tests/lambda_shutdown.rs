@@ -13,6 +13,9 @@ use testkit::{
     runtime_api::{Answer, LambdaProcess},
 };
 
+/// Each answered request: its id, its status and the path it asked for.
+type Acknowledged = Arc<Mutex<Vec<(String, u16, &'static str)>>>;
+
 #[tokio::test]
 async fn a_shutdown_under_load_exits_cleanly_with_every_acknowledged_requests_log_line_written() {
     // Arrange: the function as its image starts it, its stdout (log and EMF lines) in a file.
@@ -29,7 +32,7 @@ async fn a_shutdown_under_load_exits_cleanly_with_every_acknowledged_requests_lo
         )
         .await,
     );
-    let acknowledged: Arc<Mutex<Vec<(String, u16, &'static str)>>> = Arc::default();
+    let acknowledged: Acknowledged = Arc::default();
     let load = tokio::spawn({
         let (function, acknowledged) = (function.clone(), acknowledged.clone());
         async move {
