@@ -214,6 +214,12 @@ pub struct DatabaseConfig {
     /// How long a request waits for a pool connection (`DATABASE_ACQUIRE_TIMEOUT_MS`): when
     /// PostgreSQL hangs, the pool's connections stay busy and requests get 503 after it.
     pub acquire_timeout: Duration,
+    /// TLS to the database named by the secret (`DATABASE_SSL_MODE`: `require` by default, as
+    /// RDS Proxy requires; `disable` for the local stack's plain PostgreSQL).
+    pub ssl_mode: sqlx::postgres::PgSslMode,
+    /// How long the secret's credentials are used before they are read again
+    /// (`DATABASE_SECRET_TTL_SECONDS`, 300); a rejected password is read again at once.
+    pub secret_ttl: Duration,
 }
 
 impl DatabaseConfig {
@@ -234,6 +240,14 @@ impl DatabaseConfig {
             acquire_timeout: Duration::from_millis(
                 env.number("DATABASE_ACQUIRE_TIMEOUT_MS", 1000)?.max(1),
             ),
+            ssl_mode: match env.get("DATABASE_SSL_MODE") {
+                None => sqlx::postgres::PgSslMode::Require,
+                Some(mode) => mode.parse().map_err(|_| ConfigError {
+                    name: "DATABASE_SSL_MODE",
+                    problem: "must be disable, prefer, require, verify-ca or verify-full".into(),
+                })?,
+            },
+            secret_ttl: Duration::from_secs(env.number("DATABASE_SECRET_TTL_SECONDS", 300)?.max(1)),
         })
     }
 }

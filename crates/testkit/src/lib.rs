@@ -507,6 +507,15 @@ impl TestApp {
     /// this app: the same database, tables, cache prefix and user pool, its own memory (locks,
     /// caches, pools). Returns its base URL; the process is killed with the returned handle.
     pub async fn spawn_process(&self, binary: &str) -> (String, tokio::process::Child) {
+        self.spawn_process_with(binary, &[]).await
+    }
+
+    /// [`Self::spawn_process`] with some variables of its own (a blank value unsets one).
+    pub async fn spawn_process_with(
+        &self,
+        binary: &str,
+        env: &[(&str, &str)],
+    ) -> (String, tokio::process::Child) {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
@@ -523,6 +532,9 @@ impl TestApp {
             command.env(k, v);
         }
         for (k, v) in &self.isolation.env {
+            command.env(k, v);
+        }
+        for (k, v) in env {
             command.env(k, v);
         }
         command.env("PORT", port.to_string());

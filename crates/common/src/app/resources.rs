@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 
 use crate::{
     auth::{Authenticator, JwksPolicy},
-    clients::{self, breaker::Breaker},
+    clients::{self, breaker::Breaker, credentials::PgCredentials},
     config::{BaseConfig, CacheConfig, CognitoConfig, ConfigError, DatabaseConfig, Env},
     error::{BoxError, Error},
     repositories::{
@@ -50,7 +50,7 @@ pub struct Resources {
     pub base: BaseConfig,
     sdk: SdkConfig,
     jwks_policy: Mutex<JwksPolicy>,
-    pool: OnceCell<PgPool>,
+    pool: OnceCell<(PgPool, Option<Arc<PgCredentials>>)>,
     cache: OnceCell<Cache>,
     auth: OnceCell<Arc<Authenticator>>,
     dynamodb: Lazy<aws_sdk_dynamodb::Client>,
@@ -106,20 +106,22 @@ impl Resources {
                     .map_err(BoxError::from)
             })
             .await?;
-        Ok(pool.clone())
+        Ok(pool.0.clone())
     }
 
     /// Closes the database connections this process opened (Lambda's shutdown phase: the
     /// server sees a clean goodbye rather than a dropped socket).
     pub async fn close(&self) {
-        if let Some(pool) = self.pool.get() {
+        if let Some((pool, _)) = self.pool.get() {
             // Within Lambda's 500 ms: a connection still in use is not waited for long.
             let _ = tokio::time::timeout(std::time::Duration::from_millis(200), pool.close()).await;
         }
     }
 
     pub async fn database(&self) -> Result<Database, BoxError> {
-        Ok(Database::new(self.pool().await?))
+        let pool = self.pool().await?;
+        let credentials = self.pool.get().and_then(|(_, c)| c.clone());
+        Ok(Database::new(pool).with_credentials(credentials))
     }
 
     /// The cache (disabled without `REDIS_URL`).

@@ -4,10 +4,9 @@
 use std::time::Duration;
 
 use aws_config::{BehaviorVersion, Region, SdkConfig};
-use serde::Deserialize;
 use sqlx::{
     PgPool,
-    postgres::{PgConnectOptions, PgPoolOptions, PgSslMode},
+    postgres::{PgConnectOptions, PgPoolOptions},
 };
 
 use crate::{
@@ -16,6 +15,7 @@ use crate::{
 };
 
 pub mod breaker;
+pub mod credentials;
 
 /// The AWS SDK's settings for calls on a request's path: a 500 ms connect timeout, and
 /// `AWS_TIMEOUT_MS` (800 ms by default: under the 1 s budget of the reads that fall back to
@@ -158,48 +158,37 @@ pub fn dynamodb(
     aws_sdk_dynamodb::Client::from_conf(dynamodb.build())
 }
 
-/// The database secret as RDS and Secrets Manager write it.
-#[derive(Deserialize)]
-struct DbSecret {
-    username: String,
-    password: String,
-    host: String,
-    port: Option<u16>,
-    dbname: Option<String>,
-}
-
-/// A Postgres pool. Connections are made lazily, so a cold start does not wait for the
+/// A Postgres pool, and where its credentials come from when they rotate (a secret: see
+/// [`credentials`]). Connections are made lazily, so a cold start does not wait for the
 /// database and a database outage shows as 503 on the requests that need it.
 pub async fn postgres(
     config: &DatabaseConfig,
     secrets: &aws_sdk_secretsmanager::Client,
-) -> Result<PgPool, Error> {
-    let options = match &config.source {
-        DatabaseSource::Url(url) => url
-            .expose()
-            .parse::<PgConnectOptions>()
-            .map_err(|e| Error::internal(format!("DATABASE_URL is not a valid URL: {e}")))?,
+) -> Result<(PgPool, Option<std::sync::Arc<credentials::PgCredentials>>), Error> {
+    let (options, credentials) = match &config.source {
+        DatabaseSource::Url(url) => (
+            url.expose()
+                .parse::<PgConnectOptions>()
+                .map_err(|e| Error::internal(format!("DATABASE_URL is not a valid URL: {e}")))?,
+            None,
+        ),
         DatabaseSource::SecretId(id) => {
-            let secret = secrets
-                .get_secret_value()
-                .secret_id(id)
-                .send()
-                .await
-                .map_err(|e| Error::unavailable("secrets manager", e))?;
-            let doc: DbSecret = serde_json::from_str(secret.secret_string().unwrap_or_default())
-                .map_err(|e| Error::internal(format!("the database secret is malformed: {e}")))?;
-            PgConnectOptions::new()
-                .host(&doc.host)
-                .port(doc.port.unwrap_or(5432))
-                .username(&doc.username)
-                .password(&doc.password)
-                .database(doc.dbname.as_deref().unwrap_or("shop"))
-                .ssl_mode(PgSslMode::Require)
+            let credentials = credentials::PgCredentials::new(
+                secrets.clone(),
+                id.clone(),
+                config.ssl_mode,
+                config.secret_ttl,
+            );
+            (
+                credentials.read().await?,
+                Some(std::sync::Arc::new(credentials)),
+            )
         }
     };
-    Ok(pg_pool_options(config.max_connections)
+    let pool = pg_pool_options(config.max_connections)
         .acquire_timeout(config.acquire_timeout)
-        .connect_lazy_with(options))
+        .connect_lazy_with(options);
+    Ok((pool, credentials))
 }
 
 pub fn pg_pool_options(max_connections: u32) -> PgPoolOptions {

@@ -82,9 +82,15 @@ pub fn pg(err: sqlx::Error) -> RepoError {
             sqlx::error::ErrorKind::CheckViolation => return RepoError::Check { constraint },
             _ => {}
         }
-        // Class 08 (connection exception), 53 (insufficient resources), 57P (shutdown).
+        // Class 08 (connection exception), 53 (insufficient resources), 57P (shutdown), and
+        // credentials refused on a new connection (28P01, 28000: a rotated password, read
+        // again by `Database::begin`) — the database is not usable as configured right now.
         let code = db.code().unwrap_or_default();
-        if code.starts_with("08") || code.starts_with("53") || code.starts_with("57P") {
+        if code.starts_with("08")
+            || code.starts_with("53")
+            || code.starts_with("57P")
+            || code.starts_with("28")
+        {
             return RepoError::Unavailable {
                 dependency: "postgres",
                 source: Box::new(err),
