@@ -3,8 +3,27 @@
 # host = the RDS Proxy endpoint) and "redis-auth" (the ElastiCache AUTH token).
 # The values never leave Terraform state except through Secrets Manager.
 #
-# Rotation is not configured: RDS Proxy reads the secret on every new
-# connection, so a rotation Lambda can be added later without code changes.
+# Rotation is not configured yet (issue 22, item 4). The functions are ready
+# for it: they re-read this secret after its TTL and as soon as PostgreSQL
+# rejects the password (crates/common/src/clients/credentials.rs, tested by
+# services/products/tests/secret_rotation.rs), and RDS Proxy reads it on every
+# new connection. What stands in the way is this configuration, not the code:
+# - the instance's master password is given from the read-back below, pinned
+#   to the version Terraform wrote: after a rotation the next apply would set
+#   the old password again (it must follow AWSCURRENT, or the instance must
+#   stop taking its password from Terraform);
+# - credentials_version re-writes the secret with Terraform's password;
+# - `host` is the proxy: AWS's single-user rotation function
+#   (SecretsManagerRDSPostgreSQLRotationSingleUser, from the Serverless
+#   Application Repository) would log in through a proxy that authenticates
+#   with this same secret, so it must get the instance endpoint (a field the
+#   secret lacks), run in the database's subnets with a security group the
+#   instance admits, and reach Secrets Manager (no VPC endpoint exists yet);
+# - single-user rotation leaves a window between setSecret and finishSecret
+#   in which AWSCURRENT no longer logs in; the alternating-users strategy
+#   (a second role, and the master secret for the function) avoids it.
+# docs/deploy.md lists these as the steps to take before enabling
+# aws_secretsmanager_secret_rotation here.
 
 # The passwords come from Secrets Manager's GetRandomPassword (the aws
 # provider only: the Terraform mirror holds no `random` provider). The data
@@ -35,7 +54,7 @@ data "aws_secretsmanager_random_password" "redis" {
 }
 
 resource "aws_secretsmanager_secret" "db" {
-  #checkov:skip=CKV2_AWS_57:No rotation Lambda yet; RDS Proxy re-reads the secret on each new connection, so rotation can be enabled without downtime (tracked as follow-up).
+  #checkov:skip=CKV2_AWS_57:No rotation Lambda yet: the master password is pinned to Terraform's secret version and the rotation function needs the instance endpoint, VPC placement and a Secrets Manager endpoint (see the comment at the top); the functions already re-read a rotated secret.
   name                    = "${var.name_prefix}db"
   description             = "PostgreSQL credentials {username,password,host,port,dbname}; host is the RDS Proxy endpoint."
   kms_key_id              = var.kms_key_arn
