@@ -266,3 +266,87 @@ async fn a_password_rotated_under_load_fails_no_request_twice_and_loses_no_ackno
         .send()
         .await;
 }
+
+#[tokio::test]
+async fn a_rotated_redis_auth_token_is_read_again_when_redis_refuses_the_old_one() {
+    // Arrange: a Redis of the test's own with a password, its token in a secret, the cache of
+    // an app that reads it from there, working.
+    let redis = testkit::redis_server::PrivateRedis::start_with_password("first-token").await;
+    let probe = TestApp::spawn().await;
+    let secret_id = probe
+        .create_secret(r#"{"auth_token": "first-token"}"#)
+        .await;
+    drop(probe);
+    let app = TestApp::builder()
+        .env("REDIS_URL", redis.url())
+        .env("REDIS_AUTH_SECRET_ID", &secret_id)
+        .spawn()
+        .await;
+    let cache = app.resources.cache().await.unwrap();
+    let ttl = std::time::Duration::from_secs(60);
+    cache.set("rotation:before", &1u32, ttl).await;
+    assert_eq!(
+        cache.get::<u32>("rotation:before").await,
+        Some(1),
+        "the cache works before"
+    );
+
+    // Act: the token rotates (Redis takes only the new one, the secret holds it) and Redis
+    // drops the clients' connections, so the app's manager must authenticate again.
+    let client =
+        redis::Client::open(format!("redis://:first-token@127.0.0.1:{}", redis.port)).unwrap();
+    let mut admin = client.get_multiplexed_async_connection().await.unwrap();
+    redis::cmd("CONFIG")
+        .arg("SET")
+        .arg("requirepass")
+        .arg("second-token")
+        .query_async::<()>(&mut admin)
+        .await
+        .unwrap();
+    app.resources
+        .secrets()
+        .put_secret_value()
+        .secret_id(&secret_id)
+        .secret_string(r#"{"auth_token": "second-token"}"#)
+        .send()
+        .await
+        .unwrap();
+    redis::cmd("CLIENT")
+        .arg("KILL")
+        .arg("TYPE")
+        .arg("normal")
+        .query_async::<u64>(&mut admin)
+        .await
+        .unwrap();
+
+    // Assert: within a few commands (the ones that meet the old token fail, as misses) the
+    // cache reads and writes again, with the new token.
+    let mut misses = 0;
+    let mut works = false;
+    for n in 0..10u32 {
+        cache.set("rotation:after", &n, ttl).await;
+        if cache.get::<u32>("rotation:after").await == Some(n) {
+            works = true;
+            break;
+        }
+        misses += 1;
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        works,
+        "the cache still fails after {misses} round trips with a rotated token"
+    );
+    let check =
+        redis::Client::open(format!("redis://:second-token@127.0.0.1:{}", redis.port)).unwrap();
+    let mut check = check.get_multiplexed_async_connection().await.unwrap();
+    let stored: Option<String> = redis::cmd("GET")
+        .arg(format!("{}rotation:after", app.cache_prefix))
+        .query_async(&mut check)
+        .await
+        .unwrap();
+    assert!(
+        stored.is_some(),
+        "the value written after the rotation is in Redis"
+    );
+    eprintln!("redis rotation: {misses} failed round trips before the cache worked again");
+}

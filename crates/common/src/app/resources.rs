@@ -133,11 +133,21 @@ impl Resources {
                 let conn = clients::redis(&config, &self.secrets())
                     .await
                     .map_err(|e| Error::unavailable("secrets manager", e))?;
-                Ok::<_, BoxError>(Cache::new(
-                    conn,
-                    config.key_prefix.clone(),
-                    config.local_ttl,
-                ))
+                let cache = Cache::new(conn, config.key_prefix.clone(), config.local_ttl);
+                if config.redis_auth_secret_id.is_none() {
+                    return Ok::<_, BoxError>(cache);
+                }
+                // A token from a secret rotates: when Redis refuses it, read it again.
+                let secrets = self.secrets();
+                let reconnect: crate::repositories::cache::Reconnect = Arc::new(move || {
+                    let (config, secrets) = (config.clone(), secrets.clone());
+                    Box::pin(async move {
+                        clients::redis(&config, &secrets)
+                            .await?
+                            .ok_or_else(|| BoxError::from("REDIS_URL is not set"))
+                    })
+                });
+                Ok(cache.with_reconnect(reconnect))
             })
             .await?;
         Ok(cache.clone())

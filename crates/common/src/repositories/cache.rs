@@ -37,9 +37,39 @@ pub enum Rendering {
 
 #[derive(Clone)]
 pub struct Cache {
-    conn: Option<ConnectionManager>,
+    conn: Option<Arc<Connection>>,
     prefix: String,
     local: Arc<LocalTier>,
+}
+
+/// Makes the Redis connection again, with the AUTH token read anew (from its secret).
+pub type Reconnect = Arc<
+    dyn Fn() -> std::pin::Pin<
+            Box<
+                dyn std::future::Future<Output = Result<ConnectionManager, crate::error::BoxError>>
+                    + Send,
+            >,
+        > + Send
+        + Sync,
+>;
+
+/// The connection manager in use, and how to replace it when Redis refuses its AUTH token
+/// (`WRONGPASS`/`NOAUTH`: the token rotated). The manager reconnects by itself after a dropped
+/// connection, but with the token it was built with; a rotation would leave the cache missing
+/// every read until the process is replaced. With [`Cache::with_reconnect`] it costs one failed
+/// cache command: the next ones use a manager made with the new token.
+struct Connection {
+    current: RwLock<ConnectionManager>,
+    reconnect: Option<Reconnect>,
+    /// Bumped by every replacement; one replacement per rejection seen.
+    generation: AtomicU64,
+    replacing: tokio::sync::Mutex<()>,
+}
+
+/// Whether Redis refused the connection's credentials.
+fn auth_rejected(err: &redis::RedisError) -> bool {
+    err.kind() == redis::ErrorKind::AuthenticationFailed
+        || matches!(err.code(), Some("WRONGPASS" | "NOAUTH"))
 }
 
 /// What the in-process tier may hold at most, in rendered bytes (about 400 bytes a product,
@@ -199,9 +229,72 @@ impl Cache {
         local_ttl: Duration,
     ) -> Self {
         Self {
-            conn,
+            conn: conn.map(|manager| {
+                Arc::new(Connection {
+                    current: RwLock::new(manager),
+                    reconnect: None,
+                    generation: AtomicU64::new(0),
+                    replacing: tokio::sync::Mutex::new(()),
+                })
+            }),
             prefix: prefix.into(),
             local: Arc::new(LocalTier::new(local_ttl)),
+        }
+    }
+
+    /// How to make the connection again when Redis refuses its AUTH token.
+    pub fn with_reconnect(mut self, reconnect: Reconnect) -> Self {
+        if let Some(conn) = self.conn.take() {
+            let manager = conn
+                .current
+                .read()
+                .unwrap_or_else(|e| e.into_inner())
+                .clone();
+            self.conn = Some(Arc::new(Connection {
+                current: RwLock::new(manager),
+                reconnect: Some(reconnect),
+                generation: AtomicU64::new(0),
+                replacing: tokio::sync::Mutex::new(()),
+            }));
+        }
+        self
+    }
+
+    /// The connection manager in use, and its generation.
+    fn manager(&self) -> Option<(ConnectionManager, u64)> {
+        let conn = self.conn.as_ref()?;
+        let generation = conn.generation.load(Ordering::Acquire);
+        let manager = conn
+            .current
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone();
+        Some((manager, generation))
+    }
+
+    /// After a failed command: when Redis refused the token, make the connection again (once
+    /// per rejection: whoever saw the same generation waits for that one replacement).
+    async fn failed(&self, err: &redis::RedisError, seen: u64) {
+        let Some(conn) = &self.conn else { return };
+        let Some(reconnect) = &conn.reconnect else {
+            return;
+        };
+        if !auth_rejected(err) {
+            return;
+        }
+        let _turn = conn.replacing.lock().await;
+        if conn.generation.load(Ordering::Acquire) != seen {
+            return;
+        }
+        match reconnect().await {
+            Ok(manager) => {
+                *conn.current.write().unwrap_or_else(|e| e.into_inner()) = manager;
+                conn.generation.fetch_add(1, Ordering::AcqRel);
+                tracing::info!(
+                    "Redis refused its AUTH token: connected again with the token read anew"
+                );
+            }
+            Err(error) => tracing::warn!(%error, "could not connect to Redis again"),
         }
     }
 
@@ -259,12 +352,13 @@ impl Cache {
 
     #[tracing::instrument(skip(self), level = "debug")]
     pub async fn get<T: DeserializeOwned>(&self, key: &str) -> Option<T> {
-        let mut conn = self.conn.clone()?;
+        let (mut conn, seen) = self.manager()?;
         match conn.get::<_, Option<Vec<u8>>>(self.key(key)).await {
             Ok(Some(bytes)) => serde_json::from_slice(&bytes).ok(),
             Ok(None) => None,
             Err(err) => {
                 tracing::debug!(error = %err, "cache read failed");
+                self.failed(&err, seen).await;
                 None
             }
         }
@@ -274,7 +368,7 @@ impl Cache {
     #[tracing::instrument(skip_all, level = "debug")]
     pub async fn get_many<T: DeserializeOwned>(&self, keys: &[String]) -> Vec<Option<T>> {
         let misses = || keys.iter().map(|_| None).collect();
-        let Some(mut conn) = self.conn.clone() else {
+        let Some((mut conn, seen)) = self.manager() else {
             return misses();
         };
         if keys.is_empty() {
@@ -288,6 +382,7 @@ impl Cache {
                 .collect(),
             Err(err) => {
                 tracing::debug!(error = %err, "cache read failed");
+                self.failed(&err, seen).await;
                 misses()
             }
         }
@@ -295,7 +390,7 @@ impl Cache {
 
     #[tracing::instrument(skip(self, value), level = "debug")]
     pub async fn set<T: Serialize>(&self, key: &str, value: &T, ttl: Duration) {
-        let Some(mut conn) = self.conn.clone() else {
+        let Some((mut conn, seen)) = self.manager() else {
             return;
         };
         let Ok(bytes) = serde_json::to_vec(value) else {
@@ -306,51 +401,62 @@ impl Cache {
             .await
         {
             tracing::debug!(error = %err, "cache write failed");
+            self.failed(&err, seen).await;
         }
     }
 
     /// Deletes keys; an error means they may still be there (callers decide what that costs).
     /// The in-process tier is dropped whatever Redis answers.
     pub async fn delete(&self, keys: &[String]) -> Result<(), redis::RedisError> {
-        let Some(mut conn) = self.conn.clone() else {
+        let Some((mut conn, seen)) = self.manager() else {
             self.local.invalidate();
             return Ok(());
         };
         let keys: Vec<String> = keys.iter().map(|k| self.key(k)).collect();
         let deleted = conn.del::<_, ()>(keys).await;
         self.local.invalidate();
+        if let Err(err) = &deleted {
+            self.failed(err, seen).await;
+        }
         deleted
     }
 
     /// Increments a counter (used as a generation number of cached listings).
     /// The in-process tier is dropped whatever Redis answers.
     pub async fn incr(&self, key: &str) -> Result<i64, redis::RedisError> {
-        let Some(mut conn) = self.conn.clone() else {
+        let Some((mut conn, seen)) = self.manager() else {
             self.local.invalidate();
             return Ok(0);
         };
         let counted = conn.incr(self.key(key), 1).await;
         self.local.invalidate();
+        if let Err(err) = &counted {
+            self.failed(err, seen).await;
+        }
         counted
     }
 
     /// A counter's value, 0 if unset, `None` when Redis cannot be read.
     pub async fn counter(&self, key: &str) -> Option<i64> {
-        let mut conn = self.conn.clone()?;
-        conn.get::<_, Option<i64>>(self.key(key))
-            .await
-            .ok()
-            .map(Option::unwrap_or_default)
+        let (mut conn, seen) = self.manager()?;
+        match conn.get::<_, Option<i64>>(self.key(key)).await {
+            Ok(value) => Some(value.unwrap_or_default()),
+            Err(err) => {
+                self.failed(&err, seen).await;
+                None
+            }
+        }
     }
 
     pub async fn ping(&self) -> Result<(), redis::RedisError> {
-        let Some(mut conn) = self.conn.clone() else {
+        let Some((mut conn, seen)) = self.manager() else {
             return Ok(());
         };
-        redis::cmd("PING")
-            .query_async::<String>(&mut conn)
-            .await
-            .map(drop)
+        let pinged = redis::cmd("PING").query_async::<String>(&mut conn).await;
+        if let Err(err) = &pinged {
+            self.failed(err, seen).await;
+        }
+        pinged.map(drop)
     }
 }
 
