@@ -62,22 +62,50 @@ pub async fn run(app: crate::http::App, config: &BaseConfig) -> Result<(), BoxEr
 }
 
 /// Lambda's shutdown phase: Lambda sends the runtime SIGTERM (and gives it 500 ms before
-/// SIGKILL) only when an extension is registered, so this registers `lambda_runtime`'s no-op
-/// internal extension and, on SIGTERM (or SIGINT), runs `hook` — which flushes what is still
-/// queued for stdout — and exits with status 0. Called once, before the runtime's first
-/// `GET /next` (an extension must register during init). Without it the process is killed
+/// SIGKILL) only when an extension is registered, so this registers a no-op internal extension
+/// (no events: its `GET /event/next` waits for good) — what `lambda_runtime`'s
+/// `spawn_graceful_shutdown_handler` does, except that a Runtime API without the Extensions API
+/// costs a warning here, not a panic — and, on SIGTERM (or SIGINT), runs `hook`, flushes what
+/// is still queued for stdout, and exits with status 0. Called once, before the runtime's first
+/// `GET /next` (an extension registers during init). Without it the process is killed
 /// outright, and a line not yet written (a queued log line, an EMF document) is lost with it.
 pub async fn on_lambda_shutdown<F, Fut>(hook: F)
 where
     F: FnOnce() -> Fut + Send + 'static,
     Fut: std::future::Future<Output = ()> + Send + 'static,
 {
-    lambda_runtime::spawn_graceful_shutdown_handler(move || async move {
+    let registered = lambda_extension::Extension::new()
+        .with_events(&[])
+        .with_extension_name("_shop-graceful-shutdown")
+        .register()
+        .await;
+    let extension = match registered {
+        Ok(extension) => extension,
+        Err(err) => {
+            tracing::warn!(error = %err, "no extension registered: SIGTERM will not come");
+            return;
+        }
+    };
+    let (Ok(mut sigterm), Ok(mut sigint)) = (
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()),
+        tokio::signal::unix::signal(tokio::signal::unix::SignalKind::interrupt()),
+    ) else {
+        tracing::warn!("cannot listen for SIGTERM: shutting down without a flush");
+        return;
+    };
+    tokio::spawn(async move {
+        let _ = extension.run().await;
+    });
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = sigterm.recv() => {}
+            _ = sigint.recv() => {}
+        }
         tracing::info!("shutting down");
         hook().await;
         stdout::flush(std::time::Duration::from_millis(300));
-    })
-    .await;
+        std::process::exit(0);
+    });
 }
 
 pub async fn shutdown_signal() {
