@@ -340,7 +340,7 @@ async fn a_rotated_redis_auth_token_is_read_again_when_redis_refuses_the_old_one
         redis::Client::open(format!("redis://:second-token@127.0.0.1:{}", redis.port)).unwrap();
     let mut check = check.get_multiplexed_async_connection().await.unwrap();
     let stored: Option<String> = redis::cmd("GET")
-        .arg(format!("{}rotation:after", app.cache_prefix))
+        .arg(format!("{}rotation:after", app.isolation.cache_prefix))
         .query_async(&mut check)
         .await
         .unwrap();
