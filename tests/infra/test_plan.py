@@ -28,6 +28,10 @@ NOT_SET_IN_AWS = {
     "AWS_REGION", "AWS_LAMBDA_RUNTIME_API", "AWS_ENDPOINT_URL", "DYNAMODB_ENDPOINT_URL", "DATABASE_URL",
     "PORT", "HOST", "AUTH_MODE", "BODY_LIMIT_BYTES", "DATABASE_ACQUIRE_TIMEOUT_MS", "CACHE_TTL_SECONDS",
     "CACHE_KEY_PREFIX",
+    # the execution role's credentials: Lambda sets them itself
+    "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+    # rotation settings with defaults (300 s; TLS required, as RDS Proxy wants it)
+    "DATABASE_SECRET_TTL_SECONDS", "DATABASE_SSL_MODE",
     # queue URLs the long-poll loops read outside Lambda; under Lambda the event source mappings deliver
     "FULFILLMENT_QUEUE_URL",
 }
