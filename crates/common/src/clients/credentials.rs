@@ -122,6 +122,13 @@ impl PgCredentials {
         if self.generation() != seen {
             return;
         }
+        self.read_into(pool).await;
+    }
+
+    /// Reads the secret and hands the pool the new options. A failed read keeps the options
+    /// the pool has, and the TTL's next read waits a TTL again rather than make every unit
+    /// of work wait on a failing Secrets Manager.
+    async fn read_into(&self, pool: &PgPool) {
         match self.read().await {
             Ok(options) => {
                 pool.set_connect_options(options);
@@ -129,8 +136,22 @@ impl PgCredentials {
                 tracing::info!(secret = %self.secret_id, "database credentials read again");
             }
             Err(err) => {
+                *self.read_at.lock().unwrap_or_else(|e| e.into_inner()) = Instant::now();
                 tracing::warn!(error = %err, "could not read the database secret again");
             }
+        }
+    }
+
+    /// The TTL's read, off the request's critical section: skipped when another caller is
+    /// already reading (its result serves everyone), so a hung Secrets Manager holds up one
+    /// unit of work, not all of them.
+    pub async fn renew_stale(&self, pool: &PgPool) {
+        let seen = self.generation();
+        let Ok(_turn) = self.renewing.try_lock() else {
+            return;
+        };
+        if self.is_stale() && self.generation() == seen {
+            self.read_into(pool).await;
         }
     }
 }

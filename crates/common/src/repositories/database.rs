@@ -42,9 +42,7 @@ impl Database {
             });
         };
         if credentials.is_stale() {
-            credentials
-                .renew(&self.pool, credentials.generation())
-                .await;
+            credentials.renew_stale(&self.pool).await;
         }
         let seen = credentials.generation();
         let tx = match self.pool.begin().await {
