@@ -316,6 +316,7 @@ impl LambdaProcess {
             file, krate,
             "Terraform builds {function} from the `{krate}` image, not `{file}`"
         );
+        assert_position_dependent(binary);
         let mut env: Vec<(&str, &str)> = env.to_vec();
         env.push(("_HANDLER", &handler));
         Self::start(binary, &[], &env).await
@@ -361,6 +362,25 @@ impl Drop for LambdaProcess {
     fn drop(&mut self) {
         let _ = self.child.get_mut().start_kill();
     }
+}
+
+/// Checks that a function's binary is an ELF executable of type `EXEC`, not a
+/// position-independent `DYN` one: its build script links it with `-no-pie`
+/// (services/no_pie.rs), so the loader applies no relocations at a cold start.
+pub fn assert_position_dependent(binary: &str) {
+    let mut header = [0u8; 18];
+    std::io::Read::read_exact(
+        &mut std::fs::File::open(binary).expect("open the function's binary"),
+        &mut header,
+    )
+    .expect("read the function's ELF header");
+    assert_eq!(&header[..4], b"\x7fELF", "{binary} is not an ELF file");
+    const ET_EXEC: u16 = 2;
+    let kind = u16::from_le_bytes([header[16], header[17]]);
+    assert_eq!(
+        kind, ET_EXEC,
+        "{binary} is position-independent (ELF type {kind}): its build.rs must link it with -no-pie"
+    );
 }
 
 /// The crate and the `_HANDLER` the image gives `function`: `image_config.command` from the

@@ -2,7 +2,7 @@
 //! builds only the clients its routes use; the all-in-one server builds each once for every
 //! service. Tests may replace an adapter before the services are built (fault injection).
 
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex};
 
 use aws_config::SdkConfig;
 use sqlx::PgPool;
@@ -10,7 +10,7 @@ use tokio::sync::OnceCell;
 
 use crate::{
     auth::{Authenticator, JwksPolicy},
-    clients::{self, breaker::Breaker, credentials::PgCredentials},
+    clients::{self, Deferred, breaker::Breaker, credentials::PgCredentials},
     config::{BaseConfig, CacheConfig, CognitoConfig, ConfigError, DatabaseConfig, Env},
     error::{BoxError, Error},
     repositories::{
@@ -22,19 +22,6 @@ use crate::{
         workflow_sfn::Workflow,
     },
 };
-
-/// A client built on first use.
-struct Lazy<T>(OnceLock<T>);
-
-impl<T: Clone> Lazy<T> {
-    const fn new() -> Self {
-        Self(OnceLock::new())
-    }
-
-    fn get(&self, make: impl FnOnce() -> T) -> T {
-        self.0.get_or_init(make).clone()
-    }
-}
 
 /// Adapters a test may swap before services are built.
 #[derive(Default)]
@@ -53,13 +40,13 @@ pub struct Resources {
     pool: OnceCell<(PgPool, Option<Arc<PgCredentials>>)>,
     cache: OnceCell<Cache>,
     auth: OnceCell<Arc<Authenticator>>,
-    dynamodb: Lazy<aws_sdk_dynamodb::Client>,
+    dynamodb: Deferred<aws_sdk_dynamodb::Client>,
     dynamodb_breaker: Arc<Breaker>,
-    s3: Lazy<aws_sdk_s3::Client>,
-    sqs: Lazy<aws_sdk_sqs::Client>,
-    sfn: Lazy<aws_sdk_sfn::Client>,
-    secrets: Lazy<aws_sdk_secretsmanager::Client>,
-    cognito: Lazy<aws_sdk_cognitoidentityprovider::Client>,
+    s3: Deferred<aws_sdk_s3::Client>,
+    sqs: Deferred<aws_sdk_sqs::Client>,
+    sfn: Deferred<aws_sdk_sfn::Client>,
+    secrets: Deferred<aws_sdk_secretsmanager::Client>,
+    cognito: Deferred<aws_sdk_cognitoidentityprovider::Client>,
     overrides: Mutex<Overrides>,
 }
 
@@ -68,6 +55,40 @@ impl Resources {
     pub async fn new(env: Env) -> Result<Arc<Self>, ConfigError> {
         let base = BaseConfig::from_env(&env)?;
         let sdk = clients::sdk_config(&base).await;
+        let dynamodb_breaker = Breaker::new("dynamodb");
+        // Each client is built on its first call ([`Deferred`]).
+        let with = |sdk: &SdkConfig, base: &BaseConfig| (sdk.clone(), base.clone());
+        let dynamodb = {
+            let ((sdk, base), breaker) = (with(&sdk, &base), dynamodb_breaker.clone());
+            Deferred::new(move || clients::dynamodb(&sdk, &base, &breaker))
+        };
+        let s3 = {
+            let (sdk, base) = with(&sdk, &base);
+            Deferred::new(move || clients::s3(&sdk, &base))
+        };
+        let sqs = {
+            let sdk = sdk.clone();
+            Deferred::new(move || clients::sqs(&sdk))
+        };
+        let sfn = {
+            let sdk = sdk.clone();
+            // Saga callbacks and heartbeats (a start on a request's path has its own budget).
+            Deferred::new(move || {
+                aws_sdk_sfn::Client::from_conf(
+                    aws_sdk_sfn::config::Builder::from(&sdk)
+                        .timeout_config(clients::background())
+                        .build(),
+                )
+            })
+        };
+        let secrets = {
+            let sdk = sdk.clone();
+            Deferred::new(move || aws_sdk_secretsmanager::Client::new(&sdk))
+        };
+        let cognito = {
+            let sdk = sdk.clone();
+            Deferred::new(move || aws_sdk_cognitoidentityprovider::Client::new(&sdk))
+        };
         Ok(Arc::new(Self {
             env,
             base,
@@ -76,13 +97,13 @@ impl Resources {
             pool: OnceCell::new(),
             cache: OnceCell::new(),
             auth: OnceCell::new(),
-            dynamodb: Lazy::new(),
-            dynamodb_breaker: Breaker::new("dynamodb"),
-            s3: Lazy::new(),
-            sqs: Lazy::new(),
-            sfn: Lazy::new(),
-            secrets: Lazy::new(),
-            cognito: Lazy::new(),
+            dynamodb,
+            dynamodb_breaker,
+            s3,
+            sqs,
+            sfn,
+            secrets,
+            cognito,
             overrides: Mutex::new(Overrides::default()),
         }))
     }
@@ -179,9 +200,8 @@ impl Resources {
         *self.jwks_policy.lock().expect("jwks policy") = policy;
     }
 
-    pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        self.dynamodb
-            .get(|| clients::dynamodb(&self.sdk, &self.base, &self.dynamodb_breaker))
+    pub fn dynamodb(&self) -> Deferred<aws_sdk_dynamodb::Client> {
+        self.dynamodb.clone()
     }
 
     /// The DynamoDB client's circuit breaker (the health routes report it).
@@ -189,33 +209,25 @@ impl Resources {
         self.dynamodb_breaker.clone()
     }
 
-    pub fn s3(&self) -> aws_sdk_s3::Client {
-        self.s3.get(|| clients::s3(&self.sdk, &self.base))
+    pub fn s3(&self) -> Deferred<aws_sdk_s3::Client> {
+        self.s3.clone()
     }
 
+    /// The SQS client (the local queue pollers: built when they start).
     pub fn sqs(&self) -> aws_sdk_sqs::Client {
-        self.sqs.get(|| clients::sqs(&self.sdk))
+        (*self.sqs).clone()
     }
 
-    pub fn sfn(&self) -> aws_sdk_sfn::Client {
-        // Saga callbacks and heartbeats (a start on a request's path has its own budget).
-        self.sfn.get(|| {
-            aws_sdk_sfn::Client::from_conf(
-                aws_sdk_sfn::config::Builder::from(&self.sdk)
-                    .timeout_config(clients::background())
-                    .build(),
-            )
-        })
+    pub fn sfn(&self) -> Deferred<aws_sdk_sfn::Client> {
+        self.sfn.clone()
     }
 
-    pub fn secrets(&self) -> aws_sdk_secretsmanager::Client {
-        self.secrets
-            .get(|| aws_sdk_secretsmanager::Client::new(&self.sdk))
+    pub fn secrets(&self) -> Deferred<aws_sdk_secretsmanager::Client> {
+        self.secrets.clone()
     }
 
-    pub fn cognito(&self) -> aws_sdk_cognitoidentityprovider::Client {
-        self.cognito
-            .get(|| aws_sdk_cognitoidentityprovider::Client::new(&self.sdk))
+    pub fn cognito(&self) -> Deferred<aws_sdk_cognitoidentityprovider::Client> {
+        self.cognito.clone()
     }
 
     /// The `ProductCatalog` projection (or a test's replacement).

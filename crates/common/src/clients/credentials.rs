@@ -42,7 +42,7 @@ pub fn rejected(err: &sqlx::Error) -> bool {
 
 /// Where a pool's credentials come from, and when they were last read.
 pub struct PgCredentials {
-    secrets: aws_sdk_secretsmanager::Client,
+    secrets: super::Deferred<aws_sdk_secretsmanager::Client>,
     secret_id: String,
     ssl_mode: PgSslMode,
     ttl: Duration,
@@ -65,13 +65,13 @@ impl std::fmt::Debug for PgCredentials {
 
 impl PgCredentials {
     pub fn new(
-        secrets: aws_sdk_secretsmanager::Client,
+        secrets: impl Into<super::Deferred<aws_sdk_secretsmanager::Client>>,
         secret_id: String,
         ssl_mode: PgSslMode,
         ttl: Duration,
     ) -> Self {
         Self {
-            secrets,
+            secrets: secrets.into(),
             secret_id,
             ssl_mode,
             ttl,

@@ -17,6 +17,42 @@ use crate::{
 pub mod breaker;
 pub mod credentials;
 
+/// An AWS SDK client built on its first call rather than where the code that calls it is
+/// wired. Building one (its config layers, runtime plugins and endpoint resolver) took a few
+/// hundred microseconds of every cold start per client, and most events use few of the clients
+/// their function holds: a cached product read uses none, a cart read only DynamoDB's
+/// (docs/benchmarks/lambda.md). Dereferences to the client; clones share it.
+pub struct Deferred<C>(std::sync::Arc<std::sync::LazyLock<C, Box<dyn FnOnce() -> C + Send>>>);
+
+impl<C> Deferred<C> {
+    pub fn new(make: impl FnOnce() -> C + Send + 'static) -> Self {
+        Self(std::sync::Arc::new(std::sync::LazyLock::new(Box::new(
+            make,
+        ))))
+    }
+}
+
+impl<C> Clone for Deferred<C> {
+    fn clone(&self) -> Self {
+        Self(self.0.clone())
+    }
+}
+
+impl<C> std::ops::Deref for Deferred<C> {
+    type Target = C;
+
+    fn deref(&self) -> &C {
+        std::sync::LazyLock::force(&self.0)
+    }
+}
+
+/// A client built already (tests; code that has one at hand).
+impl<C: Send + 'static> From<C> for Deferred<C> {
+    fn from(client: C) -> Self {
+        Self::new(move || client)
+    }
+}
+
 /// The AWS SDK's settings for calls on a request's path: a 500 ms connect timeout, and
 /// `AWS_TIMEOUT_MS` (800 ms by default: under the 1 s budget of the reads that fall back to
 /// PostgreSQL, so the circuit breaker sees the timeout) for the whole call, its retry included, so a hung
@@ -163,7 +199,7 @@ pub fn dynamodb(
 /// database and a database outage shows as 503 on the requests that need it.
 pub async fn postgres(
     config: &DatabaseConfig,
-    secrets: &aws_sdk_secretsmanager::Client,
+    secrets: &Deferred<aws_sdk_secretsmanager::Client>,
 ) -> Result<(PgPool, Option<std::sync::Arc<credentials::PgCredentials>>), Error> {
     let (options, credentials) = match &config.source {
         DatabaseSource::Url(url) => (
@@ -204,7 +240,7 @@ pub fn pg_pool_options(max_connections: u32) -> PgPoolOptions {
 /// encryption); the AUTH token comes from `REDIS_AUTH_SECRET_ID` when set.
 pub async fn redis(
     config: &CacheConfig,
-    secrets: &aws_sdk_secretsmanager::Client,
+    secrets: &Deferred<aws_sdk_secretsmanager::Client>,
 ) -> Result<Option<redis::aio::ConnectionManager>, BoxError> {
     use redis::IntoConnectionInfo;
     let Some(url) = &config.redis_url else {

@@ -9,6 +9,7 @@ use super::{
     RepoError, aws,
     dynamo::{get_n, get_s, is_conditional_check_failed, n, s},
 };
+use crate::clients::Deferred;
 use crate::models::cart::{CartLine, StoredCart};
 
 #[async_trait]
@@ -23,13 +24,16 @@ pub trait CartStore: Send + Sync {
 }
 
 pub struct DynamoCartStore {
-    client: Client,
+    client: Deferred<Client>,
     table: String,
 }
 
 impl DynamoCartStore {
-    pub fn new(client: Client, table: String) -> Self {
-        Self { client, table }
+    pub fn new(client: impl Into<Deferred<Client>>, table: String) -> Self {
+        Self {
+            client: client.into(),
+            table,
+        }
     }
 }
 

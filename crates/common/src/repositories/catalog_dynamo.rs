@@ -10,6 +10,7 @@ use super::{
     RepoError, aws,
     dynamo::{Item, get_list, get_n, get_s, is_conditional_check_failed, list, n, s},
 };
+use crate::clients::Deferred;
 use crate::models::{
     Money,
     product::{Product, ProductFilter},
@@ -48,13 +49,16 @@ pub struct CatalogPage {
 }
 
 pub struct DynamoCatalog {
-    client: Client,
+    client: Deferred<Client>,
     table: String,
 }
 
 impl DynamoCatalog {
-    pub fn new(client: Client, table: String) -> Self {
-        Self { client, table }
+    pub fn new(client: impl Into<Deferred<Client>>, table: String) -> Self {
+        Self {
+            client: client.into(),
+            table,
+        }
     }
 }
 

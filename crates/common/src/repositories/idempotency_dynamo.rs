@@ -11,6 +11,7 @@ use async_trait::async_trait;
 use aws_sdk_dynamodb::{Client, primitives::Blob, types::AttributeValue};
 use chrono::Utc;
 
+use crate::clients::Deferred;
 use crate::models::idempotency::{Claim, RecordState, StoredResponse};
 
 use super::{
@@ -40,13 +41,16 @@ pub trait IdempotencyStore: Send + Sync {
 }
 
 pub struct DynamoIdempotencyStore {
-    client: Client,
+    client: Deferred<Client>,
     table: String,
 }
 
 impl DynamoIdempotencyStore {
-    pub fn new(client: Client, table: String) -> Self {
-        Self { client, table }
+    pub fn new(client: impl Into<Deferred<Client>>, table: String) -> Self {
+        Self {
+            client: client.into(),
+            table,
+        }
     }
 
     async fn read(&self, key: &str) -> Result<Option<Item>, RepoError> {

@@ -10,6 +10,7 @@ use aws_sdk_cognitoidentityprovider::{
 };
 
 use super::{RepoError, aws};
+use crate::clients::Deferred;
 use crate::models::user::{ClientContext, Tokens};
 
 /// Cognito's `ContextData` for the server-side (admin) sign-in: what threat protection reads
@@ -84,15 +85,19 @@ pub trait IdentityProvider: Send + Sync {
 }
 
 pub struct CognitoIdentity {
-    client: Client,
+    client: Deferred<Client>,
     user_pool_id: String,
     client_id: String,
 }
 
 impl CognitoIdentity {
-    pub fn new(client: Client, user_pool_id: String, client_id: String) -> Self {
+    pub fn new(
+        client: impl Into<Deferred<Client>>,
+        user_pool_id: String,
+        client_id: String,
+    ) -> Self {
         Self {
-            client,
+            client: client.into(),
             user_pool_id,
             client_id,
         }

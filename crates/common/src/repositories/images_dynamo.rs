@@ -9,6 +9,7 @@ use super::{
     RepoError, aws,
     dynamo::{get_s, s},
 };
+use crate::clients::Deferred;
 use crate::models::image::{ImageOutcome, ImageRecord, ImageStatus};
 
 fn now_text() -> String {
@@ -38,13 +39,16 @@ pub trait ImageMetaWriter: Send + Sync {
 }
 
 pub struct DynamoImageMeta {
-    client: Client,
+    client: Deferred<Client>,
     table: String,
 }
 
 impl DynamoImageMeta {
-    pub fn new(client: Client, table: String) -> Self {
-        Self { client, table }
+    pub fn new(client: impl Into<Deferred<Client>>, table: String) -> Self {
+        Self {
+            client: client.into(),
+            table,
+        }
     }
 }
 

@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use aws_sdk_s3::{Client, presigning::PresigningConfig, primitives::ByteStream};
 
 use super::{RepoError, aws};
+use crate::clients::Deferred;
 
 /// A presigned request a client sends itself.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,13 +41,16 @@ pub trait ObjectStore: Send + Sync {
 }
 
 pub struct S3Objects {
-    client: Client,
+    client: Deferred<Client>,
     bucket: String,
 }
 
 impl S3Objects {
-    pub fn new(client: Client, bucket: String) -> Self {
-        Self { client, bucket }
+    pub fn new(client: impl Into<Deferred<Client>>, bucket: String) -> Self {
+        Self {
+            client: client.into(),
+            bucket,
+        }
     }
 }
 

@@ -10,6 +10,7 @@ use super::{
     RepoError, aws,
     dynamo::{get_s, is_conditional_check_failed, n, s},
 };
+use crate::clients::Deferred;
 use crate::models::order::OrderEvent;
 
 #[async_trait]
@@ -33,13 +34,16 @@ pub trait OrderEventLog: Send + Sync {
 }
 
 pub struct DynamoOrderEvents {
-    client: Client,
+    client: Deferred<Client>,
     table: String,
 }
 
 impl DynamoOrderEvents {
-    pub fn new(client: Client, table: String) -> Self {
-        Self { client, table }
+    pub fn new(client: impl Into<Deferred<Client>>, table: String) -> Self {
+        Self {
+            client: client.into(),
+            table,
+        }
     }
 
     fn put(

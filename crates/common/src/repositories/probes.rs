@@ -38,7 +38,7 @@ impl Probe for PostgresProbe {
 
 /// DynamoDB answers `DescribeTable` for one of our tables.
 pub struct DynamoProbe {
-    pub client: aws_sdk_dynamodb::Client,
+    pub client: crate::clients::Deferred<aws_sdk_dynamodb::Client>,
     pub table: String,
     pub breaker: std::sync::Arc<Breaker>,
 }

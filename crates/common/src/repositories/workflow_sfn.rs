@@ -5,6 +5,7 @@ use async_trait::async_trait;
 use aws_sdk_sfn::{Client, error::ProvideErrorMetadata};
 
 use super::{RepoError, aws};
+use crate::clients::Deferred;
 
 /// What Step Functions made of a task answer.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,14 +26,14 @@ pub trait Workflow: Send + Sync {
 }
 
 pub struct StepFunctions {
-    client: Client,
+    client: Deferred<Client>,
     state_machine_arn: String,
 }
 
 impl StepFunctions {
-    pub fn new(client: Client, state_machine_arn: String) -> Self {
+    pub fn new(client: impl Into<Deferred<Client>>, state_machine_arn: String) -> Self {
         Self {
-            client,
+            client: client.into(),
             state_machine_arn,
         }
     }

@@ -5,7 +5,7 @@ use axum::{extract::State, http::StatusCode};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
 
 use super::{
     dto::json_int,
@@ -31,12 +31,12 @@ use crate::{
 /// add, which a client retries by reading the cart first.
 pub const IDEMPOTENT: IdempotentRoutes = &[];
 
-pub fn router() -> OpenApiRouter<CartState> {
+pub fn router(docs: super::Docs) -> OpenApiRouter<CartState> {
     OpenApiRouter::new()
-        .routes(routes!(get_cart, clear_cart))
-        .routes(routes!(add_item))
-        .routes(routes!(set_item, remove_item))
-        .routes(routes!(cart_health))
+        .routes(routes!(docs; get_cart, clear_cart))
+        .routes(routes!(docs; add_item))
+        .routes(routes!(docs; set_item, remove_item))
+        .routes(routes!(docs; cart_health))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

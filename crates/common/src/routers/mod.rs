@@ -2,6 +2,44 @@
 //! Each service's routes are sealed here with that service's state (and its `Idempotency-Key`
 //! routes, declared by the route module), and so is the OpenAPI document.
 
+/// A route module's routes: `routes!(docs; handler, …)` is `utoipa_axum::routes!(handler, …)`
+/// when `docs` is [`Docs::Build`]. With [`Docs::Skip`] it routes the same handlers from each
+/// one's path and methods alone (its `utoipa::Path` impl) and builds neither its OpenAPI
+/// operation nor its schemas: a served router throws its document away (`finish` serves the
+/// one [`openapi`] builds, on request), and building it was a third of a function's init CPU
+/// (docs/benchmarks/lambda.md).
+macro_rules! routes {
+    ($docs:expr; $($handler:ident),+ $(,)?) => {
+        match $docs {
+            $crate::routers::Docs::Build => utoipa_axum::routes!($($handler),+),
+            $crate::routers::Docs::Skip => {
+                let mut paths = utoipa::openapi::path::Paths::new();
+                let mut router = axum::routing::MethodRouter::new();
+                $(
+                    utoipa_axum::paste! {
+                        let methods = <[<__path_ $handler>] as utoipa::Path>::methods();
+                        let path = <[<__path_ $handler>] as utoipa::Path>::path();
+                    }
+                    for method in &methods {
+                        router = router.on(utoipa_axum::PathItemExt::to_method_filter(method), $handler);
+                    }
+                    paths.add_path_operation(path, methods, utoipa::openapi::path::Operation::default());
+                )+
+                (Vec::new(), paths, router)
+            }
+        }
+    };
+}
+
+/// Whether a route module's router builds its OpenAPI operations and schemas ([`routes!`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Docs {
+    /// For the document ([`openapi`]).
+    Build,
+    /// For serving: the routes only.
+    Skip,
+}
+
 pub mod cart;
 pub mod cdn;
 mod docs;
@@ -78,28 +116,28 @@ fn seal<S: Send + Sync + 'static>(
 }
 
 pub fn users(state: UsersState) -> OpenApiRouter {
-    seal(users::router(), state, users::IDEMPOTENT)
+    seal(users::router(Docs::Skip), state, users::IDEMPOTENT)
 }
 
 pub fn products(state: ProductsState) -> OpenApiRouter {
-    seal(products::router(), state, products::IDEMPOTENT)
+    seal(products::router(Docs::Skip), state, products::IDEMPOTENT)
 }
 
 pub fn cart(state: CartState) -> OpenApiRouter {
-    seal(cart::router(), state, cart::IDEMPOTENT)
+    seal(cart::router(Docs::Skip), state, cart::IDEMPOTENT)
 }
 
 pub fn orders(state: OrdersState) -> OpenApiRouter {
-    seal(orders::router(), state, orders::IDEMPOTENT)
+    seal(orders::router(Docs::Skip), state, orders::IDEMPOTENT)
 }
 
 /// The OpenAPI document of every route (no state needed).
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut doc = ApiDoc::openapi();
-    doc.merge(users::router().into_openapi());
-    doc.merge(products::router().into_openapi());
-    doc.merge(cart::router().into_openapi());
-    doc.merge(orders::router().into_openapi());
+    doc.merge(users::router(Docs::Build).into_openapi());
+    doc.merge(products::router(Docs::Build).into_openapi());
+    doc.merge(cart::router(Docs::Build).into_openapi());
+    doc.merge(orders::router(Docs::Build).into_openapi());
     complete_operations(&mut doc);
     describe_responses(&mut doc);
     doc

@@ -5,7 +5,7 @@ use axum::{extract::State, http::StatusCode, response::IntoResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
 
 use super::health::{__path_orders_health, orders_health};
 use crate::{
@@ -29,14 +29,14 @@ use crate::{
 /// `POST /v1/orders` requires an `Idempotency-Key`.
 pub const IDEMPOTENT: IdempotentRoutes = &[("/v1/orders", KeyRule::Required)];
 
-pub fn router() -> OpenApiRouter<OrdersState> {
+pub fn router(docs: super::Docs) -> OpenApiRouter<OrdersState> {
     OpenApiRouter::new()
-        .routes(routes!(list_orders, checkout))
-        .routes(routes!(get_order))
-        .routes(routes!(order_events))
-        .routes(routes!(cancel_order))
-        .routes(routes!(update_shipment))
-        .routes(routes!(orders_health))
+        .routes(routes!(docs; list_orders, checkout))
+        .routes(routes!(docs; get_order))
+        .routes(routes!(docs; order_events))
+        .routes(routes!(docs; cancel_order))
+        .routes(routes!(docs; update_shipment))
+        .routes(routes!(docs; orders_health))
 }
 
 fn ts<S: serde::Serializer>(at: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {

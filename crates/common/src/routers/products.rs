@@ -8,7 +8,7 @@ use axum::{
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
 
 use super::{
     dto::{UploadRequest, UploadView, double_option, json_int, non_null},
@@ -37,13 +37,13 @@ use crate::{
 /// `POST /v1/products` accepts an `Idempotency-Key`.
 pub const IDEMPOTENT: IdempotentRoutes = &[("/v1/products", KeyRule::Optional)];
 
-pub fn router() -> OpenApiRouter<ProductsState> {
+pub fn router(docs: super::Docs) -> OpenApiRouter<ProductsState> {
     OpenApiRouter::new()
-        .routes(routes!(list_products, create_product))
-        .routes(routes!(get_product, update_product, delete_product))
-        .routes(routes!(set_inventory))
-        .routes(routes!(list_images, create_image_upload))
-        .routes(routes!(products_health))
+        .routes(routes!(docs; list_products, create_product))
+        .routes(routes!(docs; get_product, update_product, delete_product))
+        .routes(routes!(docs; set_inventory))
+        .routes(routes!(docs; list_images, create_image_upload))
+        .routes(routes!(docs; products_health))
 }
 
 // ---- bodies --------------------------------------------------------------------------------

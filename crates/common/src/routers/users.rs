@@ -4,7 +4,7 @@ use axum::{extract::State, http::StatusCode, response::IntoResponse};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use utoipa_axum::{router::OpenApiRouter, routes};
+use utoipa_axum::router::OpenApiRouter;
 
 use super::{
     dto::{UploadRequest, UploadView, double_option, non_null},
@@ -29,16 +29,16 @@ use crate::{
 /// No users route takes an `Idempotency-Key`.
 pub const IDEMPOTENT: crate::http::idempotency::IdempotentRoutes = &[];
 
-pub fn router() -> OpenApiRouter<UsersState> {
+pub fn router(docs: super::Docs) -> OpenApiRouter<UsersState> {
     OpenApiRouter::new()
-        .routes(routes!(register))
-        .routes(routes!(confirm))
-        .routes(routes!(login))
-        .routes(routes!(refresh))
-        .routes(routes!(get_me, update_me))
-        .routes(routes!(create_avatar_upload))
-        .routes(routes!(get_user))
-        .routes(routes!(users_health))
+        .routes(routes!(docs; register))
+        .routes(routes!(docs; confirm))
+        .routes(routes!(docs; login))
+        .routes(routes!(docs; refresh))
+        .routes(routes!(docs; get_me, update_me))
+        .routes(routes!(docs; create_avatar_upload))
+        .routes(routes!(docs; get_user))
+        .routes(routes!(docs; users_health))
 }
 
 #[derive(Debug, Serialize, ToSchema)]

@@ -7,7 +7,7 @@ pub mod json_lines;
 pub mod queue;
 pub mod stdout;
 
-use tracing_subscriber::{EnvFilter, prelude::*};
+use tracing_subscriber::{filter::Targets, prelude::*};
 
 use crate::{config::BaseConfig, error::BoxError};
 
@@ -42,7 +42,14 @@ where
 }
 
 fn init_tracing_to(sink: impl Fn(Vec<u8>) + Send + Sync + 'static) {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    // `RUST_LOG` as a level or `target=level` list (`warn`, `info,common::http=debug`):
+    // `Targets`, not `EnvFilter`, whose span and field matching (regexes built at start) cost
+    // a cold start about 0.15 ms for directives no deployment sets.
+    let filter = std::env::var("RUST_LOG")
+        .ok()
+        .filter(|directives| !directives.trim().is_empty())
+        .and_then(|directives| directives.parse::<Targets>().ok())
+        .unwrap_or_else(|| Targets::new().with_default(tracing::Level::INFO));
     let _ = tracing_subscriber::registry()
         .with(filter)
         .with(json_lines::JsonLines::new(sink))
