@@ -93,6 +93,11 @@ if [[ -z "$BASE_URL" ]]; then
     *) binary_kind="custom" ;;
     esac
     binary_kind="$binary_kind (\`${BENCH_BIN#"$REPO"/}\`, built $(date -u -r "$BENCH_BIN" +%Y-%m-%dT%H:%MZ))"
+    # The default picks an existing release binary as it is: say so when it predates the code.
+    if [[ "$(stat -c %Y "$BENCH_BIN")" -lt "$(git -C "$REPO" log -1 --format=%ct 2>/dev/null || echo 0)" ]]; then
+        log "warning: $BENCH_BIN was built before the last commit: rebuild it, or set BENCH_BIN"
+        binary_kind="$binary_kind, **built before the last commit**"
+    fi
 
     # Another server on the same stack also polls the checkout task queue and takes some of the
     # saga's tasks: the numbers would then be those of both servers.
