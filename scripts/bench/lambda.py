@@ -31,6 +31,8 @@ import subprocess
 import sys
 import threading
 import time
+import urllib.parse
+import urllib.request
 import uuid
 
 PREFIX = "/2018-06-01/runtime"
@@ -392,6 +394,28 @@ def sqs_task_event(queue_arn):
     }
 
 
+def s3_upload_event(template, bucket, key, size, queue_arn):
+    """The repo's sample image event (events/image_processor/object_created.json: S3 → SNS →
+    SQS) for one uploaded object."""
+    event = json.loads(template)
+    record = event["Records"][0]
+    note = json.loads(record["body"])
+    s3_event = json.loads(note["Message"])
+    s3 = s3_event["Records"][0]
+    s3["eventTime"] = time.strftime("%Y-%m-%dT%H:%M:%S.000Z", time.gmtime())
+    s3["s3"]["bucket"]["name"] = bucket
+    s3["s3"]["bucket"]["arn"] = f"arn:aws:s3:::{bucket}"
+    s3["s3"]["object"]["key"] = key
+    s3["s3"]["object"]["size"] = size
+    note["Message"] = json.dumps(s3_event)
+    note["MessageId"] = str(uuid.uuid4())
+    record["body"] = json.dumps(note)
+    record["messageId"] = str(uuid.uuid4())
+    record["receiptHandle"] = "bench-" + uuid.uuid4().hex
+    record["eventSourceARN"] = queue_arn
+    return event
+
+
 def http_answer(kind, body):
     if kind != "response":
         raise RuntimeError(f"the function answered an error: {body[:500]!r}")
@@ -476,10 +500,12 @@ def main():
     ap.add_argument("--stack-env", required=True)
     ap.add_argument("--out", default="")
     ap.add_argument("--work", required=True)
-    ap.add_argument("--functions", default="users products cart orders worker")
+    ap.add_argument("--functions", default="users products listing cart orders worker images")
     ap.add_argument("--cold", type=int, default=5)
     ap.add_argument("--events", type=int, default=2000)
     ap.add_argument("--worker-events", type=int, default=200)
+    ap.add_argument("--image-events", type=int, default=10)
+    ap.add_argument("--jpeg", default="", help="the photo the image processor's events upload")
     ap.add_argument("--timeout", type=float, default=30)
     ap.add_argument("--command", default="scripts/bench/lambda.sh")
     ap.add_argument("--hello-path", default="/hello", help="the route the hello-world event asks for")
@@ -546,6 +572,37 @@ def main():
 
     # ------------------------------------------------------------------ what is measured
     queue_arn = "arn:aws:sqs:us-east-1:123456789012:" + env_all["CHECKOUT_TASK_QUEUE_URL"].rsplit("/", 1)[1]
+    functions = args.functions.split()
+    uploader, uploads = None, []
+    if "images" in functions:
+        # Each image event is a new upload: a presigned PUT from the products function, the
+        # photo sent to it, and the S3 → SNS → SQS record of that object (not timed: the
+        # function waits for its next event meanwhile).
+        if not args.jpeg:
+            raise SystemExit("--jpeg is required for the image processor")
+        with open(args.jpeg, "rb") as f:
+            photo = f.read()
+        with open(os.path.join(args.repo, "events/image_processor/object_created.json")) as f:
+            image_template = f.read()
+        image_queue_arn = "arn:aws:sqs:us-east-1:123456789012:" + env_all["IMAGE_QUEUE_URL"].rsplit("/", 1)[1]
+        bucket = env_all["IMAGES_BUCKET"]
+        uploader = Function(products_bin, products_handler, base_env)
+        uploader.start()
+
+        def image_event():
+            view = call(uploader, apigw_v2_event(
+                "POST", f"/v1/products/{product_id}/images",
+                {"content_type": "image/jpeg", "content_length": len(photo)},
+                admin_claims, admin_token))
+            put = urllib.request.Request(view["url"], data=photo, method="PUT", headers=view["headers"])
+            with urllib.request.urlopen(put, timeout=30) as answer:
+                answer.read()
+            path = urllib.parse.unquote(urllib.parse.urlparse(view["url"]).path)
+            key = path.split(f"/{bucket}/", 1)[1] if f"/{bucket}/" in path else path.lstrip("/")
+            uploads.append(view["image_id"])
+            return s3_upload_event(image_template, bucket, key, len(photo), image_queue_arn)
+    else:
+        image_event = None
     route = {
         "users": ("api_users_lambda", "GET /v1/users/me", lambda: apigw_v2_event("GET", "/v1/users/me", None, claims, token)),
         "products": ("api_products_lambda", f"GET /v1/products/{{id}} (cached)",
@@ -553,21 +610,28 @@ def main():
         "cart": ("api_cart_lambda", "GET /v1/cart (1 line)", lambda: apigw_v2_event("GET", "/v1/cart", None, claims, token)),
         "orders": ("api_orders_lambda", "GET /v1/orders", lambda: apigw_v2_event("GET", "/v1/orders", None, claims, token)),
         "worker": ("checkout_worker_lambda", "SQS batch: 1 checkout task, stale token", lambda: sqs_task_event(queue_arn)),
+        "listing": ("api_products_lambda", "GET /v1/products?limit=20",
+                    lambda: apigw_v2_event("GET", "/v1/products?limit=20")),
+        "images": ("image_processing_lambda", "SQS batch: 1 upload of a 12 MP JPEG (2 thumbnails)", image_event),
     }
     specs = [{
         "name": "hello-world `lambda_http`", "function": "(same profile)", "binary": args.hello,
         "handler": None, "what": "GET /hello", "http": True, "events": args.events,
         "event": lambda: apigw_v2_event("GET", args.hello_path), "check": check_http,
     }]
-    for key in args.functions.split():
+    queues = {"worker": args.worker_events, "images": args.image_events}
+    for key in functions:
         function, what, event = route[key]
         path, handler, krate = binary_for(function)
+        name = f"`{krate}`" + (f" (`_HANDLER={handler}`)" if handler != "bootstrap" else "")
+        if key == "listing":
+            name += " listing"
         specs.append({
-            "name": f"`{krate}`" + (f" (`_HANDLER={handler}`)" if handler != "bootstrap" else ""),
+            "name": name,
             "function": function, "binary": path, "handler": handler, "what": what,
-            "http": key != "worker", "key": key,
-            "events": args.worker_events if key == "worker" else args.events,
-            "event": event, "check": check_sqs if key == "worker" else check_http,
+            "http": key not in queues, "key": key,
+            "events": queues.get(key, args.events),
+            "event": event, "check": check_http if key not in queues else check_sqs,
         })
 
     # One discarded cold start each (page cache, first connections of the stack).
@@ -581,6 +645,17 @@ def main():
             log(f"run {i + 1}/{args.cold} {spec['name']}: init {r['init_ms']:.2f} ms, first "
                 f"{r['first_ms']:.2f} ms, warm p50 {r['p50_ms']:.3f} / p99 {r['p99_ms']:.3f} ms, "
                 f"VmHWM {r['hwm_kib'] / 1024:.1f} MiB")
+
+    if uploader is not None:
+        # Every upload the image processor was handed must have become thumbnails (an event
+        # it dropped or failed would have measured nothing).
+        listed = call(uploader, apigw_v2_event("GET", f"/v1/products/{product_id}/images"))
+        uploader.stop()
+        status = {item["image_id"]: item["status"] for item in listed["items"]}
+        done = [i for i in uploads if status.get(i) == "processed"]
+        log(f"image processor: {len(done)} of {len(uploads)} uploads processed")
+        if len(done) != len(uploads):
+            raise RuntimeError(f"uploads not processed: { {i: status.get(i) for i in uploads if i not in done} }")
 
     # ------------------------------------------------------------------ report
     def med(name, key):
