@@ -57,13 +57,12 @@ impl Resources {
         let sdk = clients::sdk_config(&base).await;
         let dynamodb_breaker = Breaker::new("dynamodb");
         // Each client is built on its first call ([`Deferred`]).
-        let with = |sdk: &SdkConfig, base: &BaseConfig| (sdk.clone(), base.clone());
         let dynamodb = {
-            let ((sdk, base), breaker) = (with(&sdk, &base), dynamodb_breaker.clone());
+            let (sdk, base, breaker) = (sdk.clone(), base.clone(), dynamodb_breaker.clone());
             Deferred::new(move || clients::dynamodb(&sdk, &base, &breaker))
         };
         let s3 = {
-            let (sdk, base) = with(&sdk, &base);
+            let (sdk, base) = (sdk.clone(), base.clone());
             Deferred::new(move || clients::s3(&sdk, &base))
         };
         let sqs = {
